@@ -1,0 +1,120 @@
+"""The spaCy pipeline: spacy.blank("en") + sentencizer + one rule-matching component.
+
+No statistical model is loaded (none can be downloaded here). The component ``claim_matcher``
+runs three matchers built from the rule files and stores plain tuples on the Doc:
+
+- ``doc._.treatments``: [(start_token, end_token, treatment_id)], longest match wins;
+- ``doc._.cues``: [(start_token, end_token, rule_id)].
+
+Rules with ``"match": "lemma"`` match every inflection: at build time each word form in the
+rule's lemma family (from spacy-lookups-data) gets the lemma as its lexeme NORM, so matching
+on NORM costs nothing per token at run time.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+from spacy.util import filter_spans
+
+from . import config, rules
+
+Doc.set_extension("treatments", default=None, force=True)
+Doc.set_extension("cues", default=None, force=True)
+
+
+def _install_lemma_norms(vocab, words: set[str]) -> None:
+    """Give every form of each lemma the lemma as NORM ('reduces' -> 'reduce')."""
+    forms = rules.inflections()
+    for word in words:
+        lem = rules.lemma(word)
+        for form in forms.get(lem, frozenset()) | {lem, word.lower()}:
+            for variant in {form, form.capitalize(), form.upper()}:
+                vocab[variant].norm_ = lem
+
+
+class ClaimMatcher:
+    """Finds treatment names and cue phrases; results are token spans on the Doc."""
+
+    def __init__(self, nlp: Language, treatments_path: str, cues_path: str, aspects_path: str):
+        self.treatments = rules.load_treatments(Path(treatments_path))
+        self.cues = rules.load_cues(Path(cues_path)) + tuple(
+            r for r in rules.load_aspects(Path(aspects_path)) if r.category == "value")
+        ids = [r.id for r in self.cues]
+        if len(ids) != len(set(ids)):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise rules.RuleError(f"{cues_path} and {aspects_path}: ids used in both files: {dup}")
+        self.vocab = nlp.vocab
+        self._lemma_words = {
+            w for r in self.cues if r.match == "lemma" for p in r.phrases for w in p.split()
+        }
+        self._norms_for: int | None = None
+        self._install()
+        self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.treatment_keys: dict[int, str] = {}
+        self.cue_keys: dict[int, str] = {}
+        for t in self.treatments:
+            key = nlp.vocab.strings.add("T:" + t.id)
+            self.treatment_keys[key] = t.id
+            self.lower.add("T:" + t.id, [nlp.make_doc(n) for n in t.names])
+        for r in self.cues:
+            key = nlp.vocab.strings.add("C:" + r.id)
+            self.cue_keys[key] = r.id
+            if r.pattern:
+                self.matcher.add("C:" + r.id, [list(r.pattern)])
+            else:
+                target = self.norm if r.match == "lemma" else self.lower
+                target.add("C:" + r.id, [nlp.make_doc(p) for p in r.phrases])
+
+    def _install(self) -> None:
+        # Lexeme norms live in the Vocab; install once per Vocab object (also after pickling
+        # into a worker process, where the Vocab is a new object).
+        if self._norms_for != id(self.vocab):
+            _install_lemma_norms(self.vocab, self._lemma_words)
+            self._norms_for = id(self.vocab)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._install()
+        tkeys, ckeys = self.treatment_keys, self.cue_keys
+        found_t, found_c = [], []
+        for matcher in (self.lower, self.norm, self.matcher):
+            for key, start, end in matcher(doc):
+                if key in tkeys:
+                    found_t.append((start, end, tkeys[key]))
+                else:
+                    found_c.append((start, end, ckeys[key]))
+        if len(found_t) > 1:
+            spans = filter_spans([doc[s:e] for s, e, _ in found_t])
+            keep = {(sp.start, sp.end) for sp in spans}
+            found_t = [m for m in found_t if (m[0], m[1]) in keep]
+        found_t.sort()
+        found_c.sort()
+        doc._.treatments = found_t
+        doc._.cues = found_c
+        return doc
+
+
+@Language.factory("claim_matcher", default_config={
+    "treatments_path": str(config.TREATMENTS_FILE), "cues_path": str(config.CUES_FILE),
+    "aspects_path": str(config.ASPECTS_FILE)})
+def _make_claim_matcher(nlp: Language, name: str, treatments_path: str, cues_path: str,
+                        aspects_path: str):
+    return ClaimMatcher(nlp, treatments_path, cues_path, aspects_path)
+
+
+@functools.lru_cache(maxsize=4)
+def build_nlp(treatments_path: str = str(config.TREATMENTS_FILE),
+              cues_path: str = str(config.CUES_FILE),
+              aspects_path: str = str(config.ASPECTS_FILE)) -> Language:
+    """spacy.blank("en") + sentencizer + claim_matcher, built once per set of rule files."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("claim_matcher", config={"treatments_path": treatments_path,
+                                          "cues_path": cues_path, "aspects_path": aspects_path})
+    return nlp

@@ -1,0 +1,234 @@
+"""Load and validate the rule and vocabulary files (JSONL, one rule a line, each with an id).
+
+A compliance reviewer edits these files, not code. Every entry is checked on load; a bad
+entry raises RuleError naming the file, the line and what is wrong, e.g.::
+
+    pipeline/rules/cues.jsonl:12: unknown category 'hedging' (allowed: anaphor, ...)
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config
+from .io import read_jsonl
+
+
+class RuleError(ValueError):
+    """A rule file entry that is malformed; the message names file and line."""
+
+
+CUE_CATEGORIES = {
+    "negation": "asserts absence or denial; needs direction",
+    "pseudo_negation": "looks like a negation but is not one ('not only', 'no doubt')",
+    "hedge": "lowers certainty ('may', 'can', 'often')",
+    "conditional": "makes the claim true only under a condition ('if', 'unless')",
+    "terminator": "ends the scope of a negation or hedge ('but', 'however')",
+    "clause_break": "a place where a sentence may split into two claims (', but')",
+    "anaphor": "refers to the treatment without naming it ('it', 'the procedure')",
+    "claim_type": "a trigger for one claim type; needs type",
+    "not_claim": "marks text that is not a claim (calls to action, bylines, lead-ins)",
+    "skin_subject": "a subject about skin, pores or a condition rather than a treatment",
+}
+DIRECTIONS = ("forward", "backward", "bidirectional")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated rule line: id, category, phrases or token pattern, and its attributes."""
+
+    id: str
+    category: str
+    phrases: tuple[str, ...] = ()
+    pattern: tuple = ()
+    match: str = "lower"            # lower: exact words, case-insensitive; lemma: any inflection
+    attrs: dict = field(default_factory=dict, hash=False, compare=False)
+    where: str = ""                 # file:line, for messages
+
+    def get(self, key: str, default=None):
+        return self.attrs.get(key, default)
+
+
+def _parse_lines(path: Path) -> list[tuple[str, dict]]:
+    out = []
+    for n, line in read_jsonl(path):
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RuleError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise RuleError(f"{where}: each line must be a JSON object")
+        out.append((where, obj))
+    return out
+
+
+def _check_id(where: str, obj: dict, seen: set[str]) -> str:
+    rid = obj.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise RuleError(f"{where}: 'id' must be lower-case letters, digits, '_', '.', '-' (got {rid!r})")
+    if rid in seen:
+        raise RuleError(f"{where}: duplicate id {rid!r}")
+    seen.add(rid)
+    return rid
+
+
+def _string_list(where: str, obj: dict, key: str, required: bool = True) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None and not required:
+        return ()
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)):
+        raise RuleError(f"{where}: {key!r} must be a non-empty list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    id: str
+    label: str
+    names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def load_treatments(path: Path = config.TREATMENTS_FILE) -> tuple[Treatment, ...]:
+    """Treatments with their names; a name may belong to one treatment only."""
+    path = Path(path)
+    seen: set[str] = set()
+    owner: dict[str, str] = {}
+    out = []
+    for where, obj in _parse_lines(path):
+        unknown = set(obj) - {"id", "label", "names", "note"}
+        if unknown:
+            raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+        tid = _check_id(where, obj, seen)
+        if not re.match(r"^[a-z][a-z0-9_]*$", tid):
+            raise RuleError(f"{where}: treatment id must be lower case with underscores (got {tid!r})")
+        names = _string_list(where, obj, "names")
+        for name in names:
+            key = name.lower()
+            if key in owner and owner[key] != tid:
+                raise RuleError(f"{where}: name {name!r} already belongs to treatment {owner[key]!r}")
+            owner[key] = tid
+        out.append(Treatment(tid, str(obj.get("label") or tid), names))
+    if not out:
+        raise RuleError(f"{path}: no treatments defined")
+    return tuple(out)
+
+
+def _validate_pattern(where: str, pattern) -> tuple:
+    if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
+        raise RuleError(f"{where}: 'pattern' must be a non-empty list of token objects (spaCy Matcher)")
+    from spacy.matcher import Matcher
+    from spacy.vocab import Vocab
+
+    try:
+        Matcher(Vocab(), validate=True).add("x", [pattern])
+    except Exception as exc:  # spaCy raises MatchPatternError / ValueError with details
+        first = str(exc).strip().splitlines()
+        raise RuleError(f"{where}: invalid token pattern: {' '.join(first)[:300]}") from None
+    return tuple(pattern)
+
+
+def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: dict[str, dict]) -> tuple[Rule, ...]:
+    seen: set[str] = set()
+    rules = []
+    for where, obj in _parse_lines(path):
+        rid = _check_id(where, obj, seen)
+        cat = obj.get("category")
+        if cat not in allowed:
+            raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(allowed))})")
+        for key, values in required_by_category.get(cat, {}).items():
+            if obj.get(key) not in values:
+                raise RuleError(f"{where}: category {cat!r} needs {key!r} in {list(values)} (got {obj.get(key)!r})")
+        match = obj.get("match", "lower")
+        if match not in ("lower", "lemma"):
+            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        phrases = _string_list(where, obj, "phrases", required=False)
+        pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
+        if bool(phrases) == bool(pattern):
+            raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+        attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
+        rules.append(Rule(rid, cat, phrases, pattern, match, attrs, where))
+    return tuple(rules)
+
+
+@functools.lru_cache(maxsize=8)
+def load_cues(path: Path = config.CUES_FILE) -> tuple[Rule, ...]:
+    """Cue rules for claims: negation, hedges, conditions, claim-type triggers, anaphors ..."""
+    required = {
+        "negation": {"direction": DIRECTIONS},
+        "hedge": {"direction": DIRECTIONS},
+        "conditional": {"direction": DIRECTIONS},
+        "claim_type": {"type": config.CLAIM_TYPES},
+    }
+    return _load_cue_file(Path(path), CUE_CATEGORIES, required)
+
+
+@functools.lru_cache(maxsize=1)
+def lemma_table() -> dict[str, str]:
+    """English lookup lemmas from spacy-lookups-data (word -> lemma), loaded once."""
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@functools.lru_cache(maxsize=1)
+def inflections() -> dict[str, frozenset[str]]:
+    """lemma -> the word forms that have it, so a rule written as 'reduce' finds 'reduces'."""
+    out: dict[str, set[str]] = {}
+    for word, lemma in lemma_table().items():
+        out.setdefault(lemma.lower(), set()).add(word.lower())
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def lemma(word: str) -> str:
+    """The lookup lemma of a word, lower case ('Reduces' -> 'reduce')."""
+    w = word.lower()
+    return lemma_table().get(w, w).lower()
+
+
+ASPECT_CATEGORIES = {
+    "value": "a phrase that asserts a value of an aspect; optional negated_value when negated",
+    "conflict": "two values of one aspect that exclude each other",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def load_aspects(path: Path = config.ASPECTS_FILE) -> tuple[Rule, ...]:
+    """Aspect value cues and conflicts for contradictions (same line format as cues)."""
+    path = Path(path)
+    seen: set[str] = set()
+    out = []
+    for where, obj in _parse_lines(path):
+        rid = _check_id(where, obj, seen)
+        cat = obj.get("category")
+        if cat not in ASPECT_CATEGORIES:
+            raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(ASPECT_CATEGORIES))})")
+        if not isinstance(obj.get("aspect"), str) or not obj["aspect"]:
+            raise RuleError(f"{where}: 'aspect' must be a non-empty string")
+        attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
+        if cat == "conflict":
+            values = obj.get("values")
+            if not (isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values)):
+                raise RuleError(f"{where}: a conflict needs 'values': [value_a, value_b]")
+            out.append(Rule(rid, cat, (), (), "lower", attrs, where))
+            continue
+        if not isinstance(obj.get("value"), str):
+            raise RuleError(f"{where}: a value rule needs 'value'")
+        match = obj.get("match", "lower")
+        if match not in ("lower", "lemma"):
+            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        phrases = _string_list(where, obj, "phrases", required=False)
+        pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
+        if bool(phrases) == bool(pattern):
+            raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+        out.append(Rule(rid, cat, phrases, pattern, match, attrs, where))
+    return tuple(out)

@@ -1,0 +1,56 @@
+import pytest
+
+from pipeline import rules
+from pipeline.nlp import build_nlp
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_shipped_rule_files_load():
+    assert {t.id for t in rules.load_treatments()} >= {"microneedling", "microdermabrasion", "laser"}
+    assert any(r.category == "negation" for r in rules.load_cues())
+    assert any(r.category == "conflict" for r in rules.load_aspects())
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "x", "category": "hedge", "phrases": ["may"]', "not valid JSON"),
+    ('{"id": "x", "category": "hedging", "direction": "forward", "phrases": ["may"]}', "unknown category 'hedging'"),
+    ('{"id": "x", "category": "hedge", "direction": "sideways", "phrases": ["may"]}', "needs 'direction'"),
+    ('{"id": "x", "category": "claim_type", "type": "magic", "phrases": ["may"]}', "needs 'type'"),
+    ('{"id": "X Y", "category": "anaphor", "phrases": ["it"]}', "'id' must be"),
+    ('{"id": "x", "category": "anaphor", "phrases": []}', "non-empty list"),
+    ('{"id": "x", "category": "anaphor", "pattern": [{"LOWR": "it"}]}', "invalid token pattern"),
+])
+def test_bad_cue_lines_name_file_and_line(tmp_path, line, message):
+    p = write(tmp_path, "cues.jsonl", '# comment\n{"id": "ok", "category": "anaphor", "phrases": ["it"]}\n' + line + "\n")
+    with pytest.raises(rules.RuleError) as exc:
+        rules.load_cues(p)
+    assert f"{p}:3:" in str(exc.value) and message in str(exc.value)
+
+
+def test_duplicate_ids_and_shared_names_are_refused(tmp_path):
+    p = write(tmp_path, "t.jsonl", '{"id": "a", "names": ["peel"]}\n{"id": "b", "names": ["Peel"]}\n')
+    with pytest.raises(rules.RuleError, match=r"t.jsonl:2: name 'Peel' already belongs"):
+        rules.load_treatments(p)
+    p = write(tmp_path, "c.jsonl", '{"id": "a", "category": "anaphor", "phrases": ["it"]}\n' * 2)
+    with pytest.raises(rules.RuleError, match="duplicate id 'a'"):
+        rules.load_cues(p)
+
+
+def test_new_synonym_is_one_line_of_data(tmp_path):
+    base = (rules.config.TREATMENTS_FILE).read_text(encoding="utf-8")
+    p = write(tmp_path, "treatments.jsonl", base + '{"id": "mesotherapy", "names": ["mesotherapy", "meso therapy"]}\n')
+    nlp = build_nlp(str(p))
+    doc = nlp("Meso therapy may cause bruising.")
+    assert [t for _, _, t in doc._.treatments] == ["mesotherapy"]
+
+
+def test_lemma_rules_match_inflections(nlp):
+    doc = nlp("The laser reduced the pores. Lasers reducing redness.")
+    ids = {rid for _, _, rid in doc._.cues}
+    assert "type.efficacy" in ids
+    assert rules.lemma("Reduces") == "reduce"
