@@ -21,6 +21,7 @@ from . import config, io
 # PNG) wrapped in <section id=...>, so tests can find every section and its figures.
 
 NOT_AVAILABLE = "not available in this run"
+OPEN_GROUP_MAX = 10  # contradiction groups up to this size start unfolded; larger ones fold
 
 
 def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
@@ -178,8 +179,10 @@ def contradictions_html(contra: pd.DataFrame) -> str:
     has_sev = "severity" in contra.columns
     parts = []
     for (treatment, aspect), group in contra.groupby(["treatment", "aspect"], sort=True):
-        parts.append(f"<h3 class='pair-group' data-treatment='{_esc(treatment)}' data-aspect='{_esc(aspect)}'>"
-                     f"{_esc(treatment)} \u2014 {_esc(aspect.replace('_', ' '))} ({len(group)})</h3>"
+        opened = " open" if len(group) <= OPEN_GROUP_MAX else ""
+        parts.append(f"<details{opened}><summary><h3 class='pair-group' data-treatment='{_esc(treatment)}'"
+                     f" data-aspect='{_esc(aspect)}' style='display:inline'>{_esc(treatment)} \u2014 "
+                     f"{_esc(aspect.replace('_', ' '))} ({len(group)} pairs)</h3></summary>"
                      "<table class='pairs'><tr><th>Claim A</th><th>Claim B</th><th>Why</th></tr>")
         for r in group.itertuples(index=False):
             sev = f"<b>severity {_esc(r.severity)}</b><br>" if has_sev else ""
@@ -188,7 +191,7 @@ def contradictions_html(contra: pd.DataFrame) -> str:
                 f"<td class='a'><b>{_esc(r.source_a)}</b> ({_esc(r.value_a)})<br>{_esc(r.text_a)}</td>"
                 f"<td class='b'><b>{_esc(r.source_b)}</b> ({_esc(r.value_b)})<br>{_esc(r.text_b)}</td>"
                 f"<td>{sev}{_esc(r.scope.replace('_', ' '))}: {_esc(r.rationale)}</td></tr>")
-        parts.append("</table>")
+        parts.append("</table></details>")
     return _section("contradictions", "".join(parts))
 
 
@@ -221,10 +224,12 @@ def source_graph(sources: list[str], links: pd.DataFrame):
         ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(r.contradictions), fontsize=9, ha="center",
                 bbox={"boxstyle": "round", "fc": "white", "ec": "#c0392b"}, zorder=3)
     for s, (x, y) in pos.items():
-        ax.scatter([x], [y], s=600 + 150 * within.get(s, 0), color="#2e86c1", zorder=2)
-        ax.text(x * 1.18, y * 1.18, f"{s[:16]}\n{within.get(s, 0)} within", ha="center", va="center", fontsize=8)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.5, 1.5)
+        ax.scatter([x], [y], s=min(400 + 40 * within.get(s, 0), 2500), color="#2e86c1", zorder=2)
+        ax.text(x * 1.32, y * 1.32, f"{s}\n{within.get(s, 0)} within itself", ha="center", va="center",
+                fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.9, 1.9)
+    ax.set_ylim(-1.6, 1.6)
     ax.set_axis_off()
     ax.set_title("Sources linked by their contradictions")
     fig.tight_layout()

@@ -75,3 +75,16 @@ def test_full_table_has_a_filter_per_column_and_no_network():
     assert len(tree.css("#claims-table thead input")) == len(headers)
     assert "risk" in headers and "review_status" in headers
     assert "http" not in tree.css_first("script").text()
+
+
+def test_screenshot_check_needs_ink_and_the_heatmap_colours():
+    import numpy as np
+
+    from pipeline.screenshot_check import heatmap_colours, screenshot_problems
+
+    page = np.full((400, 400, 3), 255, np.uint8)
+    assert len(screenshot_problems(page)) == 2  # blank, and no heatmap
+    page[:100] = 0  # text-like ink but no heatmap
+    assert [p.split(":")[0] for p in screenshot_problems(page)] == ["no heatmap visible"]
+    page[100:300] = heatmap_colours()[5].astype(np.uint8)  # a 200x400 block of heatmap colour
+    assert screenshot_problems(page) == []
