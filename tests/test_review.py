@@ -171,3 +171,27 @@ def test_workbook_says_when_a_table_is_missing(tmp_path):
     wb = load_workbook(tmp_path / "b.xlsx")
     assert "not available in this run" in wb["flags"]["A1"].value
     assert "evidence.csv" in wb["evidence"]["A1"].value
+
+
+def test_audit_refuses_a_malformed_decisions_file_naming_it(tmp_path):
+    from pipeline.audit import merge_review
+
+    path = tmp_path / "decisions.csv"
+    path.write_text("claim_id,decision,reviewer,date,note\nc1,approved,ann,2026-01-01,\nc2,ok,ann,,\n")
+    with pytest.raises(ReviewError, match=r"decisions.csv: row 3: decision 'ok'"):
+        merge_review(claims_frame(TEXTS), path)
+    merged, status = merge_review(claims_frame(TEXTS), tmp_path / "absent.csv")
+    assert set(merged["review_status"]) == {"unreviewed"} and status.empty
+
+
+def test_claim_ids_survive_an_unrelated_edit_of_the_article(run_text):
+    before = ("Microneedling has virtually no side effects. Laser treatment can reduce pore size. "
+              "Chemical peels should be avoided by people with sensitive skin.")
+    after = ("Welcome to our clinic blog!\n\nMicroneedling has virtually no side effects. Laser treatment "
+             "can noticeably reduce pore size. Chemical peels should be avoided by people with sensitive skin.")
+    ids = [run_text({"a.txt": t}).query("is_claim").set_index("text")["claim_id"] for t in (before, after)]
+    kept = "Microneedling has virtually no side effects."
+    assert ids[0][kept] == ids[1][kept]
+    assert ids[0]["Chemical peels should be avoided by people with sensitive skin."] == \
+        ids[1]["Chemical peels should be avoided by people with sensitive skin."]
+    assert ids[0]["Laser treatment can reduce pore size."] not in set(ids[1])  # the edited claim is new
