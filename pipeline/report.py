@@ -58,7 +58,7 @@ def figure_html(fig, fig_id: str, alt: str) -> str:
     import matplotlib.pyplot as plt
 
     buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f"<img id='{fig_id}' alt='{_esc(alt)}' src='data:image/png;base64,{data}'>"
@@ -71,6 +71,13 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _integer_ticks(ax) -> None:
+    """Counts on the x axis: whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def flagged_ids(tables: dict) -> set[str] | None:
@@ -261,8 +268,9 @@ def risky_by_rule(tables: dict) -> pd.DataFrame | None:
     if flags.empty:
         return pd.DataFrame(columns=["rule_id", "claims", "example"])
     keys = [c for c in ("rule_id", "family", "severity") if c in flags.columns]
+    example = next((c for c in ("text", "message") if c in flags.columns), "claim_id")
     out = (flags.groupby(keys, sort=True)
-           .agg(claims=("claim_id", "nunique"), example=("text", "first")).reset_index())
+           .agg(claims=("claim_id", "nunique"), example=(example, "first")).reset_index())
     return out.sort_values(["claims", "rule_id"], ascending=[False, True], kind="stable")
 
 
@@ -277,6 +285,7 @@ def risky_html(tables: dict) -> str:
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
     ax.barh(table["rule_id"][::-1], table["claims"][::-1], color="#e67e22")
     ax.set_xlabel("claims flagged")
+    _integer_ticks(ax)
     ax.set_title("Risky claims by rule")
     fig.tight_layout()
     return _section("risky", figure_html(fig, "risky-chart", "Risky claims by rule") + _table(table, "risky-table"))
@@ -289,14 +298,15 @@ def evidence_html(tables: dict) -> str:
         return _not_available("evidence", "Evidence status (no evidence_status column)")
     counts = pd.crosstab(claims["treatment"], claims["evidence_status"])
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(counts) + 1.8))
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(counts) + 2.2))
     colours = {"supported": "#27ae60", "contradicted": "#c0392b", "no_evidence": "#bdc3c7"}
     left = pd.Series(0, index=counts.index)
     for status in counts.columns:
         ax.barh(counts.index, counts[status], left=left, label=status, color=colours.get(status))
         left = left + counts[status]
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_xlabel("claims")
+    _integer_ticks(ax)
     ax.set_title("Evidence status by treatment")
     fig.tight_layout()
     evidence = tables.get("evidence")
@@ -361,7 +371,7 @@ def style_html() -> str:
     return ("<style>section.audit table{border-collapse:collapse;font-size:12px;margin:6px 0}"
             "section.audit td,section.audit th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left !important}"
             "table.pairs{width:100%}table.pairs td{width:40%}table.pairs td:last-child{width:20%}"
-            "section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
+            "section.audit td[data-col=text]{min-width:320px}section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
 
 
 def outputs_html(output_dir: str | Path) -> str:
