@@ -161,7 +161,8 @@ def heatmap(counts: pd.DataFrame):
         for j in range(data.shape[1]):
             v = data.values[i, j]
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
+                dark = v > 0.6 * data.values.max()
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     ax.set_title("Claims by treatment and claim type")
     fig.colorbar(im, ax=ax, shrink=0.8, label="claims")
     fig.tight_layout()
