@@ -30,14 +30,17 @@ def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
 
 
 def _esc(v) -> str:
+    """Any value as escaped HTML text."""
     return html.escape(str(v))
 
 
 def _section(key: str, body: str) -> str:
+    """A report section with a stable id (tests and the screenshot check find it by id)."""
     return f"<section class='audit' id='{key}'>{body}</section>"
 
 
 def _not_available(key: str, what: str) -> str:
+    """A section that says plainly this run did not produce its input."""
     return _section(key, f"<p class='na'><b>{_esc(what)}</b>: {NOT_AVAILABLE}.</p>")
 
 
@@ -65,6 +68,7 @@ def figure_html(fig, fig_id: str, alt: str) -> str:
 
 
 def _plt():
+    """pyplot on the Agg backend (headless, no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -373,6 +377,12 @@ def style_html() -> str:
             "section.audit td,section.audit th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left !important}"
             "table.pairs{width:100%}table.pairs td{width:40%}table.pairs td:last-child{width:20%}"
             "section.audit td[data-col=text]{min-width:320px}section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
+
+
+def problems_html(problems: pd.DataFrame) -> str:
+    """Files that could not be audited, and why."""
+    body = _table(problems, "problems-table") if len(problems) else "<p>None.</p>"
+    return _section("problems", body)
 
 
 def outputs_html(output_dir: str | Path) -> str:

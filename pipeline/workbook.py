@@ -65,6 +65,7 @@ def _highlight(ws, levels: list[str]) -> None:
 
 
 def _not_available(wb: Workbook, title: str, file_name: str) -> None:
+    """A sheet that says this run did not write the table."""
     ws = wb.create_sheet(title)
     ws["A1"] = f"{title}: not available in this run ({file_name} was not written)"
     ws.column_dimensions["A"].width = 80
