@@ -22,7 +22,7 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP) ## Create the virtual environment from requirements.txt (done by the other targets too).
 
-audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processed): tables, validation, report.
+audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processed): tables, validation, report, review workbook.
 	$(PY) -m pipeline audit --raw "$(RAW)" --out "$(OUT)"
 
 test: $(STAMP) ## Run the test suite.

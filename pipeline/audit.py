@@ -30,6 +30,7 @@ class AuditResult:
     validation: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
 
 
 def read_raw(raw_dir: Path) -> pd.DataFrame:
@@ -89,7 +90,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     timings["read"] = time.perf_counter() - t0
     claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings)
     claims, review_status = merge_review(claims, decisions)
-    result = AuditResult(claims, contradictions, problems, timings=timings)
+    result = AuditResult(claims, contradictions, problems, timings=timings, review=review_status)
     if validate:
         from .validate import ValidationFailed, failures, validate_tables
 

@@ -48,6 +48,10 @@ def audit(
     n_sources = result.claims["source_id"].nunique()
     out.print(f"audited {n_sources} article(s): {len(result.claims)} claims, "
               f"{len(result.contradictions)} contradictions, {len(result.problems)} problem file(s)")
+    if result.review is not None and len(result.review):
+        counts = result.review["status"].value_counts()
+        out.print("review decisions: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                                                    ("unchanged", "stale", "orphaned", "superseded")))
     for path in result.outputs:
         out.print(f"  wrote {path}")
     if strict and len(result.problems):
