@@ -136,6 +136,9 @@ def imported_decisions(rows: list[tuple[int, dict]], claims: pd.DataFrame, name:
     texts = dict(zip(claims["claim_id"], claims["text"]))
     sources = dict(zip(claims["claim_id"], claims["source_id"]))
     out, problems = [], []
+    missing = [c for c in ("claim_id", "decision") if rows and c not in rows[0][1]]
+    if missing:
+        raise ReviewError(f"{name}: sheet claims has no {' or '.join(missing)} column; nothing written")
     for n, r in rows:
         decision, cid = _cell(r.get("decision")), _cell(r.get("claim_id"))
         if not decision:

@@ -89,6 +89,8 @@ def test_import_refuses_unknown_ids_and_decisions_naming_each_row():
     assert "row 3: unknown claim id 'cnope'" in str(exc.value)
     assert "row 4: decision 'fine by me'" in str(exc.value)
     assert "row 2" not in str(exc.value)
+    with pytest.raises(ReviewError, match="no decision column"):
+        imported_decisions([(2, {"claim_id": good, "verdict": "approved"})], claims, "b.xlsx", "2026-01-05")
 
 
 def test_import_appends_only_changed_decisions():
