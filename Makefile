@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test
+.PHONY: help venv audit test report-check
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,8 +22,18 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP) ## Create the virtual environment from requirements.txt (done by the other targets too).
 
-audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processed): tables, validation, report.
+audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processed): tables, validation, report, review workbook.
 	$(PY) -m pipeline audit --raw "$(RAW)" --out "$(OUT)"
 
 test: $(STAMP) ## Run the test suite.
 	$(PY) -m pytest
+
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --window-size=1400,3000
+
+report-check: audit ## Render OUT/report.html in headless Chromium (apt-installed if missing) to OUT/report.png and check it shows the heatmap.
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+	@profile=$$(mktemp -d); \
+	chromium $(CHROMIUM_FLAGS) --user-data-dir="$$profile" --screenshot="$(abspath $(OUT))/report.png" \
+	  "file://$(abspath $(OUT))/report.html" 2>/dev/null; status=$$?; rm -rf "$$profile"; exit $$status
+	$(PY) -m pipeline.screenshot_check "$(OUT)/report.png"

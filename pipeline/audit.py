@@ -30,6 +30,7 @@ class AuditResult:
     validation: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
+    review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
 
 
 def read_raw(raw_dir: Path) -> pd.DataFrame:
@@ -63,16 +64,33 @@ def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
     return claims, contradictions, problems
 
 
-def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bool = True) -> AuditResult:
+def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Claims with review_status/review_note from the reviewers' decisions file (read, never
+    written here), and the status of every decision (unchanged, stale, orphaned, superseded)."""
+    from .review import ReviewError, check_decisions, empty_decisions, merge_decisions
+
+    try:
+        decisions = io.read_decisions(decisions_path) if decisions_path else None
+    except ValueError as exc:
+        raise ReviewError(str(exc)) from None
+    decisions = (empty_decisions() if decisions is None
+                 else check_decisions(decisions, str(decisions_path)))
+    return merge_decisions(claims, decisions)
+
+
+def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bool = True,
+              decisions: Path | None = config.DECISIONS_FILE) -> AuditResult:
     """Audit every article in raw_dir into out_dir. Raises ValidationFailed before writing tables
-    when a table breaks its expectations (the previous outputs stay)."""
+    when a table breaks its expectations (the previous outputs stay); ReviewError when the
+    decisions file is malformed."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     raw = read_raw(raw_dir)
     timings["read"] = time.perf_counter() - t0
     claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings)
-    result = AuditResult(claims, contradictions, problems, timings=timings)
+    claims, review_status = merge_review(claims, decisions)
+    result = AuditResult(claims, contradictions, problems, timings=timings, review=review_status)
     if validate:
         from .validate import ValidationFailed, failures, validate_tables
 
@@ -88,14 +106,22 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     io.write_parquet(out_dir / config.CLAIMS_PARQUET, claims)
     io.write_csv(out_dir / config.CONTRADICTIONS_CSV, contradictions)
     io.write_csv(out_dir / config.PROBLEMS_CSV, problems)
+    io.write_csv(out_dir / config.REVIEW_STATUS_CSV, review_status)
     timings["write"] = time.perf_counter() - t0
     result.outputs = [out_dir / n for n in (config.CLAIMS_CSV, config.CLAIMS_PARQUET,
-                                            config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV)]
+                                            config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
+                                            config.REVIEW_STATUS_CSV)]
+    from .workbook import build_workbook
+
+    t0 = time.perf_counter()
+    io.write_xlsx(out_dir / config.CLAIMS_REVIEW_XLSX, build_workbook(io.read_output_tables(out_dir)))
+    timings["workbook"] = time.perf_counter() - t0
+    result.outputs.append(out_dir / config.CLAIMS_REVIEW_XLSX)
     if report:
         from .report import render_report
 
         t0 = time.perf_counter()
-        io.write_text(out_dir / config.REPORT_HTML, render_report(out_dir))
+        io.write_text(out_dir / config.REPORT_HTML, render_report(out_dir, out_dir))
         timings["report"] = time.perf_counter() - t0
         result.outputs.append(out_dir / config.REPORT_HTML)
     return result

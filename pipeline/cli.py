@@ -26,15 +26,18 @@ def audit(
     strict: bool = typer.Option(False, "--strict", help="Fail when any article has a problem."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML report."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the expectation suites."),
+    decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions",
+                                   help="Reviewers' decisions to merge (read only)."),
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out."""
     from .audit import run_audit
+    from .review import ReviewError
     from .rules import RuleError
     from .validate import ValidationFailed
 
     try:
-        result = run_audit(raw, out_dir, validate=validate, report=report)
-    except (RuleError, FileNotFoundError) as exc:
+        result = run_audit(raw, out_dir, validate=validate, report=report, decisions=decisions)
+    except (RuleError, FileNotFoundError, ReviewError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     except ValidationFailed as exc:
@@ -45,8 +48,47 @@ def audit(
     n_sources = result.claims["source_id"].nunique()
     out.print(f"audited {n_sources} article(s): {len(result.claims)} claims, "
               f"{len(result.contradictions)} contradictions, {len(result.problems)} problem file(s)")
+    if result.review is not None and len(result.review):
+        counts = result.review["status"].value_counts()
+        out.print("review decisions: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
+                                                    ("unchanged", "stale", "orphaned", "superseded")))
     for path in result.outputs:
         out.print(f"  wrote {path}")
     if strict and len(result.problems):
         err.print("[red]error:[/red] --strict: some articles had problems (see above)")
         raise typer.Exit(1)
+
+
+review_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="Reviewers' decisions: read them back from the review workbook.")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("import")
+def review_import(
+    workbook: Path = typer.Argument(..., help="The edited claims_review.xlsx."),
+    processed: Path = typer.Option(config.PROCESSED_DIR, "--processed",
+                                   help="Audit output folder whose claims.csv the workbook was made from."),
+    decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions", help="The decisions file to append to."),
+    reviewer: str = typer.Option("", "--reviewer", help="Reviewer for rows whose reviewer cell is empty."),
+) -> None:
+    """Append the workbook's new or changed decisions to the decisions file (all or nothing)."""
+    import datetime as dt
+
+    from . import io
+    from .review import ReviewError, changed_decisions, check_decisions, empty_decisions, imported_decisions
+
+    try:
+        claims = io.read_csv(processed / config.CLAIMS_CSV).astype({"claim_id": str, "text": str})
+        current = io.read_decisions(decisions)
+        current = empty_decisions() if current is None else check_decisions(current, str(decisions))
+        today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+        new = imported_decisions(io.read_xlsx_rows(workbook, "claims"), claims, str(workbook), today, reviewer)
+        added = changed_decisions(current, new)
+        if len(added):
+            io.append_decisions(decisions, added)
+    except (ReviewError, ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    out.print(f"imported {len(new)} decision(s) from {workbook}: {len(added)} new or changed, "
+              f"appended to {decisions}")

@@ -59,3 +59,18 @@ CONTRADICTION_COLUMNS = [
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
 ]
 PROBLEM_COLUMNS = ["file", "problem"]
+
+# Review decisions and the reviewer's workbook (issue 6).
+DECISIONS_FILE = REVIEW_DIR / "decisions.csv"  # the reviewers' file; only `review import` writes it
+DECISIONS = ("approved", "rejected", "needs_evidence")
+DECISION_COLUMNS = ["claim_id", "decision", "reviewer", "date", "note"]  # required, in this order
+DECISION_CONTEXT_COLUMNS = ["source_id", "claim_text"]  # what the claim said when it was decided
+REVIEW_STATUS_CSV = "review_status.csv"   # one row per decision: unchanged, stale, orphaned, superseded
+REVIEW_STATUS_COLUMNS = ["claim_id", "decision", "reviewer", "date", "note", "source_id",
+                         "claim_text", "status", "current_claim_id", "current_text", "similarity"]
+STALE_MIN_SIMILARITY = 80  # rapidfuzz ratio (0-100) for an edited claim to inherit a stale decision
+CLAIMS_REVIEW_XLSX = "claims_review.xlsx"
+EVIDENCE_CSV = "evidence.csv"   # written by the evidence stage (issue 4) when it exists
+FLAGS_CSV = "flags.csv"         # written by the compliance rules stage (issue 5) when it exists
+RISKY_LEVELS = ("high", "medium")  # risk values a reviewer's workbook highlights
+FIXED_TIMESTAMP = (2000, 1, 1, 0, 0, 0)  # workbook properties and zip entries: stable bytes

@@ -140,3 +140,107 @@ def read_jsonl(path: Path) -> list[tuple[int, str]]:
         if line.strip() and not line.lstrip().startswith("#"):
             lines.append((n, line))
     return lines
+
+
+# --- review decisions and the reviewer's workbook (issue 6) ---------------------------------
+
+def read_optional_csv(path: Path) -> pd.DataFrame | None:
+    """A CSV the pipeline wrote, or None when this run did not write it."""
+    path = Path(path)
+    return read_csv(path) if path.exists() else None
+
+
+def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
+    """Every table of an audit's output folder; optional ones are None when absent."""
+    d = Path(folder)
+    problems = read_optional_csv(d / config.PROBLEMS_CSV)
+    return {
+        "claims": pd.read_parquet(d / config.CLAIMS_PARQUET),
+        "contradictions": read_csv(d / config.CONTRADICTIONS_CSV),
+        "problems": problems if problems is not None else pd.DataFrame(columns=config.PROBLEM_COLUMNS),
+        "evidence": read_optional_csv(d / config.EVIDENCE_CSV),
+        "flags": read_optional_csv(d / config.FLAGS_CSV),
+        "review_status": read_optional_csv(d / config.REVIEW_STATUS_CSV),
+    }
+
+
+def read_decisions(path: Path) -> pd.DataFrame | None:
+    """The reviewers' decisions.csv as text columns, or None when there is none yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read as a CSV file ({exc})") from None
+
+
+def append_decisions(path: Path, new: pd.DataFrame) -> None:
+    """Append decision rows to decisions.csv atomically, never touching the rows already there.
+
+    When the file's header differs from the new rows' columns (e.g. a hand-made file without the
+    context columns), the file is rewritten with the union of columns, every value kept.
+    """
+    path = Path(path)
+    old = path.read_bytes() if path.exists() else b""
+    header = csv_bytes(new.iloc[:0])
+    if not old or old.splitlines()[0] + b"\n" == header:
+        body = csv_bytes(new)[len(header):]
+        old = old or header
+        write_bytes(path, old + (b"" if old.endswith(b"\n") else b"\n") + body)
+        return
+    current = read_decisions(path)
+    cols = list(dict.fromkeys(list(current.columns) + list(new.columns)))
+    write_csv(path, pd.concat([current, new], ignore_index=True).reindex(columns=cols).fillna(""))
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same zip with every entry dated FIXED_TIMESTAMP, so equal content gives equal bytes."""
+    import io as _io
+    import zipfile
+
+    src, dst = zipfile.ZipFile(_io.BytesIO(data)), _io.BytesIO()
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=config.FIXED_TIMESTAMP)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            out.writestr(entry, src.read(info.filename))
+    return dst.getvalue()
+
+
+def write_xlsx(path: Path, workbook) -> None:
+    """Save an openpyxl workbook atomically with fixed timestamps (byte-identical reruns)."""
+    import datetime as dt
+    import io as _io
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    buf = _io.BytesIO()
+    stamp = dt.datetime(*config.FIXED_TIMESTAMP)
+    workbook.properties.created = workbook.properties.modified = stamp
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(workbook, archive).write_data()
+    write_bytes(path, _stable_zip(buf.getvalue()))
+
+
+def read_xlsx_rows(path: Path, sheet: str) -> list[tuple[int, dict]]:
+    """Rows of one sheet as (spreadsheet row number, {header: value}); header = row 1."""
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such workbook") from None
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException variants
+        raise ValueError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    if sheet not in wb.sheetnames:
+        raise ValueError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+    rows = wb[sheet].iter_rows(values_only=True)
+    header = [str(h) if h is not None else "" for h in next(rows, ())]
+    out = [(n, dict(zip(header, values))) for n, values in enumerate(rows, start=2)
+           if any(v not in (None, "") for v in values)]
+    wb.close()
+    return out

@@ -74,5 +74,6 @@ def test_report_holds_the_sections(audited):
 def test_second_run_is_byte_identical(audited, tmp_path):
     out, result = audited
     run_audit(config.RAW_DIR, tmp_path, validate=False, report=False)
-    for name in (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.CLAIMS_PARQUET):
+    for name in (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.CLAIMS_PARQUET,
+                 config.CLAIMS_REVIEW_XLSX, config.REVIEW_STATUS_CSV):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
