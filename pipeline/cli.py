@@ -50,3 +50,17 @@ def audit(
     if strict and len(result.problems):
         err.print("[red]error:[/red] --strict: some articles had problems (see above)")
         raise typer.Exit(1)
+
+
+@app.command("eval")
+def eval_(details: bool = typer.Option(True, "--details/--summary",
+                                      help="List misses, false alarms and wrong labels.")) -> None:
+    """Score extraction and tagging against the hand-labelled gold set (tests/gold/claims)."""
+    from .evaluate import run
+    from .rules import RuleError
+
+    try:
+        run(typer.echo, details=details)
+    except (RuleError, FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None

@@ -17,6 +17,8 @@ REVIEW_DIR = ROOT / "data" / "review"
 EXPECTATIONS_DIR = ROOT / "expectations"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 REPORT_NOTEBOOK = NOTEBOOKS_DIR / "audit_report.ipynb"
+GOLD_CLAIMS_DIR = ROOT / "tests" / "gold" / "claims"   # hand-labelled units, one CSV per article
+TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -59,3 +61,7 @@ CONTRADICTION_COLUMNS = [
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
 ]
 PROBLEM_COLUMNS = ["file", "problem"]
+
+# Evaluation and claim families.
+EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share this much of the shorter
+FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
