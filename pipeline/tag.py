@@ -108,16 +108,19 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
             if is_claim:
                 key = text_key(u.text)
                 row["claim_id"] = claim_id(sid, u.text, occurrences[key])
-                row["family_id"] = "f" + hashlib.sha1(key.encode()).hexdigest()[:10]
                 occurrences[key] += 1
             else:
-                row["claim_id"] = row["family_id"] = ""
+                row["claim_id"] = ""
+            row["family_id"] = ""  # set over all claims in claims_table (pipeline.families)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def claims_table(tagged: pd.DataFrame) -> pd.DataFrame:
     """The claims contract table: one row per claim, contract columns first, sorted stably."""
+    from .families import family_ids  # families imports text_key from here
+
     claims = tagged[tagged["is_claim"]].copy()
     claims = claims.sort_values(["source_id", "start", "end"], kind="stable")
+    claims["family_id"] = family_ids(claims)
     return claims[config.CLAIM_COLUMNS].reset_index(drop=True)
