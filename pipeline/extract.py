@@ -63,41 +63,102 @@ class CueIndex:
 _PRIORITY = {t: i for i, t in enumerate(config.CLAIM_TYPES)}
 
 
+def _scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> range | list:
+    """Tokens a cue at [cs, ce) reaches (ConText): at most NEGATION_WINDOW tokens in its
+    direction, stopping at a terminator ("but", ",", "which") and at the unit's edges."""
+    out: list[int] = []
+    if direction in ("forward", "bidirectional"):
+        stop = min([t for t in terms if t >= ce] + [e, ce + config.NEGATION_WINDOW])
+        out.extend(range(ce, stop))
+    if direction in ("backward", "bidirectional"):
+        stop = max([t + 1 for t in terms if t < cs] + [s, cs - config.NEGATION_WINDOW])
+        out.extend(range(stop, cs))
+    return out
+
+
+def _intro_end(doc, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
+    """Skip introductory phrases ("However,", "After a Fraxel session,", "To minimize the risk
+    of breakouts,"): the subject of the clause follows them. Returns the first token after the
+    introductions and the spans of the introductions whose rule says to demote claim words."""
+    i, demoted = s, []
+    for _ in range(3):
+        while i < e and (doc[i].is_punct or doc[i].is_space):
+            i += 1
+        rule = intros.get(i)
+        if rule is None:
+            break
+        comma = next((k for k in range(i + 1, min(e, i + config.INTRO_MAX_TOKENS))
+                      if doc[k].text == ","), None)
+        if comma is None:
+            break
+        if rule.get("demote"):
+            demoted.append(range(i, comma))
+        i = comma + 1
+    while i < e and (doc[i].is_punct or doc[i].is_space):
+        i += 1
+    return i, demoted
+
+
 def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
-    """Cue-derived features of tokens [s, e) of a parsed block."""
+    """Cue-derived features of tokens [s, e) of a parsed block.
+
+    The subject is read by position, without a parser: after any introductory phrases, up to
+    the first auxiliary or modal ("Enlarged pores | are ...", "However, the OTC products | will
+    ..."). An imperative verb in that position makes the clause an instruction.
+    """
     by_id = cue_index.by_id
-    treatments: list[str] = []
-    for ts, te, tid in doc._.treatments:
-        if s <= ts and te <= e and tid not in treatments:
-            treatments.append(tid)
-    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in doc._.cues if s <= cs and ce <= e]
+    t_spans = [(ts, te, tid) for ts, te, tid in doc._.treatments if s <= ts and te <= e]
+    treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
+    treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
+    # a cue inside a treatment name ("peel" in "chemical peel", "acid" in "salicylic acid")
+    # is part of the name, not a cue
+    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in doc._.cues
+            if s <= cs and ce <= e and not (treat_tokens.issuperset(range(cs, ce)))]
     pseudo = [(cs, ce) for cs, ce, r in cues if r.category == "pseudo_negation"]
+
+    def blocked(cs, ce, r):
+        return r.category != "pseudo_negation" and any(ps <= cs and ce <= pe for ps, pe in pseudo)
+
+    cues = [(cs, ce, r) for cs, ce, r in cues if not blocked(cs, ce, r)]
     terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
-    treat_tokens = {i for ts, te, _ in doc._.treatments for i in range(ts, te)}
-    negated = hedged = conditional = anaphor = not_claim = skin_subject = False
-    in_scope: set[int] = set()
+    intros = {cs: r for cs, ce, r in cues if r.category == "intro"}
+    subj_start, demoted = _intro_end(doc, s, e, intros)
+    subj_end = min([cs for cs, ce, r in cues if r.category == "predicate" and cs >= subj_start]
+                   + [e, subj_start + config.SUBJECT_MAX_TOKENS])
+    in_subject = range(subj_start, subj_end)
+    cond_scope: set[int] = set()
     for cs, ce, r in cues:
-        if r.category != "negation" or any(ps <= cs and ce <= pe for ps, pe in pseudo):
-            continue
-        direction = r.get("direction")
-        scope = list(range(cs, ce))
-        if direction in ("forward", "bidirectional"):
-            stop = min([t for t in terms if t >= ce] + [e, ce + config.NEGATION_WINDOW])
-            scope.extend(range(ce, stop))
-        if direction in ("backward", "bidirectional"):
-            stop = max([t + 1 for t in terms if t < cs] + [s, cs - config.NEGATION_WINDOW])
-            scope.extend(range(stop, cs))
-        if any((doc[i].is_alpha and not doc[i].is_stop) or i in treat_tokens
-               for i in scope if not cs <= i < ce):
-            negated = True
-            in_scope.update(scope)
-    types: dict[str, bool] = {}
+        if r.category == "conditional":
+            cond_scope.update(range(cs, ce), _scope(cs, ce, r.get("direction"), s, e, terms))
+    negated = hedged = conditional = anaphor = not_claim = skin_subject = False
+    imperative = negative_imperative = pronoun_subject = False
+    in_scope: set[int] = set()
+    mitigated: set[int] = set()
+    for cs, ce, r in cues:
+        cat = r.category
+        if cat == "negation" and cs not in cond_scope:
+            scope = _scope(cs, ce, r.get("direction"), s, e, terms)
+            if any((doc[i].is_alpha and not doc[i].is_stop) or i in treat_tokens for i in scope):
+                negated = True
+                in_scope.update(scope, range(cs, ce))
+        elif cat == "mitigation":
+            mitigated.update(_scope(cs, ce, r.get("direction"), s, e, terms))
+        elif cat == "imperative" and cs == subj_start:
+            imperative = True
+            negative_imperative = bool(r.get("negative"))
+    types: dict[str, str] = {}     # type -> strongest grade seen: strong > normal > weak
+    grade = {"weak": 0, "normal": 1, "strong": 2}
     assertions: list[str] = []
     for cs, ce, r in cues:
         cat = r.category
         if cat == "claim_type":
             t = r.get("type")
-            types[t] = types.get(t, False) or bool(r.get("strong"))
+            if t == "safety" and cs in mitigated and cs not in in_scope:
+                continue  # "prevent infection", "minimize the risk of breakouts": not a risk claim
+            g = ("weak" if r.get("weak") or any(cs in d for d in demoted)
+                 else "strong" if r.get("strong") else "normal")
+            if grade[g] > grade[types.get(t, "weak")] or t not in types:
+                types[t] = g
         elif cat == "value":
             value = r.get("negated_value") if any(i in in_scope for i in range(cs, ce)) else r.get("value")
             if value:
@@ -110,28 +171,56 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             conditional = True
         elif cat == "anaphor":
             anaphor = True
+            if r.get("pronoun") and cs in in_subject:
+                pronoun_subject = True
         elif cat == "not_claim":
             not_claim = True
         elif cat == "skin_subject":
-            first_treat = min((ts for ts, te, _ in doc._.treatments if s <= ts < e), default=e)
-            if cs - s <= 3 and cs < first_treat:
+            if cs in in_subject and not any(i in in_subject for i in treat_tokens) \
+                    and doc[subj_start].lower_ != "your":
                 skin_subject = True
+    if imperative:
+        types["advice"] = "strong"
+    ordinary = [t for t, g in types.items() if g != "weak"] or list(types)
+    ordered = sorted(ordinary, key=_PRIORITY.__getitem__)
+    strong = [t for t in ordered if types[t] == "strong"]
+    subject_treatments = tuple(dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
     words = [t for t in doc[s:e] if t.is_alpha]
     last = next((t for t in reversed(doc[s:e]) if not t.is_space), None)
-    ordered = sorted(types, key=_PRIORITY.__getitem__)
-    strong = [t for t in ordered if types[t]]
     return {
         "treatments_found": tuple(treatments),
+        "subject_treatments": subject_treatments,
         "types_found": tuple(ordered),
         "strong_types": tuple(strong),
         "negated": negated, "hedged": hedged, "conditional": conditional,
-        "anaphor": anaphor, "not_claim": not_claim, "skin_subject": skin_subject,
+        "anaphor": anaphor, "pronoun_subject": pronoun_subject,
+        "imperative": imperative, "negative_imperative": negative_imperative,
+        "not_claim": not_claim, "skin_subject": skin_subject,
         "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
         "n_words": len(words),
         "question": last is not None and last.text == "?",
         "lead_in": last is not None and last.text == ":",
     }
+
+
+def _item_features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
+    """Features of a multi-sentence list item ("Avoid picking at scabs: It is important to ...
+    Picking at scabs can lead to scarring."): cues over the whole item, the subject from its
+    first sentence, and as types the type each sentence would get on its own, so the item's
+    type is the most compliance-relevant of its sentences' types (the guide's priority)."""
+    whole = _features(doc, s, e, cue_index)
+    sents = [(max(s, x.start), min(e, x.end)) for x in doc.sents if x.end > s and x.start < e]
+    if len(sents) < 2:
+        return whole
+    parts = [_features(doc, a, b, cue_index) for a, b in sents]
+    first = parts[0]
+    per_sentence = {(p["strong_types"] or p["types_found"] or (None,))[0] for p in parts} - {None}
+    ordered = tuple(sorted(per_sentence, key=_PRIORITY.__getitem__))
+    whole.update(types_found=ordered, strong_types=(),
+                 **{k: first[k] for k in ("subject_treatments", "pronoun_subject", "imperative",
+                                          "negative_imperative", "skin_subject")})
+    return whole
 
 
 def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, int]]:
@@ -151,8 +240,13 @@ def _trim(doc, s: int, e: int) -> tuple[int, int]:
 
 def _units_of_block(doc, block, cue_index: CueIndex):
     """Yield (token_start, token_end, features, clause_no) for each unit of one block."""
-    if block.kind == "heading":
-        yield 0, len(doc), _features(doc, 0, len(doc), cue_index), 0
+    if block.kind in ("heading", "list_item"):
+        # a heading, or a list item ("Avoid picking at scabs: ... can lead to scarring"), is
+        # one unit: the guide labels the item as a whole, its label and its explanation
+        s, e = _trim(doc, 0, len(doc))
+        if s < e:
+            feats = (_item_features if block.kind == "list_item" else _features)(doc, s, e, cue_index)
+            yield s, e, feats, 0
         return
     for sent in doc.sents:
         s, e = _trim(doc, sent.start, sent.end)
@@ -210,6 +304,8 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
                 "start": start, "end": end, "text": shown, "section": b.section, **feats,
             })
     cols = ["source_id", "block", "clause", "kind", "start", "end", "text", "section",
-            "treatments_found", "types_found", "strong_types", "negated", "hedged", "conditional",
-            "anaphor", "not_claim", "skin_subject", "assertions", "cue_ids", "n_words", "question", "lead_in"]
+            "treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
+            "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
+            "negative_imperative", "not_claim", "skin_subject", "assertions", "cue_ids", "n_words",
+            "question", "lead_in"]
     return pd.DataFrame(rows, columns=cols)

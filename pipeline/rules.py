@@ -24,7 +24,7 @@ class RuleError(ValueError):
 
 CUE_CATEGORIES = {
     "negation": "asserts absence or denial; needs direction",
-    "pseudo_negation": "looks like a negation but is not one ('not only', 'no doubt')",
+    "pseudo_negation": "looks like a negation, hedge or condition but is not one ('not only', 'as if')",
     "hedge": "lowers certainty ('may', 'can', 'often')",
     "conditional": "makes the claim true only under a condition ('if', 'unless')",
     "terminator": "ends the scope of a negation or hedge ('but', 'however')",
@@ -33,6 +33,12 @@ CUE_CATEGORIES = {
     "claim_type": "a trigger for one claim type; needs type",
     "not_claim": "marks text that is not a claim (calls to action, bylines, lead-ins)",
     "skin_subject": "a subject about skin, pores or a condition rather than a treatment",
+    "mitigation": "a verb whose object is a harm prevented ('prevent', 'minimize the risk of'): "
+                  "safety words in its scope do not make a safety claim; needs direction",
+    "imperative": "a verb that, opening a sentence or clause, makes it an instruction (advice)",
+    "intro": "opens an introductory phrase ending at a comma ('However,', 'After a peel,'); "
+             "the subject follows it; optional demote: claim-type words inside count weakly",
+    "predicate": "an auxiliary or modal that ends the subject ('is', 'can', 'will')",
 }
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -165,6 +171,7 @@ def load_cues(path: Path = config.CUES_FILE) -> tuple[Rule, ...]:
         "negation": {"direction": DIRECTIONS},
         "hedge": {"direction": DIRECTIONS},
         "conditional": {"direction": DIRECTIONS},
+        "mitigation": {"direction": DIRECTIONS},
         "claim_type": {"type": config.CLAIM_TYPES},
     }
     return _load_cue_file(Path(path), CUE_CATEGORIES, required)

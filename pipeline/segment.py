@@ -8,7 +8,8 @@ Web text rarely marks its structure, so for plain text a line is classified by i
 
 - heading: short (at most HEADING_MAX_WORDS words), no final full stop, or a question that
   stands alone on its line; it gives the section to the claims below it;
-- list item: starts with a bullet or number, or a short label and a colon ("Skin Trauma: ...");
+- list item: starts with a bullet or number, or a short label, a colon and a capital ("Skin
+  Trauma: The ..."; "Let's be honest: nothing ..." is a sentence);
 - paragraph: anything else. Hard-wrapped lines (a line not ending a sentence followed by one
   starting in lower case) are joined into one paragraph.
 """
@@ -21,7 +22,7 @@ import pandas as pd
 from . import config
 
 _BULLET = re.compile(r"^\s*(?:[-*+\u2022\u00b7\u25aa\u25cf\u2013\u2014>]|\d{1,3}[.)]|[a-z][.)])\s+")
-_LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+\S")
+_LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+[\"'(]?[A-Z0-9]")  # "Skin Trauma: The ..."
 _END_PUNCT = re.compile(r"[.!?:;\"')\]]\s*$")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 

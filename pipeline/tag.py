@@ -66,31 +66,76 @@ def claim_id(source_id: str, text: str, occurrence: int) -> str:
     return "c" + digest[:12]
 
 
+def _section_topic(heading) -> str | None:
+    """The treatment a heading puts its section under: the one it names; "none" for a heading
+    about a condition ("Factors Contributing to Enlarged Pores"); None when it says neither."""
+    if heading.treatments_found:
+        return heading.treatments_found[0]
+    if heading.skin_subject and "etiology" in heading.types_found:
+        return config.NO_TREATMENT
+    return None
+
+
+def _treatment(u, ctype: str, topic: str, article: str) -> str:
+    """The claim's subject (guide: "Treatment"), from the unit's own words first.
+
+    A treatment named as the subject wins; a subject about skin, pores or a condition is "none"
+    when no treatment is named at all; an instruction ("Avoid retinoids for a week") is about
+    the topic unless it names what to use; a pronoun subject ("It", "They") or an anaphor ("the
+    procedure") refers to the topic; otherwise the first treatment named, else the topic when
+    the claim type speaks about a treatment.
+    """
+    if u.subject_treatments:
+        return u.subject_treatments[0]
+    if u.skin_subject and not u.treatments_found:
+        return config.NO_TREATMENT
+    if u.imperative:
+        return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
+    if u.pronoun_subject:
+        return topic
+    if u.anaphor:
+        return topic if topic != config.NO_TREATMENT else article
+    if u.treatments_found:
+        return u.treatments_found[0]
+    return topic if ctype in _TREATMENT_TYPES else config.NO_TREATMENT
+
+
 def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> pd.DataFrame:
-    """Label every unit; claims are the rows with is_claim True."""
+    """Label every unit; claims are the rows with is_claim True.
+
+    The topic a unit without a named subject refers to is, in order: the treatment last named
+    as a subject earlier in the same paragraph, the section's (from its heading), the article's.
+    """
     inferred = infer_main_treatments(units)
     main = {**inferred, **{k: v for k, v in (main_treatments or {}).items() if v}}
     rows = []
     for sid, group in units.groupby("source_id", sort=False):
-        section_treatment = None
+        article = main.get(sid, config.NO_TREATMENT)
+        section_topic = None
+        block, block_topic = None, None
         prev_treatment = config.NO_TREATMENT
         occurrences: Counter = Counter()
         for u in group.itertuples(index=False):
             if u.kind == "heading":
-                section_treatment = u.treatments_found[0] if u.treatments_found else None
+                section_topic = _section_topic(u)
+            if u.block != block:
+                block, block_topic = u.block, None
             is_claim = bool(
                 u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-                and u.n_words >= 3 and u.types_found
+                and u.n_words >= 2 and u.types_found
             )
             ctype = _claim_type(u.types_found, u.strong_types) if is_claim else ""
-            if u.treatments_found:
-                treatment = u.treatments_found[0]
-            elif u.clause == 2:
+            topic = block_topic or section_topic or article
+            if u.clause == 2 and not u.subject_treatments:
                 treatment = prev_treatment
-            elif u.anaphor or (ctype in _TREATMENT_TYPES and not u.skin_subject):
-                treatment = section_treatment or main.get(sid, config.NO_TREATMENT)
             else:
-                treatment = config.NO_TREATMENT
+                treatment = _treatment(u, ctype, topic, article)
+            if treatment == config.NO_TREATMENT and is_claim and (
+                    u.skin_subject or "etiology" in u.types_found) \
+                    and not {"durability", "comparative"} & set(u.strong_types):
+                ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
+            if u.subject_treatments:
+                block_topic = u.subject_treatments[0]
             prev_treatment = treatment
             row = u._asdict()
             row.update(
