@@ -50,6 +50,7 @@ ASPECTS_FILE = RULES_DIR / "aspects.jsonl"
 # Segmentation heuristics.
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
 INTRO_MAX_TOKENS = 12      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
+LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
 SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
 

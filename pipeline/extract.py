@@ -77,10 +77,13 @@ def _scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -
 
 
 def _intro_end(doc, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
-    """Skip introductory phrases ("However,", "After a Fraxel session,", "To minimize the risk
-    of breakouts,"): the subject of the clause follows them. Returns the first token after the
+    """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
+    Fraxel session,", "To minimize the risk of breakouts,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
     i, demoted = s, []
+    label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if doc[k].text == ":"), None)
+    if label is not None and label + 1 < e:
+        i = label + 1  # "Extract: painless suction removes ...": the label is not the subject
     for _ in range(3):
         while i < e and (doc[i].is_punct or doc[i].is_space):
             i += 1
@@ -123,7 +126,10 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
     intros = {cs: r for cs, ce, r in cues if r.category == "intro"}
     subj_start, demoted = _intro_end(doc, s, e, intros)
-    subj_end = min([cs for cs, ce, r in cues if r.category == "predicate" and cs >= subj_start]
+    # the subject ends at the first auxiliary, or at the first claim word after its first
+    # token ("These injuries | stimulate ...", "Clogged pores | can ...")
+    subj_end = min([cs for cs, ce, r in cues if cs >= subj_start and (
+                        r.category == "predicate" or r.category == "claim_type" and cs > subj_start)]
                    + [e, subj_start + config.SUBJECT_MAX_TOKENS])
     in_subject = range(subj_start, subj_end)
     cond_scope: set[int] = set()

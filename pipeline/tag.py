@@ -76,7 +76,7 @@ def _section_topic(heading) -> str | None:
     return None
 
 
-def _treatment(u, ctype: str, topic: str, article: str) -> str:
+def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     """The claim's subject (guide: "Treatment"), from the unit's own words first.
 
     A treatment named as the subject wins; a subject about skin, pores or a condition is "none"
@@ -92,7 +92,7 @@ def _treatment(u, ctype: str, topic: str, article: str) -> str:
     if u.imperative:
         return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
     if u.pronoun_subject:
-        return topic
+        return subject  # "These openings can become clogged": what the paragraph was about
     if u.anaphor:
         return topic if topic != config.NO_TREATMENT else article
     if u.treatments_found:
@@ -105,6 +105,8 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
 
     The topic a unit without a named subject refers to is, in order: the treatment last named
     as a subject earlier in the same paragraph, the section's (from its heading), the article's.
+    A pronoun subject ("These openings", "It") refers to the paragraph's last subject, which
+    may be skin or a condition (then "none").
     """
     inferred = infer_main_treatments(units)
     main = {**inferred, **{k: v for k, v in (main_treatments or {}).items() if v}}
@@ -112,14 +114,14 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
     for sid, group in units.groupby("source_id", sort=False):
         article = main.get(sid, config.NO_TREATMENT)
         section_topic = None
-        block, block_topic = None, None
+        block, block_topic, block_subject = None, None, None
         prev_treatment = config.NO_TREATMENT
         occurrences: Counter = Counter()
         for u in group.itertuples(index=False):
             if u.kind == "heading":
                 section_topic = _section_topic(u)
             if u.block != block:
-                block, block_topic = u.block, None
+                block, block_topic, block_subject = u.block, None, None
             is_claim = bool(
                 u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
                 and u.n_words >= 2 and u.types_found
@@ -129,13 +131,15 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
             if u.clause == 2 and not u.subject_treatments:
                 treatment = prev_treatment
             else:
-                treatment = _treatment(u, ctype, topic, article)
+                treatment = _treatment(u, ctype, topic, block_subject or topic, article)
             if treatment == config.NO_TREATMENT and is_claim and (
                     u.skin_subject or "etiology" in u.types_found) \
                     and not {"durability", "comparative"} & set(u.strong_types):
                 ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
             if u.subject_treatments:
-                block_topic = u.subject_treatments[0]
+                block_topic = block_subject = u.subject_treatments[0]
+            elif u.skin_subject:
+                block_subject = config.NO_TREATMENT  # "Pores are tiny openings ..."
             prev_treatment = treatment
             row = u._asdict()
             row.update(
