@@ -52,6 +52,9 @@ HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this 
 INTRO_MAX_TOKENS = 12      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
 LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
 SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
+# A subject opening with these is the reader's or the previous sentence's, not skin in general
+# ("Your skin may look pink", "It hydrates the pores").
+NOT_SKIN_SUBJECT_STARTS = ("your", "it", "they", "this", "these")
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
 
 CLAIM_COLUMNS = [

@@ -129,7 +129,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     # the subject ends at the first auxiliary, or at the first claim word after its first
     # token ("These injuries | stimulate ...", "Clogged pores | can ...")
     subj_end = min([cs for cs, ce, r in cues if cs >= subj_start and (
-                        r.category == "predicate" or r.category == "claim_type" and cs > subj_start)]
+                        r.category == "predicate" or r.category == "claim_type" and cs > subj_start and not r.pattern)]
                    + [e, subj_start + config.SUBJECT_MAX_TOKENS])
     in_subject = range(subj_start, subj_end)
     cond_scope: set[int] = set()
@@ -183,7 +183,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             not_claim = True
         elif cat == "skin_subject":
             if cs in in_subject and not any(i in in_subject for i in treat_tokens) \
-                    and doc[subj_start].lower_ != "your":
+                    and doc[subj_start].lower_ not in config.NOT_SKIN_SUBJECT_STARTS:
                 skin_subject = True
     if imperative:
         types["advice"] = "strong"
