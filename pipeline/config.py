@@ -49,7 +49,7 @@ ASPECTS_FILE = RULES_DIR / "aspects.jsonl"
 
 # Segmentation heuristics.
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
-INTRO_MAX_TOKENS = 12      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
+INTRO_MAX_TOKENS = 16      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
 LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
 SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
 # A subject opening with these is the reader's or the previous sentence's, not skin in general

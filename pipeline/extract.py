@@ -136,7 +136,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     for cs, ce, r in cues:
         if r.category == "conditional":
             cond_scope.update(range(cs, ce), _scope(cs, ce, r.get("direction"), s, e, terms))
-    negated = hedged = conditional = anaphor = not_claim = skin_subject = False
+    negated = hedged = conditional = anaphor = not_claim = skin_subject = skin_terms = False
     imperative = negative_imperative = pronoun_subject = False
     in_scope: set[int] = set()
     mitigated: set[int] = set()
@@ -182,6 +182,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         elif cat == "not_claim":
             not_claim = True
         elif cat == "skin_subject":
+            skin_terms = True
             if cs in in_subject and not any(i in in_subject for i in treat_tokens) \
                     and doc[subj_start].lower_ not in config.NOT_SKIN_SUBJECT_STARTS:
                 skin_subject = True
@@ -201,7 +202,8 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         "negated": negated, "hedged": hedged, "conditional": conditional,
         "anaphor": anaphor, "pronoun_subject": pronoun_subject,
         "imperative": imperative, "negative_imperative": negative_imperative,
-        "not_claim": not_claim, "skin_subject": skin_subject,
+        "not_claim": not_claim, "skin_subject": skin_subject and not imperative,
+        "skin_terms": skin_terms,
         "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
         "n_words": len(words),
@@ -312,6 +314,6 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
     cols = ["source_id", "block", "clause", "kind", "start", "end", "text", "section",
             "treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
-            "negative_imperative", "not_claim", "skin_subject", "assertions", "cue_ids", "n_words",
+            "negative_imperative", "not_claim", "skin_subject", "skin_terms", "assertions", "cue_ids", "n_words",
             "question", "lead_in"]
     return pd.DataFrame(rows, columns=cols)

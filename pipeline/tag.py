@@ -71,7 +71,7 @@ def _section_topic(heading) -> str | None:
     about a condition ("Factors Contributing to Enlarged Pores"); None when it says neither."""
     if heading.treatments_found:
         return heading.treatments_found[0]
-    if heading.skin_subject and "etiology" in heading.types_found:
+    if heading.skin_terms and "etiology" in heading.types_found:
         return config.NO_TREATMENT
     return None
 
@@ -87,10 +87,10 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     """
     if u.subject_treatments:
         return u.subject_treatments[0]
-    if u.skin_subject and not u.treatments_found:
-        return config.NO_TREATMENT
     if u.imperative:
         return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
+    if u.skin_subject and not u.treatments_found:
+        return config.NO_TREATMENT
     if u.pronoun_subject:
         return subject  # "These openings can become clogged": what the paragraph was about
     if u.anaphor:
@@ -138,7 +138,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                 ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
             if u.subject_treatments:
                 block_topic = block_subject = u.subject_treatments[0]
-            elif u.skin_subject:
+            elif u.skin_subject and not u.treatments_found:
                 block_subject = config.NO_TREATMENT  # "Pores are tiny openings ..."
             prev_treatment = treatment
             row = u._asdict()
