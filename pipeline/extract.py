@@ -128,8 +128,10 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     subj_start, demoted = _intro_end(doc, s, e, intros)
     # the subject ends at the first auxiliary, or at the first claim word after its first
     # token ("These injuries | stimulate ...", "Clogged pores | can ...")
+    noun_starts = {cs for cs, ce, r in cues if r.category == "skin_subject"} | {ts for ts, _, _ in t_spans}
     subj_end = min([cs for cs, ce, r in cues if cs >= subj_start and (
-                        r.category == "predicate" or r.category == "claim_type" and cs > subj_start and not r.pattern)]
+                        r.category == "predicate" or r.category == "claim_type" and cs > subj_start
+                        and not r.pattern and ce not in noun_starts)]  # "large | pores": a modifier
                    + [e, subj_start + config.SUBJECT_MAX_TOKENS])
     in_subject = range(subj_start, subj_end)
     cond_scope: set[int] = set()
@@ -153,7 +155,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             imperative = True
             negative_imperative = bool(r.get("negative"))
     types: dict[str, str] = {}     # type -> strongest grade seen: strong > normal > weak
-    grade = {"weak": 0, "normal": 1, "strong": 2}
+    grade = {"weak": 0, "normal": 1, "strong": 2, "dominant": 3}
     assertions: list[str] = []
     for cs, ce, r in cues:
         cat = r.category
@@ -162,7 +164,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             if t == "safety" and cs in mitigated and cs not in in_scope:
                 continue  # "prevent infection", "minimize the risk of breakouts": not a risk claim
             g = ("weak" if r.get("weak") or any(cs in d for d in demoted)
-                 else "strong" if r.get("strong") else "normal")
+                 else "dominant" if r.get("dominant") else "strong" if r.get("strong") else "normal")
             if grade[g] > grade[types.get(t, "weak")] or t not in types:
                 types[t] = g
         elif cat == "value":
@@ -186,12 +188,14 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             if cs in in_subject and not any(i in in_subject for i in treat_tokens) \
                     and doc[subj_start].lower_ not in config.NOT_SKIN_SUBJECT_STARTS:
                 skin_subject = True
-    if imperative:
+    if imperative and grade[types.get("advice", "weak")] < grade["strong"]:
         types["advice"] = "strong"
     ordinary = [t for t, g in types.items() if g != "weak"] or list(types)
     ordered = sorted(ordinary, key=_PRIORITY.__getitem__)
-    strong = [t for t in ordered if types[t] == "strong"]
-    subject_treatments = tuple(dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
+    top = max((grade[types[t]] for t in ordered), default=0)
+    strong = [t for t in ordered if grade[types[t]] == top and top >= grade["strong"]]
+    subject_treatments = () if imperative else tuple(  # an instruction's subject is the reader
+        dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
     words = [t for t in doc[s:e] if t.is_alpha]
     last = next((t for t in reversed(doc[s:e]) if not t.is_space), None)
     return {
@@ -232,9 +236,27 @@ def _item_features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
 
 
 def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, int]]:
+    """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
+    ends a fronted concession ("While it is effective, | it can cause breakouts")."""
     by_id = cue_index.by_id
-    return [(cs, ce) for cs, ce, rid in doc._.cues
-            if s < cs and ce < e - 1 and by_id[rid].category == "clause_break"]
+    points = [(cs, ce) for cs, ce, rid in doc._.cues
+              if s < cs and ce < e - 1 and by_id[rid].category == "clause_break"]
+    intros = {cs: by_id[rid] for cs, ce, rid in doc._.cues
+              if s <= cs < e and by_id[rid].category == "intro"}
+    i = s
+    for _ in range(3):
+        rule = intros.get(i)
+        if rule is None:
+            break
+        comma = next((k for k in range(i + 1, min(e - 1, i + config.INTRO_MAX_TOKENS))
+                      if doc[k].text == ","), None)
+        if comma is None:
+            break
+        if rule.get("concessive"):
+            points.append((comma, comma + 1))
+            break
+        i = comma + 1
+    return sorted(points)
 
 
 def _trim(doc, s: int, e: int) -> tuple[int, int]:
