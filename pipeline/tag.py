@@ -90,7 +90,7 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     if u.imperative:
         return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
     if u.skin_subject and not u.treatments_found and (
-            "etiology" in u.types_found or "efficacy" not in u.types_found):
+            {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
         # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused
         # by ..."), unless it states an outcome ("pores looked 44 percent smaller after ...")
         return config.NO_TREATMENT
