@@ -153,7 +153,8 @@ def evaluate(groups: dict[str, Path] | None = None, gold_dir: Path = config.GOLD
     out = {}
     for name, folder in (groups or GROUPS).items():
         pred = predict(folder, nlp)
-        ids = sorted(set(pred["source_id"]) | {p.stem for p in io.list_articles(folder)})
+        ids = sorted(p.stem for p in io.list_articles(folder)
+                     if p.stem.lower() not in config.EVAL_SKIP_STEMS)
         unlabelled = [i for i in ids if i not in set(gold["source_id"])]
         if unlabelled:
             raise ValueError(f"{gold_dir}: no gold file for {unlabelled} (articles in {folder})")

@@ -237,9 +237,10 @@ def _item_features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
 
 def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, int]]:
     """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
-    ends a fronted concession ("While it is effective, | it can cause breakouts")."""
+    ends a fronted concession ("While it is effective, | it can cause breakouts"). Each point
+    is (start, end, concessive): in a concession the main clause is the second one."""
     by_id = cue_index.by_id
-    points = [(cs, ce) for cs, ce, rid in doc._.cues
+    points = [(cs, ce, False) for cs, ce, rid in doc._.cues
               if s < cs and ce < e - 1 and by_id[rid].category == "clause_break"]
     intros = {cs: by_id[rid] for cs, ce, rid in doc._.cues
               if s <= cs < e and by_id[rid].category == "intro"}
@@ -253,7 +254,7 @@ def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, i
         if comma is None:
             break
         if rule.get("concessive"):
-            points.append((comma, comma + 1))
+            points.append((comma, comma + 1, True))
             break
         i = comma + 1
     return sorted(points)
@@ -284,13 +285,15 @@ def _units_of_block(doc, block, cue_index: CueIndex):
             continue
         whole = _features(doc, s, e, cue_index)
         whole["lead_in"] = any(t.text == ":" for t in doc[e:sent.end])
-        for bs, be in _split_points(doc, s, e, cue_index):
+        main = None
+        for bs, be, concessive in _split_points(doc, s, e, cue_index):
             ls, le = _trim(doc, s, bs)
             rs, re_ = _trim(doc, be, e)
             if le - ls < 3 or re_ - rs < 2:
                 continue
             left = _features(doc, ls, le, cue_index)
             right = _features(doc, rs, re_, cue_index)
+            main = main or (right if concessive else left)
             if not (left["types_found"] and right["types_found"]):
                 continue
             lt = (left["strong_types"] or left["types_found"])[0]
@@ -302,6 +305,10 @@ def _units_of_block(doc, block, cue_index: CueIndex):
                 yield rs, re_, right, 2
                 break
         else:
+            if main is not None:
+                # one row for clauses of one type: certainty and negation are the main
+                # clause's ("A peel does not cause irritation, but may cause redness": absolute)
+                whole.update({k: main[k] for k in ("negated", "hedged", "conditional")})
             yield s, e, whole, 0
 
 
