@@ -123,6 +123,11 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         return r.category != "pseudo_negation" and any(ps <= cs and ce <= pe for ps, pe in pseudo)
 
     cues = [(cs, ce, r) for cs, ce, r in cues if not blocked(cs, ce, r)]
+    # a claim word inside a longer claim phrase belongs to the phrase ("healing" in "wound
+    # healing response" is mechanism, not efficacy)
+    typed = [(cs, ce) for cs, ce, r in cues if r.category == "claim_type"]
+    cues = [(cs, ce, r) for cs, ce, r in cues if r.category != "claim_type"
+            or not any(a <= cs and ce <= b and (b - a) > (ce - cs) for a, b in typed)]
     terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
     intros = {cs: r for cs, ce, r in cues if r.category == "intro"}
     subj_start, demoted = _intro_end(doc, s, e, intros)
@@ -161,7 +166,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         cat = r.category
         if cat == "claim_type":
             t = r.get("type")
-            if t == "safety" and cs in mitigated and cs not in in_scope:
+            if t == "safety" and cs in mitigated and cs not in in_scope and not r.get("unmitigated"):
                 continue  # "prevent infection", "minimize the risk of breakouts": not a risk claim
             g = ("weak" if r.get("weak") or any(cs in d for d in demoted)
                  else "dominant" if r.get("dominant") else "strong" if r.get("strong") else "normal")
