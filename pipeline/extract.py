@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH
 
 from . import config
 
@@ -63,6 +64,33 @@ class CueIndex:
 _PRIORITY = {t: i for i, t in enumerate(config.CLAIM_TYPES)}
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """Per-token flags and texts of one Doc as plain lists, read with C-level ``to_array``
+    once per block, so the feature code indexes lists instead of creating Token objects."""
+
+    alpha: list
+    stop: list
+    punct: list
+    space: list
+    text: list
+    lower: list
+
+
+def tokens(doc) -> Tokens:
+    """The Tokens of a Doc, computed once and kept in ``doc.user_data``."""
+    tok = doc.user_data.get("claims_tokens")
+    if tok is None:
+        arr = doc.to_array([IS_ALPHA, IS_STOP, IS_PUNCT, IS_SPACE, ORTH, LOWER])
+        strings = doc.vocab.strings
+        orth, low = arr[:, 4].tolist(), arr[:, 5].tolist()
+        tok = Tokens(arr[:, 0].astype(bool).tolist(), arr[:, 1].astype(bool).tolist(),
+                     arr[:, 2].astype(bool).tolist(), arr[:, 3].astype(bool).tolist(),
+                     [strings[o] for o in orth], [strings[o] for o in low])
+        doc.user_data["claims_tokens"] = tok
+    return tok
+
+
 def _scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> range | list:
     """Tokens a cue at [cs, ce) reaches (ConText): at most NEGATION_WINDOW tokens in its
     direction, stopping at a terminator ("but", ",", "which") and at the unit's edges."""
@@ -80,24 +108,25 @@ def _intro_end(doc, s: int, e: int, intros: dict[int, object]) -> tuple[int, lis
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,", "To minimize the risk of breakouts,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
+    tok = tokens(doc)
     i, demoted = s, []
-    label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if doc[k].text == ":"), None)
+    label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[k] == ":"), None)
     if label is not None and label + 1 < e:
         i = label + 1  # "Extract: painless suction removes ...": the label is not the subject
     for _ in range(3):
-        while i < e and (doc[i].is_punct or doc[i].is_space):
+        while i < e and (tok.punct[i] or tok.space[i]):
             i += 1
         rule = intros.get(i)
         if rule is None:
             break
         comma = next((k for k in range(i + 1, min(e, i + config.INTRO_MAX_TOKENS))
-                      if doc[k].text == ","), None)
+                      if tok.text[k] == ","), None)
         if comma is None:
             break
         if rule.get("demote"):
             demoted.append(range(i, comma))
         i = comma + 1
-    while i < e and (doc[i].is_punct or doc[i].is_space):
+    while i < e and (tok.punct[i] or tok.space[i]):
         i += 1
     return i, demoted
 
@@ -110,19 +139,25 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     ..."). An imperative verb in that position makes the clause an instruction.
     """
     by_id = cue_index.by_id
+    tok = tokens(doc)
     t_spans = [(ts, te, tid) for ts, te, tid in doc._.treatments if s <= ts and te <= e]
     treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
     treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
     # a cue inside a treatment name ("peel" in "chemical peel", "acid" in "salicylic acid")
     # is part of the name, not a cue
-    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in doc._.cues
-            if s <= cs and ce <= e and not (treat_tokens.issuperset(range(cs, ce)))]
+    all_cues = doc._.cues  # sorted by start: take the slice that starts inside [s, e)
+    lo, hi = bisect.bisect_left(all_cues, (s,)), bisect.bisect_left(all_cues, (e,))
+    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in all_cues[lo:hi]
+            if ce <= e and not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
+    # rules that count only at the start of the sentence or clause ("When ...", "Do not ...")
+    cues = [c for c in cues if c[0] == s or c[2].get("position") != "start"]
     pseudo = [(cs, ce) for cs, ce, r in cues if r.category == "pseudo_negation"]
 
     def blocked(cs, ce, r):
         return r.category != "pseudo_negation" and any(ps <= cs and ce <= pe for ps, pe in pseudo)
 
-    cues = [(cs, ce, r) for cs, ce, r in cues if not blocked(cs, ce, r)]
+    if pseudo:
+        cues = [(cs, ce, r) for cs, ce, r in cues if not blocked(cs, ce, r)]
     # a claim word inside a longer claim phrase belongs to the phrase ("healing" in "wound
     # healing response" is mechanism, not efficacy)
     typed = [(cs, ce) for cs, ce, r in cues if r.category == "claim_type"]
@@ -151,7 +186,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         cat = r.category
         if cat == "negation" and cs not in cond_scope:
             scope = _scope(cs, ce, r.get("direction"), s, e, terms)
-            if any((doc[i].is_alpha and not doc[i].is_stop) or i in treat_tokens for i in scope):
+            if any((tok.alpha[i] and not tok.stop[i]) or i in treat_tokens for i in scope):
                 negated = True
                 in_scope.update(scope, range(cs, ce))
         elif cat == "mitigation":
@@ -191,7 +226,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         elif cat == "skin_subject":
             skin_terms = True
             if cs in in_subject and not any(i in in_subject for i in treat_tokens) \
-                    and doc[subj_start].lower_ not in config.NOT_SKIN_SUBJECT_STARTS:
+                    and (subj_start >= e or tok.lower[subj_start] not in config.NOT_SKIN_SUBJECT_STARTS):
                 skin_subject = True
     if imperative and grade[types.get("advice", "weak")] < grade["strong"]:
         types["advice"] = "strong"
@@ -201,8 +236,8 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     strong = [t for t in ordered if grade[types[t]] == top and top >= grade["strong"]]
     subject_treatments = () if imperative else tuple(  # an instruction's subject is the reader
         dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
-    words = [t for t in doc[s:e] if t.is_alpha]
-    last = next((t for t in reversed(doc[s:e]) if not t.is_space), None)
+    n_words = sum(tok.alpha[s:e])
+    last = next((tok.text[i] for i in range(e - 1, s - 1, -1) if not tok.space[i]), None)
     return {
         "treatments_found": tuple(treatments),
         "subject_treatments": subject_treatments,
@@ -215,9 +250,9 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         "skin_terms": skin_terms,
         "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
-        "n_words": len(words),
-        "question": last is not None and last.text == "?",
-        "lead_in": last is not None and last.text == ":",
+        "n_words": n_words,
+        "question": last == "?",
+        "lead_in": last == ":",
     }
 
 
@@ -255,7 +290,7 @@ def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, i
         if rule is None:
             break
         comma = next((k for k in range(i + 1, min(e - 1, i + config.INTRO_MAX_TOKENS))
-                      if doc[k].text == ","), None)
+                      if tokens(doc).text[k] == ","), None)
         if comma is None:
             break
         if rule.get("concessive"):
@@ -267,9 +302,10 @@ def _split_points(doc, s: int, e: int, cue_index: CueIndex) -> list[tuple[int, i
 
 def _trim(doc, s: int, e: int) -> tuple[int, int]:
     """Drop leading/trailing spaces and punctuation that do not belong to a clause."""
-    while s < e and (doc[s].is_space or doc[s].is_punct and doc[s].text not in "\"'(" ):
+    tok = tokens(doc)
+    while s < e and (tok.space[s] or tok.punct[s] and tok.text[s] not in "\"'("):
         s += 1
-    while e > s and (doc[e - 1].is_space or doc[e - 1].text in {",", ";", ":", "-"}):
+    while e > s and (tok.space[e - 1] or tok.text[e - 1] in {",", ";", ":", "-"}):
         e -= 1
     return s, e
 
@@ -289,7 +325,7 @@ def _units_of_block(doc, block, cue_index: CueIndex):
         if s >= e:
             continue
         whole = _features(doc, s, e, cue_index)
-        whole["lead_in"] = any(t.text == ":" for t in doc[e:sent.end])
+        whole["lead_in"] = ":" in tokens(doc).text[e:sent.end]
         main = None
         for bs, be, concessive in _split_points(doc, s, e, cue_index):
             ls, le = _trim(doc, s, bs)

@@ -28,6 +28,12 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
+def _union(parent: list[int], a: int, b: int) -> None:
+    """Join the sets of a and b; the smaller position becomes the root (deterministic)."""
+    ra, rb = _find(parent, a), _find(parent, b)
+    parent[max(ra, rb)] = min(ra, rb)
+
+
 def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIMILARITY) -> pd.Series:
     """A family id per claim (index aligned with ``claims``): near-duplicates share one.
 
@@ -41,14 +47,19 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
     pos = {i: n for n, i in enumerate(order)}
     parent = list(range(len(order)))
     for _, group in claims.loc[order].groupby("treatment", sort=True):
-        idx = list(group.index)
-        texts = [keys[i] for i in idx]
-        # all pairs at once in C (rapidfuzz), then join each similar pair (a < b)
+        # identical texts join at once; only distinct texts are compared, all pairs in C
+        first: dict[str, int] = {}
+        for i in group.index:
+            k = keys[i]
+            if k in first:
+                _union(parent, pos[first[k]], pos[i])
+            else:
+                first[k] = i
+        texts = list(first)
         sim = process.cdist(texts, texts, scorer=fuzz.token_set_ratio, dtype=np.uint8,
                             score_cutoff=min_similarity)
         for a, b in zip(*np.nonzero(np.triu(sim >= min_similarity, k=1))):
-            ra, rb = _find(parent, pos[idx[a]]), _find(parent, pos[idx[b]])
-            parent[max(ra, rb)] = min(ra, rb)
+            _union(parent, pos[first[texts[a]]], pos[first[texts[b]]])
     roots = [_find(parent, n) for n in range(len(order))]
     treatment = claims["treatment"].astype(str)
     ids = {n: "f" + hashlib.sha1(f"{treatment[order[r]]}\x1f{keys[order[r]]}".encode()).hexdigest()[:10]

@@ -155,6 +155,12 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         match = obj.get("match", "lower")
         if match not in ("lower", "lemma"):
             raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        if obj.get("position", "start") != "start":
+            raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
+        for flag in ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
+                     "unmitigated"):
+            if not isinstance(obj.get(flag, False), bool):
+                raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
         phrases = _string_list(where, obj, "phrases", required=False)
         pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
         if bool(phrases) == bool(pattern):

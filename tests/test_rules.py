@@ -24,6 +24,8 @@ def test_shipped_rule_files_load():
     ('{"id": "X Y", "category": "anaphor", "phrases": ["it"]}', "'id' must be"),
     ('{"id": "x", "category": "anaphor", "phrases": []}', "non-empty list"),
     ('{"id": "x", "category": "anaphor", "pattern": [{"LOWR": "it"}]}', "invalid token pattern"),
+    ('{"id": "x", "category": "hedge", "direction": "forward", "position": "end", "phrases": ["may"]}', "'position' can only be"),
+    ('{"id": "x", "category": "claim_type", "type": "safety", "strong": "yes", "phrases": ["risk"]}', "'strong' must be true or false"),
 ])
 def test_bad_cue_lines_name_file_and_line(tmp_path, line, message):
     p = write(tmp_path, "cues.jsonl", '# comment\n{"id": "ok", "category": "anaphor", "phrases": ["it"]}\n' + line + "\n")
