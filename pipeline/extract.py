@@ -238,6 +238,12 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
     n_words = sum(tok.alpha[s:e])
     last = next((tok.text[i] for i in range(e - 1, s - 1, -1) if not tok.space[i]), None)
+    # a question may end in quotes and a full stop: So "Is it effective?".
+    tail = [tok.text[i] for i in range(max(s, e - 3), e) if not tok.space[i]]
+    # an answer is a whole sentence: "No.", "The short answer is yes."
+    content_end = max((i + 1 for i in range(s, e) if tok.alpha[i]), default=s)
+    answer = next((r.get("polarity") for cs, ce, r in cues
+                   if r.category == "answer" and cs == s and ce >= content_end), "")
     return {
         "treatments_found": tuple(treatments),
         "subject_treatments": subject_treatments,
@@ -251,7 +257,8 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
         "n_words": n_words,
-        "question": last == "?",
+        "question": "?" in tail,
+        "answer": answer,
         "lead_in": last == ":",
     }
 
@@ -385,5 +392,5 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
             "treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
             "negative_imperative", "not_claim", "skin_subject", "skin_terms", "assertions", "cue_ids", "n_words",
-            "question", "lead_in"]
+            "question", "answer", "lead_in"]
     return pd.DataFrame(rows, columns=cols)

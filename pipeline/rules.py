@@ -39,6 +39,8 @@ CUE_CATEGORIES = {
     "intro": "opens an introductory phrase ending at a comma ('However,', 'After a peel,'); "
              "the subject follows it; optional demote: claim-type words inside count weakly",
     "predicate": "an auxiliary or modal that ends the subject ('is', 'can', 'will')",
+    "answer": "a whole sentence that answers the question before it ('No.', 'The short answer is "
+              "yes.'); needs polarity (yes or no)",
 }
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -178,6 +180,7 @@ def load_cues(path: Path = config.CUES_FILE) -> tuple[Rule, ...]:
         "hedge": {"direction": DIRECTIONS},
         "conditional": {"direction": DIRECTIONS},
         "mitigation": {"direction": DIRECTIONS},
+        "answer": {"polarity": ("yes", "no")},
         "claim_type": {"type": config.CLAIM_TYPES},
     }
     return _load_cue_file(Path(path), CUE_CATEGORIES, required)

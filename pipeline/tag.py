@@ -119,6 +119,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
         section_topic = None
         block, block_topic, block_subject = None, None, None
         prev_treatment = config.NO_TREATMENT
+        question = None  # the unit before, when it was a question
         occurrences: Counter = Counter()
         for u in group.itertuples(index=False):
             if u.kind == "heading":
@@ -135,6 +136,13 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                 treatment = prev_treatment
             else:
                 treatment = _treatment(u, ctype, topic, block_subject or topic, article)
+            answered = bool(u.answer) and question is not None and bool(question.types_found)
+            if answered:
+                # "Does a HydraFacial hurt?" "No.": the answer asserts what the question asks
+                is_claim = True
+                ctype = _claim_type(question.types_found, question.strong_types)
+                treatment = (question.subject_treatments or question.treatments_found or (topic,))[0]
+            question = u if u.question else None
             if treatment == config.NO_TREATMENT and is_claim and (
                     u.skin_subject or "etiology" in u.types_found) \
                     and not {"durability", "comparative"} & set(u.strong_types):
@@ -153,7 +161,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                     + list(u.treatments_found))) if is_claim else "",
                 claim_type=ctype,
                 certainty=_certainty(u.conditional, u.hedged) if is_claim else "",
-                negated=bool(u.negated) if is_claim else False,
+                negated=(u.answer == "no" if answered else bool(u.negated)) if is_claim else False,
                 assertions=";".join(u.assertions) if is_claim else "",
                 cues=" ".join(u.cue_ids),
             )

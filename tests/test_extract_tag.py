@@ -121,3 +121,10 @@ def test_preventing_a_harm_is_a_benefit_not_a_safety_claim(run_text):
 def test_ipl_is_not_a_laser(run_text):
     units = run_text({"a.txt": "IPL can fade redness and sun spots.\n"})
     assert claim(units, "IPL").treatment == "ipl"
+
+
+def test_a_short_answer_asserts_what_the_question_asks(run_text):
+    units = run_text({"a.txt": "Does a chemical peel hurt?\nNo. Most clients feel a mild tingle.\n"})
+    c = claim(units, "No.")
+    assert (c.treatment, c.claim_type, c.certainty, bool(c.negated)) == ("chemical_peel", "safety", "absolute", True)
+    assert not units[units["text"].str.startswith("Does")]["is_claim"].any()
