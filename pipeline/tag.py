@@ -150,7 +150,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
             if u.subject_treatments:
                 block_topic = block_subject = u.subject_treatments[0]
             elif u.skin_subject and not u.treatments_found:
-                block_subject = config.NO_TREATMENT  # "Pores are tiny openings ..."
+                block_subject = treatment  # "Pores are tiny openings ...": none
             prev_treatment = treatment
             row = u._asdict()
             row.update(
