@@ -72,3 +72,4 @@ PROBLEM_COLUMNS = ["file", "problem"]
 EVAL_SKIP_STEMS = ("readme",)  # files beside the test articles that are not articles
 EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share this much of the shorter
 FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
+FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of the longer

@@ -1,7 +1,8 @@
 """Claim families: the same claim repeated, verbatim or nearly, within or across articles.
 
 Two claims of the same treatment join one family when their normalised texts (``text_key``)
-are identical or have a rapidfuzz ``token_set_ratio`` of at least FAMILY_MIN_SIMILARITY
+are identical or have a rapidfuzz ``token_set_ratio`` of at least FAMILY_MIN_SIMILARITY and
+the shorter is at least FAMILY_MIN_LENGTH_RATIO of the longer
 (so "Microneedling has virtually no side effects" and "Microneedling has virtually no side
 effects unlike many other treatments" are one family). Grouping is single-link over the claims
 in a fixed order, so it is deterministic; a family's id is a hash of its first member's text,
@@ -58,7 +59,11 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
         texts = list(first)
         sim = process.cdist(texts, texts, scorer=fuzz.token_set_ratio, dtype=np.uint8,
                             score_cutoff=min_similarity)
-        for a, b in zip(*np.nonzero(np.triu(sim >= min_similarity, k=1))):
+        # token_set_ratio is 100 when one text's words are a subset of the other's; a short
+        # claim ("It is safe") is not the same claim as a long one that contains it
+        lengths = np.array([len(t) for t in texts], dtype=float)
+        comparable = np.minimum.outer(lengths, lengths) >= config.FAMILY_MIN_LENGTH_RATIO * np.maximum.outer(lengths, lengths)
+        for a, b in zip(*np.nonzero(np.triu((sim >= min_similarity) & comparable, k=1))):
             _union(parent, pos[first[texts[a]]], pos[first[texts[b]]])
     roots = [_find(parent, n) for n in range(len(order))]
     treatment = claims["treatment"].astype(str)

@@ -35,3 +35,10 @@ def test_families_table_lists_each_family_once_with_occurrences():
     assert (top["size"], top["sources"], top["claim_ids"]) == (2, "s1;s2", "a;b")
     assert top["representative"] == "Microneedling has virtually no side effects."
     assert fam["size"].sum() == len(CLAIMS)
+
+
+def test_a_short_claim_inside_a_long_one_is_another_family():
+    claims = frame([("a", "s", 0, 10, "laser", "It is safe."),
+                    ("b", "s", 20, 90, "laser", "It is safe for every skin type and leaves no marks at all.")])
+    ids = family_ids(claims)
+    assert ids[0] != ids[1]
