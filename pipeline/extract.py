@@ -253,6 +253,11 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         "anaphor": anaphor, "pronoun_subject": pronoun_subject,
         "imperative": imperative, "negative_imperative": negative_imperative,
         "not_claim": not_claim, "skin_subject": skin_subject and not imperative,
+        # a skin subject with only how-skin-works words ("Pores produce sebum", "Pores are tiny
+        # openings"): plain physiology, not a claim (no cause, condition, outcome or treatment)
+        "physiology": bool(skin_subject and not imperative and not treatments
+                           and set(types) <= {"mechanism", "etiology"}
+                           and types.get("etiology", "weak") == "weak"),
         "skin_terms": skin_terms,
         "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
@@ -391,6 +396,6 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
     cols = ["source_id", "block", "clause", "kind", "start", "end", "text", "section",
             "treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
-            "negative_imperative", "not_claim", "skin_subject", "skin_terms", "assertions", "cue_ids", "n_words",
+            "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms", "assertions", "cue_ids", "n_words",
             "question", "answer", "lead_in"]
     return pd.DataFrame(rows, columns=cols)

@@ -128,7 +128,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                 block, block_topic, block_subject = u.block, None, None
             is_claim = bool(
                 u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-                and u.n_words >= 2 and u.types_found
+                and not u.physiology and u.n_words >= 2 and u.types_found
             )
             ctype = _claim_type(u.types_found, u.strong_types) if is_claim else ""
             topic = block_topic or section_topic or article

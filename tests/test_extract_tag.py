@@ -128,3 +128,11 @@ def test_a_short_answer_asserts_what_the_question_asks(run_text):
     c = claim(units, "No.")
     assert (c.treatment, c.claim_type, c.certainty, bool(c.negated)) == ("chemical_peel", "safety", "absolute", True)
     assert not units[units["text"].str.startswith("Does")]["is_claim"].any()
+
+
+def test_plain_physiology_is_not_a_claim_but_causes_are(run_text):
+    units = run_text({"a.txt": "About pores\nPores produce sebum and release sweat. "
+                               "Clogged pores are often caused by excess sebum.\n"})
+    assert not units[units["text"].str.startswith("Pores produce")]["is_claim"].any()
+    c = claim(units, "Clogged pores")
+    assert (c.treatment, c.claim_type) == ("none", "etiology")
