@@ -6,7 +6,12 @@ treatment at a clause break (", but may cause ...") becomes two units with their
 
 Negation follows the ConText algorithm (as in medspaCy): a negation cue has a direction and a
 scope of at most NEGATION_WINDOW tokens that stops at a terminator ("but", "however"); the unit
-is negated when a scope reaches a content word. Pseudo-negations ("not only") do not count.
+is negated when a scope reaches a content word. Pseudo-negations ("not only"), prohibitions
+("should not be used") and negations inside a condition ("if the skin is not cleaned") do not
+count. Mitigation cues ("prevent", "to minimize") scope the same way: harm words they reach do
+not make a safety claim. The subject is read by position (after a label and introductory
+phrases, up to the first auxiliary): it decides imperatives, skin subjects and named subjects.
+A list item is one unit; its type candidates are the types of its sentences.
 """
 from __future__ import annotations
 

@@ -1,16 +1,19 @@
 """Tag: units in, labelled units out (is_claim, treatment, claim_type, certainty, negated).
 
-Pure DataFrame logic over the cue features that ``extract`` found, following the claims guide:
+Pure DataFrame logic over the cue features that ``extract`` found, following the claims guide
+and tests/gold/LABELLING.md:
 
-- a claim is a sentence or clause with a claim-type trigger that is not a heading, question,
-  call to action or list lead-in;
-- claim_type is the most compliance-relevant triggered type (guide order); a "strong" trigger
-  (e.g. an imperative that opens a sentence) outranks weak ones;
+- a claim is a sentence, clause or list item with a claim-type trigger that is not a heading,
+  question, call to action, list lead-in or plain physiology of normal skin; a short answer
+  ("No.") to the question before it is a claim of the question's type;
+- claim_type: a dominant frame ("it is essential to") decides; else strong triggers (an opening
+  imperative, "best", "permanently", "non-invasive") outrank ordinary ones; among equals the
+  most compliance-relevant type wins (guide order);
 - certainty: conditional > hedged > absolute;
-- treatment: the first treatment the unit names; else, when it refers to one ("it", "the
-  procedure") or its type is about a treatment, the treatment of its section heading, else of
-  the article (sources.csv main_treatment, or the one the article names most, headings counted
-  three times); a unit about skin, pores or a condition stays "none".
+- treatment: the treatment named as the subject; a subject about skin or a condition is "none";
+  a pronoun subject refers to the paragraph's last subject; otherwise the topic: the treatment
+  last named as a subject in the paragraph, else the section heading's, else the article's
+  (sources.csv main_treatment, or the one the article names most, headings counted three times).
 """
 from __future__ import annotations
 
