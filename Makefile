@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test report-check
+.PHONY: help venv audit test eval report-check
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,3 +37,5 @@ report-check: audit ## Render OUT/report.html in headless Chromium (apt-installe
 	chromium $(CHROMIUM_FLAGS) --user-data-dir="$$profile" --screenshot="$(abspath $(OUT))/report.png" \
 	  "file://$(abspath $(OUT))/report.html" 2>/dev/null; status=$$?; rm -rf "$$profile"; exit $$status
 	$(PY) -m pipeline.screenshot_check "$(OUT)/report.png"
+eval: $(STAMP) ## Score extraction and tagging against the labelled gold set (tests/gold/claims).
+	$(PY) -m pipeline eval

@@ -92,3 +92,15 @@ def review_import(
         raise typer.Exit(2) from None
     out.print(f"imported {len(new)} decision(s) from {workbook}: {len(added)} new or changed, "
               f"appended to {decisions}")
+@app.command("eval")
+def eval_(details: bool = typer.Option(True, "--details/--summary",
+                                      help="List misses, false alarms and wrong labels.")) -> None:
+    """Score extraction and tagging against the hand-labelled gold set (tests/gold/claims)."""
+    from .evaluate import run
+    from .rules import RuleError
+
+    try:
+        run(typer.echo, details=details)
+    except (RuleError, FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None

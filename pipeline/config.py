@@ -17,6 +17,8 @@ REVIEW_DIR = ROOT / "data" / "review"
 EXPECTATIONS_DIR = ROOT / "expectations"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 REPORT_NOTEBOOK = NOTEBOOKS_DIR / "audit_report.ipynb"
+GOLD_CLAIMS_DIR = ROOT / "tests" / "gold" / "claims"   # hand-labelled units, one CSV per article
+TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -47,6 +49,12 @@ ASPECTS_FILE = RULES_DIR / "aspects.jsonl"
 
 # Segmentation heuristics.
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
+INTRO_MAX_TOKENS = 16      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
+LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
+SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
+# A subject opening with these is the reader's or the previous sentence's, not skin in general
+# ("Your skin may look pink", "It hydrates the pores").
+NOT_SKIN_SUBJECT_STARTS = ("your", "it", "they", "this", "these")
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
 
 CLAIM_COLUMNS = [
@@ -74,3 +82,8 @@ EVIDENCE_CSV = "evidence.csv"   # written by the evidence stage (issue 4) when i
 FLAGS_CSV = "flags.csv"         # written by the compliance rules stage (issue 5) when it exists
 RISKY_LEVELS = ("high", "medium")  # risk values a reviewer's workbook highlights
 FIXED_TIMESTAMP = (2000, 1, 1, 0, 0, 0)  # workbook properties and zip entries: stable bytes
+# Evaluation and claim families.
+EVAL_SKIP_STEMS = ("readme",)  # files beside the test articles that are not articles
+EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share this much of the shorter
+FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
+FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of the longer

@@ -244,3 +244,15 @@ def read_xlsx_rows(path: Path, sheet: str) -> list[tuple[int, dict]]:
            if any(v not in (None, "") for v in values)]
     wb.close()
     return out
+def read_csv_folder(folder: Path) -> pd.DataFrame:
+    """Every *.csv in a folder, in name order, concatenated; all cells as strings ('' kept).
+
+    Used for hand-labelled gold files (one CSV per article). A missing folder or one without
+    CSVs is an error naming the folder, so an evaluation never silently scores nothing.
+    """
+    folder = Path(folder)
+    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no CSV files found")
+    return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths],
+                     ignore_index=True)

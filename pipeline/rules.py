@@ -24,7 +24,7 @@ class RuleError(ValueError):
 
 CUE_CATEGORIES = {
     "negation": "asserts absence or denial; needs direction",
-    "pseudo_negation": "looks like a negation but is not one ('not only', 'no doubt')",
+    "pseudo_negation": "looks like a negation, hedge or condition but is not one ('not only', 'as if')",
     "hedge": "lowers certainty ('may', 'can', 'often')",
     "conditional": "makes the claim true only under a condition ('if', 'unless')",
     "terminator": "ends the scope of a negation or hedge ('but', 'however')",
@@ -33,6 +33,14 @@ CUE_CATEGORIES = {
     "claim_type": "a trigger for one claim type; needs type",
     "not_claim": "marks text that is not a claim (calls to action, bylines, lead-ins)",
     "skin_subject": "a subject about skin, pores or a condition rather than a treatment",
+    "mitigation": "a verb whose object is a harm prevented ('prevent', 'minimize the risk of'): "
+                  "safety words in its scope do not make a safety claim; needs direction",
+    "imperative": "a verb that, opening a sentence or clause, makes it an instruction (advice)",
+    "intro": "opens an introductory phrase ending at a comma ('However,', 'After a peel,'); "
+             "the subject follows it; optional demote: claim-type words inside count weakly",
+    "predicate": "an auxiliary or modal that ends the subject ('is', 'can', 'will')",
+    "answer": "a whole sentence that answers the question before it ('No.', 'The short answer is "
+              "yes.'); needs polarity (yes or no)",
 }
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -149,6 +157,12 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         match = obj.get("match", "lower")
         if match not in ("lower", "lemma"):
             raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        if obj.get("position", "start") != "start":
+            raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
+        for flag in ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
+                     "unmitigated"):
+            if not isinstance(obj.get(flag, False), bool):
+                raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
         phrases = _string_list(where, obj, "phrases", required=False)
         pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
         if bool(phrases) == bool(pattern):
@@ -165,6 +179,8 @@ def load_cues(path: Path = config.CUES_FILE) -> tuple[Rule, ...]:
         "negation": {"direction": DIRECTIONS},
         "hedge": {"direction": DIRECTIONS},
         "conditional": {"direction": DIRECTIONS},
+        "mitigation": {"direction": DIRECTIONS},
+        "answer": {"polarity": ("yes", "no")},
         "claim_type": {"type": config.CLAIM_TYPES},
     }
     return _load_cue_file(Path(path), CUE_CATEGORIES, required)

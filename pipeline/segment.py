@@ -8,7 +8,10 @@ Web text rarely marks its structure, so for plain text a line is classified by i
 
 - heading: short (at most HEADING_MAX_WORDS words), no final full stop, or a question that
   stands alone on its line; it gives the section to the claims below it;
-- list item: starts with a bullet or number, or a short label and a colon ("Skin Trauma: ...");
+- list item: starts with a bullet or number, or a short label, a colon and a capital ("Skin
+  Trauma: The ..."; "Let's be honest: nothing ..." is a sentence);
+- list item too: two or more short lines, one per line, right after a lead-in ending in a
+  colon ("Here are some tips:");
 - paragraph: anything else. Hard-wrapped lines (a line not ending a sentence followed by one
   starting in lower case) are joined into one paragraph.
 """
@@ -21,7 +24,7 @@ import pandas as pd
 from . import config
 
 _BULLET = re.compile(r"^\s*(?:[-*+\u2022\u00b7\u25aa\u25cf\u2013\u2014>]|\d{1,3}[.)]|[a-z][.)])\s+")
-_LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+\S")
+_LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+[\"'(]?[A-Z0-9]")  # "Skin Trauma: The ..."
 _END_PUNCT = re.compile(r"[.!?:;\"')\]]\s*$")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 
@@ -61,6 +64,22 @@ def _hint_for(start: int, end: int, hints) -> str | None:
     return None
 
 
+def _lead_in_lists(raw_blocks: list[list], visible: str) -> None:
+    """Lines after a lead-in ("Here are some tips:") are list items even without bullets or
+    full stops: a run of at least two short lines, one per line, right after a block ending
+    in a colon (one short line there is a heading: "When to Seek Professional Help")."""
+    for i in range(1, len(raw_blocks)):
+        if not visible[raw_blocks[i - 1][0]:raw_blocks[i - 1][1]].rstrip().endswith(":"):
+            continue
+        run = i
+        while (run < len(raw_blocks) and raw_blocks[run][2] == "heading"
+               and (run == i or visible[raw_blocks[run - 1][1]:raw_blocks[run][0]].count("\n") == 1)):
+            run += 1
+        if run - i >= 2:
+            for b in raw_blocks[i:run]:
+                b[2] = "list_item"
+
+
 def blocks_of(source_id: str, visible: str, shown: str, hints) -> list[dict]:
     """Blocks of one document, in order, each with kind, offsets and the section it sits in."""
     raw_blocks: list[list] = []   # [start, end, kind]
@@ -82,6 +101,7 @@ def blocks_of(source_id: str, visible: str, shown: str, hints) -> list[dict]:
         else:
             raw_blocks.append([start, end, kind])
         prev_end = end
+    _lead_in_lists(raw_blocks, visible)
     out = []
     section = ""
     for i, (start, end, kind) in enumerate(raw_blocks):

@@ -1,16 +1,19 @@
 """Tag: units in, labelled units out (is_claim, treatment, claim_type, certainty, negated).
 
-Pure DataFrame logic over the cue features that ``extract`` found, following the claims guide:
+Pure DataFrame logic over the cue features that ``extract`` found, following the claims guide
+and tests/gold/LABELLING.md:
 
-- a claim is a sentence or clause with a claim-type trigger that is not a heading, question,
-  call to action or list lead-in;
-- claim_type is the most compliance-relevant triggered type (guide order); a "strong" trigger
-  (e.g. an imperative that opens a sentence) outranks weak ones;
+- a claim is a sentence, clause or list item with a claim-type trigger that is not a heading,
+  question, call to action, list lead-in or plain physiology of normal skin; a short answer
+  ("No.") to the question before it is a claim of the question's type;
+- claim_type: a dominant frame ("it is essential to") decides; else strong triggers (an opening
+  imperative, "best", "permanently", "non-invasive") outrank ordinary ones; among equals the
+  most compliance-relevant type wins (guide order);
 - certainty: conditional > hedged > absolute;
-- treatment: the first treatment the unit names; else, when it refers to one ("it", "the
-  procedure") or its type is about a treatment, the treatment of its section heading, else of
-  the article (sources.csv main_treatment, or the one the article names most, headings counted
-  three times); a unit about skin, pores or a condition stays "none".
+- treatment: the treatment named as the subject; a subject about skin or a condition is "none";
+  a pronoun subject refers to the paragraph's last subject; otherwise the topic: the treatment
+  last named as a subject in the paragraph, else the section heading's, else the article's
+  (sources.csv main_treatment, or the one the article names most, headings counted three times).
 """
 from __future__ import annotations
 
@@ -66,31 +69,91 @@ def claim_id(source_id: str, text: str, occurrence: int) -> str:
     return "c" + digest[:12]
 
 
+def _section_topic(heading) -> str | None:
+    """The treatment a heading puts its section under: the one it names; "none" for a heading
+    about a condition ("Factors Contributing to Enlarged Pores"); None when it says neither."""
+    if heading.treatments_found:
+        return heading.treatments_found[0]
+    if heading.skin_terms and "etiology" in heading.types_found:
+        return config.NO_TREATMENT
+    return None
+
+
+def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
+    """The claim's subject (guide: "Treatment"), from the unit's own words first.
+
+    A treatment named as the subject wins; a subject about skin, pores or a condition is "none"
+    when no treatment is named at all; an instruction ("Avoid retinoids for a week") is about
+    the topic unless it names what to use; a pronoun subject ("It", "They") or an anaphor ("the
+    procedure") refers to the topic; otherwise the first treatment named, else the topic when
+    the claim type speaks about a treatment.
+    """
+    if u.subject_treatments:
+        return u.subject_treatments[0]
+    if u.imperative:
+        return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
+    if u.skin_subject and not u.treatments_found and (
+            {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
+        # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused
+        # by ..."), unless it states an outcome ("pores looked 44 percent smaller after ...")
+        return config.NO_TREATMENT
+    if u.pronoun_subject:
+        return subject  # "These openings can become clogged": what the paragraph was about
+    if u.anaphor:
+        return topic if topic != config.NO_TREATMENT else article
+    if u.treatments_found:
+        return u.treatments_found[0]
+    return topic if ctype in _TREATMENT_TYPES else config.NO_TREATMENT
+
+
 def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> pd.DataFrame:
-    """Label every unit; claims are the rows with is_claim True."""
+    """Label every unit; claims are the rows with is_claim True.
+
+    The topic a unit without a named subject refers to is, in order: the treatment last named
+    as a subject earlier in the same paragraph, the section's (from its heading), the article's.
+    A pronoun subject ("These openings", "It") refers to the paragraph's last subject, which
+    may be skin or a condition (then "none").
+    """
     inferred = infer_main_treatments(units)
     main = {**inferred, **{k: v for k, v in (main_treatments or {}).items() if v}}
     rows = []
     for sid, group in units.groupby("source_id", sort=False):
-        section_treatment = None
+        article = main.get(sid, config.NO_TREATMENT)
+        section_topic = None
+        block, block_topic, block_subject = None, None, None
         prev_treatment = config.NO_TREATMENT
+        question = None  # the unit before, when it was a question
         occurrences: Counter = Counter()
         for u in group.itertuples(index=False):
             if u.kind == "heading":
-                section_treatment = u.treatments_found[0] if u.treatments_found else None
+                section_topic = _section_topic(u)
+            if u.block != block:
+                block, block_topic, block_subject = u.block, None, None
             is_claim = bool(
                 u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-                and u.n_words >= 3 and u.types_found
+                and not u.physiology and u.n_words >= 2 and u.types_found
             )
             ctype = _claim_type(u.types_found, u.strong_types) if is_claim else ""
-            if u.treatments_found:
-                treatment = u.treatments_found[0]
-            elif u.clause == 2:
+            topic = block_topic or section_topic or article
+            if u.clause == 2 and not u.subject_treatments:
                 treatment = prev_treatment
-            elif u.anaphor or (ctype in _TREATMENT_TYPES and not u.skin_subject):
-                treatment = section_treatment or main.get(sid, config.NO_TREATMENT)
             else:
-                treatment = config.NO_TREATMENT
+                treatment = _treatment(u, ctype, topic, block_subject or topic, article)
+            answered = bool(u.answer) and question is not None and bool(question.types_found)
+            if answered:
+                # "Does a HydraFacial hurt?" "No.": the answer asserts what the question asks
+                is_claim = True
+                ctype = _claim_type(question.types_found, question.strong_types)
+                treatment = (question.subject_treatments or question.treatments_found or (topic,))[0]
+            question = u if u.question else None
+            if treatment == config.NO_TREATMENT and is_claim and (
+                    u.skin_subject or "etiology" in u.types_found) \
+                    and not {"durability", "comparative"} & set(u.strong_types):
+                ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
+            if u.subject_treatments:
+                block_topic = block_subject = u.subject_treatments[0]
+            elif u.skin_subject and not u.treatments_found:
+                block_subject = treatment  # "Pores are tiny openings ...": none
             prev_treatment = treatment
             row = u._asdict()
             row.update(
@@ -101,23 +164,26 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                     + list(u.treatments_found))) if is_claim else "",
                 claim_type=ctype,
                 certainty=_certainty(u.conditional, u.hedged) if is_claim else "",
-                negated=bool(u.negated) if is_claim else False,
+                negated=(u.answer == "no" if answered else bool(u.negated)) if is_claim else False,
                 assertions=";".join(u.assertions) if is_claim else "",
                 cues=" ".join(u.cue_ids),
             )
             if is_claim:
                 key = text_key(u.text)
                 row["claim_id"] = claim_id(sid, u.text, occurrences[key])
-                row["family_id"] = "f" + hashlib.sha1(key.encode()).hexdigest()[:10]
                 occurrences[key] += 1
             else:
-                row["claim_id"] = row["family_id"] = ""
+                row["claim_id"] = ""
+            row["family_id"] = ""  # set over all claims in claims_table (pipeline.families)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def claims_table(tagged: pd.DataFrame) -> pd.DataFrame:
     """The claims contract table: one row per claim, contract columns first, sorted stably."""
+    from .families import family_ids  # families imports text_key from here
+
     claims = tagged[tagged["is_claim"]].copy()
     claims = claims.sort_values(["source_id", "start", "end"], kind="stable")
+    claims["family_id"] = family_ids(claims)
     return claims[config.CLAIM_COLUMNS].reset_index(drop=True)

@@ -24,6 +24,8 @@ def test_shipped_rule_files_load():
     ('{"id": "X Y", "category": "anaphor", "phrases": ["it"]}', "'id' must be"),
     ('{"id": "x", "category": "anaphor", "phrases": []}', "non-empty list"),
     ('{"id": "x", "category": "anaphor", "pattern": [{"LOWR": "it"}]}', "invalid token pattern"),
+    ('{"id": "x", "category": "hedge", "direction": "forward", "position": "end", "phrases": ["may"]}', "'position' can only be"),
+    ('{"id": "x", "category": "claim_type", "type": "safety", "strong": "yes", "phrases": ["risk"]}', "'strong' must be true or false"),
 ])
 def test_bad_cue_lines_name_file_and_line(tmp_path, line, message):
     p = write(tmp_path, "cues.jsonl", '# comment\n{"id": "ok", "category": "anaphor", "phrases": ["it"]}\n' + line + "\n")
@@ -54,3 +56,23 @@ def test_lemma_rules_match_inflections(nlp):
     ids = {rid for _, _, rid in doc._.cues}
     assert "type.efficacy" in ids
     assert rules.lemma("Reduces") == "reduce"
+
+
+def test_a_new_vocabulary_entry_is_one_line_in_one_data_file(tmp_path):
+    """README "Adding a vocabulary entry": a new treatment and a new hedge, no code change."""
+    from conftest import raw_frame
+
+    from pipeline import config
+    from pipeline.extract import extract
+    from pipeline.ingest import ingest
+    from pipeline.segment import segment
+    from pipeline.tag import tag
+
+    treatments = write(tmp_path, "treatments.jsonl", config.TREATMENTS_FILE.read_text(encoding="utf-8")
+                       + '{"id": "mesotherapy", "label": "Mesotherapy", "names": ["mesotherapy", "meso therapy"]}\n')
+    cues = write(tmp_path, "cues.jsonl", config.CUES_FILE.read_text(encoding="utf-8")
+                 + '{"id": "hedge.reportedly", "category": "hedge", "direction": "forward", "phrases": ["reportedly"]}\n')
+    nlp = build_nlp(str(treatments), str(cues), str(config.ASPECTS_FILE))
+    docs, _ = ingest(raw_frame({"a.txt": "Meso therapy reportedly reduces pore size.\n"}))
+    c = tag(extract(docs, segment(docs), nlp)).iloc[0]
+    assert (c.is_claim, c.treatment, c.claim_type, c.certainty) == (True, "mesotherapy", "efficacy", "hedged")
