@@ -59,3 +59,21 @@ CONTRADICTION_COLUMNS = [
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
 ]
 PROBLEM_COLUMNS = ["file", "problem"]
+
+# Compliance flags (issue 5): rules, allowed values, outputs and the `check` command's defaults.
+COMPLIANCE_FILE = RULES_DIR / "compliance.jsonl"
+COMPLIANCE_CONTEXT_FILE = RULES_DIR / "compliance_context.jsonl"
+COMPLIANCE_FAMILIES = (
+    "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
+    "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
+    "qualifier_does_not_cure",
+)  # /work/shared/docs/compliance-sources.md
+SEVERITIES = ("high", "medium", "low")      # most severe first
+RISK_LEVELS = SEVERITIES + ("none",)
+FLAG_CLAIM_COLUMNS = ["flags", "risk"]      # appended to the claims table by pipeline.flag
+FLAGS_CSV = "flags.csv"
+FLAG_COLUMNS = ["claim_id", "rule_id", "family", "severity", "message", "text"]
+EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
+APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
+IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons
+CHECK_SCHEMA_FILE = PACKAGE / "schemas" / "check.schema.json"

@@ -140,3 +140,31 @@ def read_jsonl(path: Path) -> list[tuple[int, str]]:
         if line.strip() and not line.lstrip().startswith("#"):
             lines.append((n, line))
     return lines
+
+
+def read_input(name: str) -> RawFile:
+    """One file named on the command line, or standard input for '-' (source id 'stdin').
+    A missing or unreadable file becomes a RawFile with the problem, never an exception."""
+    import sys
+
+    if name == "-":
+        return RawFile("stdin", Path("stdin.txt"), sys.stdin.buffer.read())
+    path = Path(name)
+    if not path.exists():
+        return RawFile(path.stem, path, None, "no such file")
+    if path.is_dir():
+        return RawFile(path.stem, path, None, "is a folder, not a file")
+    return read_article(path)
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """Non-blank, non-comment lines of a text file with line numbers; [] when it does not exist
+    (the optional review files: approved claims, ignored findings)."""
+    path = Path(path)
+    return read_jsonl(path) if path.exists() else []
+
+
+def read_table_if_exists(path: Path) -> pd.DataFrame | None:
+    """A CSV the pipeline wrote (or the curated evidence table), or None when it is absent."""
+    path = Path(path)
+    return read_csv(path) if path.is_file() else None
