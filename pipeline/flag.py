@@ -231,9 +231,12 @@ def fingerprint(text: str, rule_id: str) -> str:
 
 def _claim_matches(doc, claim, matcher: ComplianceMatcher, cue_by_id: dict) -> list[tuple]:
     """[(rule, start_token, end_token)] of the rules that fire on one parsed claim, first match
-    of each rule, requires_family applied."""
+    of each rule (requires_family is applied by the caller, which sees the whole sentence)."""
     rule_hits, context_hits = matcher(doc)
-    scopes = negation_scopes(doc, cue_by_id)
+    # A negation cue that is part of some rule's wording ("no side effects", "pain-free") is
+    # that claim's own negation; it does not turn the claim's other risky phrases into denials.
+    scopes = [(cs, ce, scope) for cs, ce, scope in negation_scopes(doc, cue_by_id)
+              if not any(s <= cs and ce <= e for s, e, _ in rule_hits)]
     quotes = quoted_spans(doc.text)
     fired: dict[str, tuple] = {}
     for s, e, rid in rule_hits:
@@ -243,9 +246,19 @@ def _claim_matches(doc, claim, matcher: ComplianceMatcher, cue_by_id: dict) -> l
         if r.unless_negated and suppressed_by(doc, s, e, scopes, context_hits, matcher.context, quotes):
             continue
         fired[rid] = (r, s, e)
-    families = {r.family for r, _, _ in fired.values()}
-    return [(r, s, e) for r, s, e in fired.values()
-            if not r.requires_family or families & set(r.requires_family)]
+    return list(fired.values())
+
+
+def _same_sentence(visible: str, prev, claim) -> bool:
+    """True when two claims of one source are clauses of one sentence (no sentence end between)."""
+    return (prev is not None and prev.source_id == claim.source_id
+            and not re.search(r"[.!?]", visible[prev.end:claim.start]))
+
+
+def _with_requirements(hits: list, neighbour_families: set[str]) -> list:
+    """Drop rules whose requires_family did not fire on the claim or its sentence."""
+    families = {r.family for r, _, _ in hits} | neighbour_families
+    return [(r, s, e) for r, s, e in hits if not r.requires_family or families & set(r.requires_family)]
 
 
 def findings(claims: pd.DataFrame, docs: pd.DataFrame, nlp, matcher: ComplianceMatcher | None = None) -> pd.DataFrame:
@@ -259,8 +272,13 @@ def findings(claims: pd.DataFrame, docs: pd.DataFrame, nlp, matcher: ComplianceM
         texts.append(body)
         metas.append((c, anchors))
     rows = []
+    prev, prev_families = None, set()
     for doc, (c, anchors) in zip(nlp.pipe(texts), metas):
-        for r, s, e in _claim_matches(doc, c, matcher, cue_by_id):
+        hits = _claim_matches(doc, c, matcher, cue_by_id)
+        near = prev_families if _same_sentence(visible[c.source_id], prev, c) else set()
+        hits = _with_requirements(hits, near)
+        prev, prev_families = c, {r.family for r, _, _ in hits}
+        for r, s, e in hits:
             a = doc[s].idx
             b = doc[e - 1].idx + len(doc[e - 1].text)
             rows.append({
