@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test
+.PHONY: help venv audit test check eval-rules
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,3 +27,12 @@ audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processe
 
 test: $(STAMP) ## Run the test suite.
 	$(PY) -m pytest
+
+FILE        ?=
+CHECK_ARGS  ?=
+check: $(STAMP) ## Check marketing copy for risky claims: make check FILE="draft.txt ..." [CHECK_ARGS="--format json --fail-on high"].
+	@test -n "$(FILE)" || { echo 'usage: make check FILE=path/to/draft.txt (FILE=- reads standard input)'; exit 2; }
+	$(PY) -m pipeline check $(FILE) $(CHECK_ARGS)
+
+eval-rules: $(STAMP) ## Per-rule precision and recall of the compliance rules (examples + labelled articles).
+	$(PY) -m pipeline eval-rules

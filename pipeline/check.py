@@ -18,7 +18,7 @@ Suppression without turning a rule off:
 Suppressed findings stay in JSON and SARIF (SARIF ``suppressions``) but never fail the run.
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (CheckError).
 
-Only what checking needs is imported: no great-expectations, papermill, nbconvert or pyarrow.
+Only what checking needs is imported: no great-expectations, papermill or nbconvert.
 """
 from __future__ import annotations
 

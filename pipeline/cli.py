@@ -81,7 +81,15 @@ def check(
     try:
         report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore)
     except (CheckError, RuleError) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.stderr.write(f"error: {exc}\n")   # unwrapped, so editors and CI logs keep file:line
         raise typer.Exit(2) from None
     sys.stdout.write(RENDER[fmt](report))
     raise typer.Exit(exit_code(report, fail_on))
+
+
+@app.command("eval-rules")
+def eval_rules_cmd() -> None:
+    """Per-rule precision and recall of the compliance rules (examples and labelled articles)."""
+    from .eval_rules import run
+
+    run(out.print)
