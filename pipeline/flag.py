@@ -230,8 +230,8 @@ def fingerprint(text: str, rule_id: str) -> str:
 
 
 def _claim_matches(doc, claim, matcher: ComplianceMatcher, cue_by_id: dict) -> list[tuple]:
-    """[(rule, start_token, end_token)] of the rules that fire on one parsed claim, first match
-    of each rule (requires_family is applied by the caller, which sees the whole sentence)."""
+    """[(rule, start_token, end_token)] of the rules that fire on one parsed claim, the longest
+    match of each rule (requires_family is applied by the caller, which sees the whole sentence)."""
     rule_hits, context_hits = matcher(doc)
     # A negation cue that is part of some rule's wording ("no side effects", "pain-free") is
     # that claim's own negation; it does not turn the claim's other risky phrases into denials.
@@ -241,12 +241,13 @@ def _claim_matches(doc, claim, matcher: ComplianceMatcher, cue_by_id: dict) -> l
     fired: dict[str, tuple] = {}
     for s, e, rid in rule_hits:
         r = matcher.rules[rid]
-        if rid in fired or (r.treatments and claim.treatment not in r.treatments):
+        if r.treatments and claim.treatment not in r.treatments:
             continue
         if r.unless_negated and suppressed_by(doc, s, e, scopes, context_hits, matcher.context, quotes):
             continue
-        fired[rid] = (r, s, e)
-    return list(fired.values())
+        if rid not in fired or e - s > fired[rid][2] - fired[rid][1]:
+            fired[rid] = (r, s, e)      # the longest wording of each rule is the one shown
+    return sorted(fired.values(), key=lambda h: (h[1], h[0].id))
 
 
 def _same_sentence(visible: str, prev, claim) -> bool:
