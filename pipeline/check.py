@@ -38,6 +38,7 @@ SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
 TOOL_NAME = "claims-audit-check"
 TOOL_VERSION = "1.0.0"
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
+_CORPUS_COLUMNS = ("claim_id", "source_id", "start", "text", "treatment", "assertions", "certainty")
 
 
 class CheckError(Exception):
@@ -197,6 +198,10 @@ def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
     raw = read_drafts(names)
     docs, claims, found = analyse_drafts(raw, nlp or build_nlp())
     corpus = io.read_table_if_exists(Path(corpus_dir) / config.CLAIMS_CSV)
+    missing = sorted(set(_CORPUS_COLUMNS) - set(corpus.columns)) if corpus is not None else []
+    if missing:
+        raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
+                         f"(missing columns {missing}); run `make audit` again")
     evidence = io.read_table_if_exists(evidence_file)
     table = conflicts()
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]

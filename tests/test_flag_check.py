@@ -275,6 +275,12 @@ def test_ignore_file_suppresses_one_finding_and_keeps_its_reason(tmp_path):
     assert other["summary"]["findings"] == 0
 
 
+def test_a_corpus_that_is_not_a_claims_table_is_an_input_error(tmp_path):
+    (tmp_path / config.CLAIMS_CSV).write_text("a,b\n1,2\n", encoding="utf-8")
+    result = cli(draft(tmp_path, "Microneedling is painless."), "--corpus", str(tmp_path))
+    assert result.exit_code == 2 and "not an audited claims table" in result.output
+
+
 def test_bad_ignore_line_is_a_usage_error(tmp_path):
     ignore = tmp_path / "ignored.jsonl"
     ignore.write_text('{"fingerprint": "abc", "reason": "x"}\n', encoding="utf-8")
