@@ -148,20 +148,35 @@ EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "statement", "
                    "source_title", "publisher", "url", "is_mirror"]
 
 
+def _evidence_pairs(evidence: pd.DataFrame) -> dict[tuple, list]:
+    """(treatment, aspect) -> [(evidence row, value)]; a row may state several aspects as
+    ';'-joined aspect and value lists ("side_effects;pain" = "named;painful")."""
+    out: dict[tuple, list] = {}
+    for e in evidence.to_dict("records"):
+        aspects = [x.strip() for x in str(e["aspect"]).split(";")]
+        values = [x.strip() for x in str(e["value"]).split(";")]
+        if len(values) == 1:
+            values = values * len(aspects)
+        for aspect, value in zip(aspects, values):
+            if e["treatment"] and aspect and value:
+                out.setdefault((str(e["treatment"]), aspect), []).append((e, value))
+    return out
+
+
 def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, table: dict) -> dict[str, list]:
     """claim_id -> evidence rows (issue 4's table) on the same treatment and aspect whose value
     excludes the claim's."""
     need = {"evidence_id", "treatment", "aspect", "value"}
     if evidence is None or not len(claims) or not need <= set(evidence.columns):
         return {}
+    pairs = _evidence_pairs(evidence)
     out: dict[str, list] = {}
     for a in assertions_of(claims).itertuples(index=False):
-        rows = evidence[(evidence["treatment"] == a.treatment) & (evidence["aspect"] == a.aspect)]
-        for e in rows.to_dict("records"):
-            if _excluding(table, a.aspect, a.value, str(e["value"])):
+        for e, value in pairs.get((a.treatment, a.aspect), []):
+            if _excluding(table, a.aspect, a.value, value):
                 item = {k: e.get(k, "") for k in EVIDENCE_FIELDS}
-                item["is_mirror"] = str(item["is_mirror"]).lower() in ("true", "1", "yes")
-                item["claim_value"] = a.value
+                item.update(aspect=a.aspect, value=value, claim_value=a.value,
+                            is_mirror=str(item["is_mirror"]).lower() in ("true", "1", "yes"))
                 out.setdefault(a.claim_id, []).append({k: str(v) if k != "is_mirror" else v
                                                        for k, v in item.items()})
     return out

@@ -158,8 +158,8 @@ def corpus(tmp_path, nlp):
 
 def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus):
     evidence = tmp_path / "evidence.csv"
-    pd.DataFrame([{"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "side_effects", "value": "named",
-                   "statement": "Transient redness and pain are common.", "quote": "q", "source_title": "Safety Profile",
+    pd.DataFrame([{"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "pain;side_effects",
+                   "value": "painful;named", "statement": "Transient redness and pain are common.", "quote": "q", "source_title": "Safety Profile",
                    "publisher": "Dermatologic Surgery", "url": "https://example.org/x", "is_mirror": True}]
                  ).to_csv(evidence, index=False)
     report = check([draft(tmp_path, "Microneedling has virtually no side effects.")], corpus_dir=corpus,
@@ -170,6 +170,7 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     assert c["source_id"] == "src" and (c["aspect"], c["value"], c["claim_value"]) == ("side_effects", "named", "none")
     [e] = f["contradicting_evidence"]
     assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True
+    assert (e["aspect"], e["value"], e["claim_value"]) == ("side_effects", "named", "none")
 
 
 def test_missing_corpus_and_evidence_are_reported_not_fatal(tmp_path):
