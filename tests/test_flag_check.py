@@ -146,6 +146,16 @@ def test_locations_are_line_and_column_of_the_match(tmp_path):
     assert line_col(text, text.index("Microneedling")) == (3, 26)
 
 
+@pytest.mark.parametrize("name, text", [
+    ("page.md", "# Our peels\n\nA *glycolic* peel is **completely painless** and safe.\n"),
+    ("page.html", "<html><body><h1>Peels</h1><p>A <b>glycolic</b> peel is completely\n painless.</p></body></html>"),
+])
+def test_locations_point_into_the_markup_source(tmp_path, name, text):
+    [f] = check([draft(tmp_path, text, name)], corpus_dir=tmp_path, **NO_SUPPRESSIONS)["findings"]
+    line = text.split("\n")[f["line"] - 1]
+    assert line[f["column"] - 1:f["end_column"] - 1] == f["match"] == "painless"
+
+
 @pytest.fixture()
 def corpus(tmp_path, nlp):
     """A tiny audited corpus: one article naming microneedling's side effects."""
