@@ -52,15 +52,31 @@ class Suppressions:
     approved: set[str] = field(default_factory=set)
     ignored: dict[str, dict] = field(default_factory=dict)
     approved_file: str = ""
+    baseline: set[str] = field(default_factory=set)
+    baseline_file: str = ""
     ignored_file: str = ""
 
 
-def load_suppressions(allow: Path | None, ignore: Path | None) -> Suppressions:
-    """Read the allow-list and the ignore file (both optional); bad lines raise CheckError
-    naming file:line."""
+def load_baseline(path: Path) -> set[str]:
+    """Fingerprints of the findings in an earlier JSON report (``--format json``), so CI can fail
+    on new findings only; a file that is not such a report is a CheckError."""
+    try:
+        report = json.loads(io.read_text(path))
+        return {f["fingerprint"] for f in report["findings"]}
+    except FileNotFoundError:
+        raise CheckError(f"{path}: no such file") from None
+    except (ValueError, KeyError, TypeError):
+        raise CheckError(f"{path}: not a JSON report of `check --format json`") from None
+
+
+def load_suppressions(allow: Path | None, ignore: Path | None, baseline: Path | None = None) -> Suppressions:
+    """Read the allow-list, the ignore file and the baseline report (all optional); bad lines
+    raise CheckError naming file:line."""
     from .tag import text_key
 
-    out = Suppressions(approved_file=str(allow or ""), ignored_file=str(ignore or ""))
+    out = Suppressions(approved_file=str(allow or ""), ignored_file=str(ignore or ""),
+                       baseline=load_baseline(baseline) if baseline else set(),
+                       baseline_file=str(baseline or ""))
     for _, line in io.read_lines(allow) if allow else []:
         out.approved.add(text_key(line))
     for n, line in io.read_lines(ignore) if ignore else []:
@@ -199,17 +215,20 @@ def _suppression(f, key: str, sup: Suppressions) -> dict | None:
     if ignored and ignored.get("rule_id", f.rule_id) == f.rule_id:
         return {"kind": "ignored", "reason": ignored["reason"], "who": str(ignored.get("who", "")),
                 "date": str(ignored.get("date", ""))}
+    if f.fingerprint in sup.baseline:
+        return {"kind": "baseline", "reason": f"already in the baseline {sup.baseline_file}"}
     return None
 
 
 def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
           evidence_file: Path = config.EVIDENCE_FILE, allow: Path | None = config.APPROVED_CLAIMS_FILE,
-          ignore: Path | None = config.IGNORED_FINDINGS_FILE, nlp=None) -> dict:
+          ignore: Path | None = config.IGNORED_FINDINGS_FILE, baseline: Path | None = None,
+          nlp=None) -> dict:
     """Check the named drafts ('-' = standard input); returns the report (the JSON output)."""
     from .nlp import build_nlp
     from .tag import text_key
 
-    sup = load_suppressions(allow, ignore)
+    sup = load_suppressions(allow, ignore, baseline)
     raw = read_drafts(names)
     docs, claims, found = analyse_drafts(raw, nlp or build_nlp())
     corpus = io.read_table_if_exists(Path(corpus_dir) / config.CLAIMS_CSV)

@@ -71,6 +71,7 @@ def check(
     evidence: Path = typer.Option(config.EVIDENCE_FILE, "--evidence", help="Curated evidence table (optional)."),
     allow: Path = typer.Option(config.APPROVED_CLAIMS_FILE, "--allow", help="Approved claim wordings, one a line."),
     ignore: Path = typer.Option(config.IGNORED_FINDINGS_FILE, "--ignore", help="Ignored findings (JSONL, with reasons)."),
+    baseline: Path = typer.Option(None, "--baseline", help="An earlier JSON report: its findings do not fail the run (fail on new text only)."),
 ) -> None:
     """Check marketing copy for risky claims, like a linter. Exit 0 clean, 1 findings, 2 error."""
     import sys
@@ -79,7 +80,8 @@ def check(
     from .rules import RuleError
 
     try:
-        report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore)
+        report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore,
+                           baseline=baseline)
     except (CheckError, RuleError) as exc:
         sys.stderr.write(f"error: {exc}\n")   # unwrapped, so editors and CI logs keep file:line
         raise typer.Exit(2) from None

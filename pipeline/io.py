@@ -168,3 +168,8 @@ def read_table_if_exists(path: Path) -> pd.DataFrame | None:
     """A CSV the pipeline wrote (or the curated evidence table), or None when it is absent."""
     path = Path(path)
     return read_csv(path) if path.is_file() else None
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file (e.g. an earlier JSON report)."""
+    return Path(path).read_text(encoding="utf-8")

@@ -293,6 +293,22 @@ def test_a_corpus_that_is_not_a_claims_table_is_an_input_error(tmp_path):
     assert result.exit_code == 2 and "not an audited claims table" in result.output
 
 
+def test_baseline_fails_only_on_new_findings(tmp_path):
+    old = draft(tmp_path, "Microneedling is painless.", "old.txt")
+    baseline = tmp_path / "baseline.json"
+    result = cli(old, "--format", "json", "--corpus", str(tmp_path))
+    baseline.write_text(result.stdout, encoding="utf-8")
+    new = draft(tmp_path, "Microneedling is painless.\n\nIt gives permanent results.", "new.txt")
+    result = cli(new, "--format", "json", "--corpus", str(tmp_path), "--baseline", str(baseline))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    kinds = {f["rule_id"]: (f["suppressed"] or {}).get("kind") for f in report["findings"]}
+    assert kinds == {"pain_free.painless": "baseline", "permanence.permanent": None}
+    jsonschema.validate(report, json.loads(config.CHECK_SCHEMA_FILE.read_text(encoding="utf-8")))
+    assert cli(old, "--corpus", str(tmp_path), "--baseline", str(baseline)).exit_code == 0
+    assert cli(old, "--baseline", str(tmp_path / "none.json")).exit_code == 2
+
+
 def test_bad_ignore_line_is_a_usage_error(tmp_path):
     ignore = tmp_path / "ignored.jsonl"
     ignore.write_text('{"fingerprint": "abc", "reason": "x"}\n', encoding="utf-8")
