@@ -117,7 +117,8 @@ def analyse_drafts(raw: pd.DataFrame, nlp):
     if len(problems):
         names = dict(zip(raw["file"], raw["name"]))
         p = problems.iloc[0]
-        raise CheckError(f"{names.get(p.file, p.file)}: {p.problem}")
+        name = names.get(p.file, p.file)
+        raise CheckError(f"{'standard input' if name == '-' else name}: {p.problem}")
     units = extract(docs, segment(docs), nlp)
     tagged = tag(units)
     if not len(tagged) or not tagged["is_claim"].any():

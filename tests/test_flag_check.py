@@ -257,6 +257,8 @@ def test_input_and_usage_errors_exit_2_naming_the_file(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert needle in result.output, result.output
     assert CliRunner().invoke(app, ["check"]).exit_code == 2
+    empty = cli("-", input="")
+    assert empty.exit_code == 2 and "standard input: empty file" in empty.output
 
 
 def test_stdin_is_read_for_dash(tmp_path):
