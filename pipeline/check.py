@@ -33,7 +33,6 @@ import pandas as pd
 from . import config, io
 from .contradict import assertions_of, conflicts
 
-FORMATS = ("text", "json", "sarif")
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
 TOOL_NAME = "claims-audit-check"
 TOOL_VERSION = "1.0.0"

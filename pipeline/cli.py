@@ -63,7 +63,7 @@ def _choice(allowed: tuple[str, ...]):
 @app.command()
 def check(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="Drafts to check ('-' reads standard input)."),
-    fmt: str = typer.Option("text", "--format", callback=_choice(("text", "json", "sarif")),
+    fmt: str = typer.Option("text", "--format", callback=_choice(config.CHECK_FORMATS),
                             help="text | json | sarif (SARIF 2.1.0)."),
     fail_on: str = typer.Option("low", "--fail-on", callback=_choice(config.SEVERITIES),
                                 help="Exit 1 when a finding is at or above this severity: high | medium | low."),

@@ -77,6 +77,7 @@ EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), 
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
 IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons
 CHECK_SCHEMA_FILE = PACKAGE / "schemas" / "check.schema.json"
+CHECK_FORMATS = ("text", "json", "sarif")
 COMPLIANCE_EXAMPLES_FILE = ROOT / "tests" / "rules" / "compliance_examples.jsonl"  # per-rule examples
 FLAGS_GOLD_FILE = ROOT / "tests" / "gold" / "flags.csv"     # expected findings in labelled articles
 FLAGS_GOLD_ARTICLES = (RAW_DIR, ROOT / "tests" / "articles")
