@@ -298,10 +298,11 @@ def render_text(report: dict, max_related: int = 3) -> str:
             sources = len({r["source_id"] for r in related})
             out.append(f"    corpus:  {len(related)} audited claim(s) in {sources} source(s) contradict it, e.g.")
             for r in related[:max_related]:
-                out.append(f"      - {r['source_id']}: \"{r['text']}\" ({r['aspect']}: {r['value']} vs {r['claim_value']})")
+                out.append(f"      - {r['source_id']}: \"{r['text']}\" ({r['aspect']}: {r['value']}; the draft: {r['claim_value']})")
         for e in i["contradicting_evidence"][:max_related]:
             mirror = ", mirror" if e["is_mirror"] else ""
-            out.append(f"    evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']})")
+            out.append(f"    evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']}) "
+                       f"({e['aspect']}: {e['value']}; the draft: {e['claim_value']})")
         out.append(f"    fingerprint: {i['fingerprint']}")
     s = report["summary"]
     out.append(f"{s['findings']} finding(s): {s['high']} high, {s['medium']} medium, {s['low']} low; "
