@@ -75,7 +75,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
     treat_tokens = {i for ts, te, _ in doc._.treatments for i in range(ts, te)}
     negated = hedged = conditional = anaphor = not_claim = skin_subject = False
-    in_scope: set[int] = set()
+    in_scope: list[tuple[int, int, set]] = []   # (cue start, cue end, tokens it negates)
     for cs, ce, r in cues:
         if r.category != "negation" or any(ps <= cs and ce <= pe for ps, pe in pseudo):
             continue
@@ -90,7 +90,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
         if any((doc[i].is_alpha and not doc[i].is_stop) or i in treat_tokens
                for i in scope if not cs <= i < ce):
             negated = True
-            in_scope.update(scope)
+            in_scope.append((cs, ce, set(scope)))
     types: dict[str, bool] = {}
     assertions: list[str] = []
     for cs, ce, r in cues:
@@ -99,7 +99,11 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             t = r.get("type")
             types[t] = types.get(t, False) or bool(r.get("strong"))
         elif cat == "value":
-            value = r.get("negated_value") if any(i in in_scope for i in range(cs, ce)) else r.get("value")
+            # negated only by a cue outside the value's own words ("non-invasive", "pain-free",
+            # "no side effects" assert their value; "not painless" negates it)
+            negated_here = any(not (cs <= ns and ne <= ce) and any(i in sc for i in range(cs, ce))
+                               for ns, ne, sc in in_scope)
+            value = r.get("negated_value") if negated_here else r.get("value")
             if value:
                 item = f"{r.get('aspect')}={value}"
                 if item not in assertions:

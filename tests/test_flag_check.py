@@ -183,6 +183,21 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     assert (e["aspect"], e["value"], e["claim_value"]) == ("side_effects", "named", "none")
 
 
+def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, nlp):
+    """'non-invasive' and 'painless' are negation cues and aspect values at once: they assert
+    their value (extract fix), so the corpus contradiction reaches the finding."""
+    claims, _, _ = analyse(raw_frame({"src.txt": "Microneedling needles puncture the skin. Microneedling can be painful."}), nlp=nlp)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    claims.to_csv(folder / config.CLAIMS_CSV, index=False)
+    report = check([draft(tmp_path, "Microneedling is non-invasive. Microneedling is painless.")],
+                   corpus_dir=folder, **NO_SUPPRESSIONS)
+    against = {f["rule_id"]: {(c["aspect"], c["value"], c["claim_value"]) for c in f["contradicting_claims"]}
+               for f in report["findings"]}
+    assert against == {"non_invasive_needling.non_invasive": {("invasiveness", "invasive", "non_invasive")},
+                       "pain_free.painless": {("pain", "painful", "painless")}}
+
+
 def test_missing_corpus_and_evidence_are_reported_not_fatal(tmp_path):
     report = check([draft(tmp_path, "Microneedling is painless.")], corpus_dir=tmp_path / "nope",
                    evidence_file=tmp_path / "nope.csv", **NO_SUPPRESSIONS)
