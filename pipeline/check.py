@@ -15,6 +15,9 @@ Suppression without turning a rule off:
   "date"}; the fingerprint (pipeline.flag.fingerprint) is printed with every finding. The file is
   read, never rewritten.
 
+- a baseline (``--baseline``): an earlier JSON report whose findings are known, so CI fails on
+  new text only.
+
 Suppressed findings stay in JSON and SARIF (SARIF ``suppressions``) but never fail the run.
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (CheckError).
 
