@@ -14,6 +14,7 @@ import pandas as pd
 from . import config, io
 from .contradict import find_contradictions
 from .extract import extract
+from .flag import add_flags, flags_table
 from .ingest import ingest
 from .nlp import build_nlp
 from .segment import segment
@@ -60,6 +61,7 @@ def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
         main = dict(zip(sources["source_id"], sources["main_treatment"]))
     tagged = timed("tag", tag, units, main)
     claims = claims_table(tagged) if len(tagged) else pd.DataFrame(columns=config.CLAIM_COLUMNS)
+    claims = timed("flag", add_flags, claims, docs, nlp)
     contradictions = timed("contradict", find_contradictions, claims)
     return claims, contradictions, problems
 
@@ -106,11 +108,12 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     io.write_parquet(out_dir / config.CLAIMS_PARQUET, claims)
     io.write_csv(out_dir / config.CONTRADICTIONS_CSV, contradictions)
     io.write_csv(out_dir / config.PROBLEMS_CSV, problems)
+    io.write_csv(out_dir / config.FLAGS_CSV, flags_table(claims))
     io.write_csv(out_dir / config.REVIEW_STATUS_CSV, review_status)
     timings["write"] = time.perf_counter() - t0
     result.outputs = [out_dir / n for n in (config.CLAIMS_CSV, config.CLAIMS_PARQUET,
                                             config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
-                                            config.REVIEW_STATUS_CSV)]
+                                            config.FLAGS_CSV, config.REVIEW_STATUS_CSV)]
     from .workbook import build_workbook
 
     t0 = time.perf_counter()

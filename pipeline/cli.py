@@ -104,3 +104,46 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
     except (RuleError, FileNotFoundError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+def _choice(allowed: tuple[str, ...]):
+    def check_value(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+    return check_value
+
+
+@app.command()
+def check(
+    files: list[str] = typer.Argument(..., metavar="FILE...", help="Drafts to check ('-' reads standard input)."),
+    fmt: str = typer.Option("text", "--format", callback=_choice(config.CHECK_FORMATS),
+                            help="text | json | sarif (SARIF 2.1.0)."),
+    fail_on: str = typer.Option("low", "--fail-on", callback=_choice(config.SEVERITIES),
+                                help="Exit 1 when a finding is at or above this severity: high | medium | low."),
+    corpus: Path = typer.Option(config.PROCESSED_DIR, "--corpus", help="Folder of the last audit (claims.csv)."),
+    evidence: Path = typer.Option(config.EVIDENCE_FILE, "--evidence", help="Curated evidence table (optional)."),
+    allow: Path = typer.Option(config.APPROVED_CLAIMS_FILE, "--allow", help="Approved claim wordings, one a line."),
+    ignore: Path = typer.Option(config.IGNORED_FINDINGS_FILE, "--ignore", help="Ignored findings (JSONL, with reasons)."),
+    baseline: Path = typer.Option(None, "--baseline", help="An earlier JSON report: its findings do not fail the run (fail on new text only)."),
+) -> None:
+    """Check marketing copy for risky claims, like a linter. Exit 0 clean, 1 findings, 2 error."""
+    import sys
+
+    from .check import RENDER, CheckError, check as run_check, exit_code
+    from .rules import RuleError
+
+    try:
+        report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore,
+                           baseline=baseline)
+    except (CheckError, RuleError) as exc:
+        sys.stderr.write(f"error: {exc}\n")   # unwrapped, so editors and CI logs keep file:line
+        raise typer.Exit(2) from None
+    sys.stdout.write(RENDER[fmt](report))
+    raise typer.Exit(exit_code(report, fail_on))
+
+
+@app.command("eval-rules")
+def eval_rules_cmd() -> None:
+    """Per-rule precision and recall of the compliance rules (examples and labelled articles)."""
+    from .eval_rules import run
+
+    run(out.print)

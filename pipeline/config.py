@@ -87,3 +87,23 @@ EVAL_SKIP_STEMS = ("readme",)  # files beside the test articles that are not art
 EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share this much of the shorter
 FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
 FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of the longer
+# Compliance flags (issue 5): rules, allowed values, outputs and the `check` command's defaults.
+COMPLIANCE_FILE = RULES_DIR / "compliance.jsonl"
+COMPLIANCE_CONTEXT_FILE = RULES_DIR / "compliance_context.jsonl"
+COMPLIANCE_FAMILIES = (
+    "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
+    "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
+    "qualifier_does_not_cure",
+)  # /work/shared/docs/compliance-sources.md
+SEVERITIES = ("high", "medium", "low")      # most severe first
+RISK_LEVELS = SEVERITIES + ("none",)
+FLAG_CLAIM_COLUMNS = ["flags", "risk"]      # appended to the claims table by pipeline.flag
+FLAG_COLUMNS = ["claim_id", "rule_id", "family", "severity", "message", "text"]
+EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
+APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
+IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons
+CHECK_SCHEMA_FILE = PACKAGE / "schemas" / "check.schema.json"
+CHECK_FORMATS = ("text", "json", "sarif")
+COMPLIANCE_EXAMPLES_FILE = ROOT / "tests" / "rules" / "compliance_examples.jsonl"  # per-rule examples
+FLAGS_GOLD_FILE = ROOT / "tests" / "gold" / "flags.csv"     # expected findings in labelled articles
+FLAGS_GOLD_ARTICLES = (RAW_DIR, ROOT / "tests" / "articles")

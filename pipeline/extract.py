@@ -186,6 +186,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     negated = hedged = conditional = anaphor = not_claim = skin_subject = skin_terms = False
     imperative = negative_imperative = pronoun_subject = False
     in_scope: set[int] = set()
+    negations: list[tuple[int, int, set]] = []   # (cue start, cue end, tokens it negates)
     mitigated: set[int] = set()
     for cs, ce, r in cues:
         cat = r.category
@@ -194,6 +195,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             if any((tok.alpha[i] and not tok.stop[i]) or i in treat_tokens for i in scope):
                 negated = True
                 in_scope.update(scope, range(cs, ce))
+                negations.append((cs, ce, set(scope)))
         elif cat == "mitigation":
             mitigated.update(_scope(cs, ce, r.get("direction"), s, e, terms))
         elif cat == "imperative" and cs == subj_start:
@@ -213,7 +215,11 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             if grade[g] > grade[types.get(t, "weak")] or t not in types:
                 types[t] = g
         elif cat == "value":
-            value = r.get("negated_value") if any(i in in_scope for i in range(cs, ce)) else r.get("value")
+            # negated only by a cue outside the value's own words ("non-invasive", "pain-free",
+            # "no side effects" assert their value; "not painless" negates it)
+            negated_here = any(not (cs <= ns and ne <= ce) and any(i in sc for i in range(cs, ce))
+                               for ns, ne, sc in negations)
+            value = r.get("negated_value") if negated_here else r.get("value")
             if value:
                 item = f"{r.get('aspect')}={value}"
                 if item not in assertions:
@@ -352,8 +358,8 @@ def _units_of_block(doc, block, cue_index: CueIndex):
             left = _features(doc, ls, le, cue_index)
             right = _features(doc, rs, re_, cue_index)
             main = main or (right if concessive else left)
-            if not (left["types_found"] and right["types_found"]):
-                continue
+            if not (left["types_found"] and right["types_found"]) or left["not_claim"] or right["not_claim"]:
+                continue  # a split needs a claim on each side ("..., although results may vary": one)
             lt = (left["strong_types"] or left["types_found"])[0]
             rt = (right["strong_types"] or right["types_found"])[0]
             differs = lt != rt or (right["treatments_found"]

@@ -145,9 +145,9 @@ def read_jsonl(path: Path) -> list[tuple[int, str]]:
 # --- review decisions and the reviewer's workbook (issue 6) ---------------------------------
 
 def read_optional_csv(path: Path) -> pd.DataFrame | None:
-    """A CSV the pipeline wrote, or None when this run did not write it."""
+    """A CSV the pipeline wrote (or the curated evidence table), or None when it is absent."""
     path = Path(path)
-    return read_csv(path) if path.exists() else None
+    return read_csv(path) if path.is_file() else None
 
 
 def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
@@ -244,6 +244,8 @@ def read_xlsx_rows(path: Path, sheet: str) -> list[tuple[int, dict]]:
            if any(v not in (None, "") for v in values)]
     wb.close()
     return out
+
+
 def read_csv_folder(folder: Path) -> pd.DataFrame:
     """Every *.csv in a folder, in name order, concatenated; all cells as strings ('' kept).
 
@@ -256,3 +258,30 @@ def read_csv_folder(folder: Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{folder}: no CSV files found")
     return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths],
                      ignore_index=True)
+
+
+def read_input(name: str) -> RawFile:
+    """One file named on the command line, or standard input for '-' (source id 'stdin').
+    A missing or unreadable file becomes a RawFile with the problem, never an exception."""
+    import sys
+
+    if name == "-":
+        return RawFile("stdin", Path("stdin.txt"), sys.stdin.buffer.read())
+    path = Path(name)
+    if not path.exists():
+        return RawFile(path.stem, path, None, "no such file")
+    if path.is_dir():
+        return RawFile(path.stem, path, None, "is a folder, not a file")
+    return read_article(path)
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """Non-blank, non-comment lines of a text file with line numbers; [] when it does not exist
+    (the optional review files: approved claims, ignored findings)."""
+    path = Path(path)
+    return read_jsonl(path) if path.exists() else []
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file (e.g. an earlier JSON report)."""
+    return Path(path).read_text(encoding="utf-8")

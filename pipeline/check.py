@@ -1,0 +1,400 @@
+"""Check marketing copy: drafts in, compliance findings out (text, JSON or SARIF), like a linter.
+
+``python -m pipeline check FILE...`` runs the audit's own stages on each draft (ingest, segment,
+extract, tag), so rules fire on claims with their negation scopes, then the compliance rules
+(pipeline.flag). Each finding gets its line and column in the file, the rule's message, and what
+the audited corpus (the last ``audit``'s claims.csv) and the curated evidence table
+(data/raw/evidence.csv, when present) say against the claim: same treatment and aspect,
+excluding values (the conflict rules of pipeline.contradict).
+
+Suppression without turning a rule off:
+
+- an allow-list (claims library) of approved wordings, one a line: an approved claim passes
+  everywhere (matched on normalised text, pipeline.tag.text_key);
+- an ignore file, JSONL, one ignored finding a line: {"fingerprint", "rule_id", "reason", "who",
+  "date"}; the fingerprint (pipeline.flag.fingerprint) is printed with every finding. The file is
+  read, never rewritten.
+
+- a baseline (``--baseline``): an earlier JSON report whose findings are known, so CI fails on
+  new text only.
+
+Suppressed findings stay in JSON and SARIF (SARIF ``suppressions``) but never fail the run.
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (CheckError).
+
+Only what checking needs is imported: no great-expectations, papermill or nbconvert.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from . import config, io
+from .contradict import assertions_of, conflicts
+
+SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
+TOOL_NAME = "claims-audit-check"
+TOOL_VERSION = "1.0.0"
+_FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
+_CORPUS_COLUMNS = ("claim_id", "source_id", "start", "text", "treatment", "assertions", "certainty")
+
+
+class CheckError(Exception):
+    """A usage or input problem (missing or binary file, bad suppression file): exit code 2."""
+
+
+@dataclass
+class Suppressions:
+    """Approved wordings (normalised text keys) and ignored findings by fingerprint."""
+
+    approved: set[str] = field(default_factory=set)
+    ignored: dict[str, dict] = field(default_factory=dict)
+    approved_file: str = ""
+    baseline: set[str] = field(default_factory=set)
+    baseline_file: str = ""
+    ignored_file: str = ""
+
+
+def load_baseline(path: Path) -> set[str]:
+    """Fingerprints of the findings in an earlier JSON report (``--format json``), so CI can fail
+    on new findings only; a file that is not such a report is a CheckError."""
+    try:
+        report = json.loads(io.read_text(path))
+        return {f["fingerprint"] for f in report["findings"]}
+    except FileNotFoundError:
+        raise CheckError(f"{path}: no such file") from None
+    except (ValueError, KeyError, TypeError):
+        raise CheckError(f"{path}: not a JSON report of `check --format json`") from None
+
+
+def load_suppressions(allow: Path | None, ignore: Path | None, baseline: Path | None = None) -> Suppressions:
+    """Read the allow-list, the ignore file and the baseline report (all optional); bad lines
+    raise CheckError naming file:line."""
+    from .tag import text_key
+
+    out = Suppressions(approved_file=str(allow or ""), ignored_file=str(ignore or ""),
+                       baseline=load_baseline(baseline) if baseline else set(),
+                       baseline_file=str(baseline or ""))
+    for _, line in io.read_lines(allow) if allow else []:
+        out.approved.add(text_key(line))
+    for n, line in io.read_lines(ignore) if ignore else []:
+        where = f"{ignore}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CheckError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict) or not _FINGERPRINT.match(str(obj.get("fingerprint", ""))):
+            raise CheckError(f"{where}: needs 'fingerprint' (16 hex digits, as printed by check)")
+        if not isinstance(obj.get("reason"), str) or not obj["reason"].strip():
+            raise CheckError(f"{where}: needs a non-empty 'reason' (why this finding is accepted)")
+        out.ignored[obj["fingerprint"]] = obj
+    return out
+
+
+def read_drafts(names: list[str]) -> pd.DataFrame:
+    """The drafts as a raw-files table; a missing, unreadable or folder argument is a CheckError."""
+    rows = []
+    for i, name in enumerate(names):
+        raw = io.read_input(name)
+        if raw.problem:
+            raise CheckError(f"{name}: {raw.problem}")
+        rows.append({"source_id": f"d{i}", "file": raw.path.name, "data": raw.data,
+                     "problem": None, "name": "-" if name == "-" else name})
+    return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem", "name"])
+
+
+def analyse_drafts(raw: pd.DataFrame, nlp):
+    """(docs, claims, findings) of the drafts, with the audit's stages; bad input -> CheckError."""
+    from .extract import extract
+    from .flag import FINDING_COLUMNS, findings
+    from .ingest import ingest
+    from .segment import segment
+    from .tag import claims_table, tag
+
+    docs, problems = ingest(raw)
+    if len(problems):
+        names = dict(zip(raw["file"], raw["name"]))
+        p = problems.iloc[0]
+        name = names.get(p.file, p.file)
+        raise CheckError(f"{'standard input' if name == '-' else name}: {p.problem}")
+    units = extract(docs, segment(docs), nlp)
+    tagged = tag(units)
+    if not len(tagged) or not tagged["is_claim"].any():
+        return docs, pd.DataFrame(columns=config.CLAIM_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)
+    claims = claims_table(tagged)
+    return docs, claims, findings(claims, docs, nlp)
+
+
+def _excluding(table: dict, aspect: str, value: str, other: str) -> bool:
+    return frozenset((value, other)) in table.get(aspect, set())
+
+
+def corpus_conflicts(claims: pd.DataFrame, corpus: pd.DataFrame | None, table: dict) -> dict[str, list]:
+    """claim_id -> corpus claims on the same treatment and aspect with an excluding value."""
+    if corpus is None or not len(claims) or not len(corpus):
+        return {}
+    mine, theirs = assertions_of(claims), assertions_of(corpus)
+    out: dict[str, list] = {}
+    for a in mine.itertuples(index=False):
+        block = theirs[(theirs["treatment"] == a.treatment) & (theirs["aspect"] == a.aspect)]
+        for b in block.itertuples(index=False):
+            if _excluding(table, a.aspect, a.value, b.value):
+                out.setdefault(a.claim_id, []).append({
+                    "source_id": b.source_id, "claim_id": b.claim_id, "text": b.text,
+                    "treatment": b.treatment, "aspect": a.aspect, "value": b.value,
+                    "claim_value": a.value})
+    return {cid: _spread(items) for cid, items in out.items()}
+
+
+def _spread(items: list[dict]) -> list[dict]:
+    """Each corpus claim once, the first claim of every source first (corpus order), so the few
+    shown span the corpus."""
+    ids: set[str] = set()
+    unique = [i for i in items if not (i["claim_id"] in ids or ids.add(i["claim_id"]))]
+    seen: set[str] = set()
+    first, rest = [], []
+    for item in unique:
+        (rest if item["source_id"] in seen else first).append(item)
+        seen.add(item["source_id"])
+    return first + rest
+
+
+EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "statement", "quote",
+                   "source_title", "publisher", "url", "is_mirror"]
+
+
+def _evidence_pairs(evidence: pd.DataFrame) -> dict[tuple, list]:
+    """(treatment, aspect) -> [(evidence row, value)]; a row may state several aspects as
+    ';'-joined aspect and value lists ("side_effects;pain" = "named;painful")."""
+    out: dict[tuple, list] = {}
+    for e in evidence.to_dict("records"):
+        aspects = [x.strip() for x in str(e["aspect"]).split(";")]
+        values = [x.strip() for x in str(e["value"]).split(";")]
+        if len(values) == 1:
+            values = values * len(aspects)
+        for aspect, value in zip(aspects, values):
+            if e["treatment"] and aspect and value:
+                out.setdefault((str(e["treatment"]), aspect), []).append((e, value))
+    return out
+
+
+def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, table: dict) -> dict[str, list]:
+    """claim_id -> evidence rows (issue 4's table) on the same treatment and aspect whose value
+    excludes the claim's."""
+    need = {"evidence_id", "treatment", "aspect", "value"}
+    if evidence is None or not len(claims) or not need <= set(evidence.columns):
+        return {}
+    pairs = _evidence_pairs(evidence)
+    out: dict[str, list] = {}
+    for a in assertions_of(claims).itertuples(index=False):
+        for e, value in pairs.get((a.treatment, a.aspect), []):
+            if _excluding(table, a.aspect, a.value, value):
+                item = {k: e.get(k, "") for k in EVIDENCE_FIELDS}
+                item.update(aspect=a.aspect, value=value, claim_value=a.value,
+                            is_mirror=str(item["is_mirror"]).lower() in ("true", "1", "yes"))
+                out.setdefault(a.claim_id, []).append({k: str(v) if k != "is_mirror" else v
+                                                       for k, v in item.items()})
+    return out
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of an offset.
+
+    >>> line_col("ab\\ncd", 4)
+    (2, 2)
+    """
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _suppression(f, key: str, sup: Suppressions) -> dict | None:
+    if key in sup.approved:
+        return {"kind": "approved", "reason": f"approved wording in {sup.approved_file}"}
+    ignored = sup.ignored.get(f.fingerprint)
+    if ignored and ignored.get("rule_id", f.rule_id) == f.rule_id:
+        return {"kind": "ignored", "reason": ignored["reason"], "who": str(ignored.get("who", "")),
+                "date": str(ignored.get("date", ""))}
+    if f.fingerprint in sup.baseline:
+        return {"kind": "baseline", "reason": f"already in the baseline {sup.baseline_file}"}
+    return None
+
+
+def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
+          evidence_file: Path = config.EVIDENCE_FILE, allow: Path | None = config.APPROVED_CLAIMS_FILE,
+          ignore: Path | None = config.IGNORED_FINDINGS_FILE, baseline: Path | None = None,
+          nlp=None) -> dict:
+    """Check the named drafts ('-' = standard input); returns the report (the JSON output)."""
+    from .nlp import build_nlp
+    from .tag import text_key
+
+    sup = load_suppressions(allow, ignore, baseline)
+    raw = read_drafts(names)
+    docs, claims, found = analyse_drafts(raw, nlp or build_nlp())
+    corpus = io.read_optional_csv(Path(corpus_dir) / config.CLAIMS_CSV)
+    missing = sorted(set(_CORPUS_COLUMNS) - set(corpus.columns)) if corpus is not None else []
+    if missing:
+        raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
+                         f"(missing columns {missing}); run `make audit` again")
+    evidence = io.read_optional_csv(evidence_file)
+    table = conflicts()
+    flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
+    against = corpus_conflicts(flagged, corpus, table)
+    cited = evidence_conflicts(flagged, evidence, table)
+    texts = dict(zip(docs["source_id"], docs["text"]))
+    shown = dict(zip(raw["source_id"], raw["name"]))
+    items = []
+    for f in found.itertuples(index=False):
+        line, col = line_col(texts[f.source_id], f.start)
+        end_line, end_col = line_col(texts[f.source_id], f.end)
+        items.append({
+            "file": shown[f.source_id], "line": line, "column": col,
+            "end_line": end_line, "end_column": end_col,
+            "rule_id": f.rule_id, "family": f.family, "severity": f.severity,
+            "claim": f.text, "match": f.match, "message": f.message, "reason": f.reason,
+            "reference": f.reference, "treatment": f.treatment, "fingerprint": f.fingerprint,
+            "suppressed": _suppression(f, text_key(f.text), sup),
+            "contradicting_claims": against.get(f.claim_id, []),
+            "contradicting_evidence": cited.get(f.claim_id, []),
+        })
+    return {
+        "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
+        "files": [shown[s] for s in raw["source_id"]],
+        "corpus": str(Path(corpus_dir) / config.CLAIMS_CSV) if corpus is not None else None,
+        "evidence": str(evidence_file) if evidence is not None else None,
+        "claims_checked": int(len(claims)),
+        "findings": items,
+        "summary": summarise(items),
+    }
+
+
+def summarise(items: list[dict]) -> dict:
+    """Counts of active findings by severity, and of suppressed ones."""
+    active = [i for i in items if not i["suppressed"]]
+    counts = {s: sum(1 for i in active if i["severity"] == s) for s in config.SEVERITIES}
+    return {"findings": len(active), **counts, "suppressed": len(items) - len(active)}
+
+
+def exit_code(report: dict, fail_on: str) -> int:
+    """1 when an active finding is at or above fail_on (high > medium > low), else 0."""
+    levels = config.SEVERITIES[:config.SEVERITIES.index(fail_on) + 1]
+    return int(any(report["summary"][s] for s in levels))
+
+
+# --- output formats -------------------------------------------------------------------------
+
+def render_text(report: dict, max_related: int = 3) -> str:
+    """Linter-style text: file:line:column: severity rule_id "match", then claim, message, what
+    the corpus and the evidence say, and the fingerprint to ignore it with."""
+    out = []
+    for i in report["findings"]:
+        if i["suppressed"]:
+            continue
+        out.append(f"{i['file']}:{i['line']}:{i['column']}: {i['severity']} {i['rule_id']} \"{i['match']}\"")
+        out.append(f"    claim:   {i['claim']}")
+        out.append(f"    instead: {i['message']}")
+        related = i["contradicting_claims"]
+        if related:
+            sources = len({r["source_id"] for r in related})
+            out.append(f"    corpus:  {len(related)} audited claim(s) in {sources} source(s) contradict it, e.g.")
+            for r in related[:max_related]:
+                out.append(f"      - {r['source_id']}: \"{r['text']}\" ({r['aspect']}: {r['value']}; the draft: {r['claim_value']})")
+        for e in i["contradicting_evidence"][:max_related]:
+            mirror = ", mirror" if e["is_mirror"] else ""
+            out.append(f"    evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']}) "
+                       f"({e['aspect']}: {e['value']}; the draft: {e['claim_value']})")
+        out.append(f"    fingerprint: {i['fingerprint']}")
+    s = report["summary"]
+    out.append(f"{s['findings']} finding(s): {s['high']} high, {s['medium']} medium, {s['low']} low; "
+               f"{s['suppressed']} suppressed; {report['claims_checked']} claim(s) in "
+               f"{len(report['files'])} file(s)")
+    if report["corpus"] is None:
+        out.append("note: no audited corpus found (run `make audit`), so no corpus contradictions")
+    return "\n".join(out) + "\n"
+
+
+def render_json(report: dict) -> str:
+    """The report as JSON (schema: pipeline/schemas/check.schema.json)."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_rules() -> tuple[list[dict], dict[str, int]]:
+    from .flag import load_compliance
+
+    descriptors, index = [], {}
+    for r in load_compliance():
+        index[r.id] = len(descriptors)
+        descriptors.append({
+            "id": r.id, "name": r.id.replace(".", "_"),
+            "shortDescription": {"text": f"{r.family.replace('_', ' ')}: {r.reason}"},
+            "fullDescription": {"text": f"{r.reason} Reference: {r.reference}"},
+            "help": {"text": r.message},
+            "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
+            "properties": {"family": r.family, "severity": r.severity, "reference": r.reference,
+                           "tags": ["compliance", r.family]},
+        })
+    return descriptors, index
+
+
+def render_sarif(report: dict) -> str:
+    """SARIF 2.1.0, one run; columns count Unicode code points; suppressed findings carry
+    SARIF suppressions so review tools hide them."""
+    descriptors, index = _sarif_rules()
+    results = []
+    for i in report["findings"]:
+        result = {
+            "ruleId": i["rule_id"], "ruleIndex": index[i["rule_id"]],
+            "level": SARIF_LEVEL[i["severity"]],
+            "message": {"text": f"\u201c{i['match']}\u201d: {i['message']}"},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": quote(Path(i["file"]).as_posix()) if i["file"] != "-" else "stdin"},
+                "region": {"startLine": i["line"], "startColumn": i["column"],
+                           "endLine": i["end_line"], "endColumn": i["end_column"],
+                           "snippet": {"text": i["match"]}}}}],
+            "partialFingerprints": {"claimFingerprint/v1": i["fingerprint"]},
+            "properties": {"family": i["family"], "severity": i["severity"], "claim": i["claim"],
+                           "contradictingClaims": i["contradicting_claims"],
+                           "contradictingEvidence": i["contradicting_evidence"]},
+        }
+        if i["suppressed"]:
+            result["suppressions"] = [{"kind": "external", "state": "accepted",
+                                       "justification": i["suppressed"]["reason"]}]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": TOOL_NAME, "version": TOOL_VERSION, "rules": descriptors}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDER = {"text": render_text, "json": render_json, "sarif": render_sarif}
+
+
+def cold_check_seconds(files: list[str], repeat: int = 3, fmt: str = "json") -> list[dict]:
+    """Wall and CPU seconds of ``python -m pipeline check FILES`` in fresh processes (what a user
+    or CI job waits for, imports included), one dict per run; for ``make bench``. CPU time is
+    the figure to compare when other jobs share the machine."""
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    runs = []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), cpu()
+        subprocess.run([sys.executable, "-m", "pipeline", "check", *files, "--format", fmt],
+                       cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        runs.append({"wall": time.perf_counter() - t0, "cpu": cpu() - c0})
+    return runs
