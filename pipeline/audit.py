@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, io
+from .assertions import annotate_claims
 from .contradict import find_contradictions
+from .evidence import check_evidence, normalise_evidence
 from .extract import extract
 from .ingest import ingest
 from .nlp import build_nlp
@@ -40,8 +42,10 @@ def read_raw(raw_dir: Path) -> pd.DataFrame:
 
 
 def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
-            timings: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Stages from raw bytes to (claims, contradictions, problems); no I/O."""
+            timings: dict | None = None, evidence: pd.DataFrame | None = None,
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stages from raw bytes to (claims, contradictions, problems); no I/O. ``evidence`` is the
+    curated evidence table (None or empty: every claim is no_evidence)."""
     timings = {} if timings is None else timings
     nlp = nlp or build_nlp()
 
@@ -59,6 +63,9 @@ def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
         main = dict(zip(sources["source_id"], sources["main_treatment"]))
     tagged = timed("tag", tag, units, main)
     claims = claims_table(tagged) if len(tagged) else pd.DataFrame(columns=config.CLAIM_COLUMNS)
+    claims = timed("assertions", annotate_claims, claims, nlp)
+    evidence = timed("evidence", normalise_evidence, evidence, nlp)
+    claims = timed("evidence", check_evidence, claims, evidence)
     contradictions = timed("contradict", find_contradictions, claims)
     return claims, contradictions, problems
 
@@ -71,13 +78,16 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     t0 = time.perf_counter()
     raw = read_raw(raw_dir)
     timings["read"] = time.perf_counter() - t0
-    claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings)
+    evidence = io.read_evidence(raw_dir)
+    claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings,
+                                               evidence=evidence)
     result = AuditResult(claims, contradictions, problems, timings=timings)
     if validate:
         from .validate import ValidationFailed, failures, validate_tables
 
         t0 = time.perf_counter()
-        result.validation = validate_tables({"claims": claims, "contradictions": contradictions})
+        result.validation = validate_tables({"claims": claims, "contradictions": contradictions,
+                                             "evidence": evidence})
         timings["validate"] = time.perf_counter() - t0
         io.write_json(out_dir / config.VALIDATION_JSON, result.validation)
         failed = failures(result.validation)
@@ -88,9 +98,11 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     io.write_parquet(out_dir / config.CLAIMS_PARQUET, claims)
     io.write_csv(out_dir / config.CONTRADICTIONS_CSV, contradictions)
     io.write_csv(out_dir / config.PROBLEMS_CSV, problems)
+    io.write_csv(out_dir / config.EVIDENCE_CSV, evidence)
     timings["write"] = time.perf_counter() - t0
     result.outputs = [out_dir / n for n in (config.CLAIMS_CSV, config.CLAIMS_PARQUET,
-                                            config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV)]
+                                            config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
+                                            config.EVIDENCE_CSV)]
     if report:
         from .report import render_report
 

@@ -29,12 +29,13 @@ def audit(
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out."""
     from .audit import run_audit
+    from .io import InputError
     from .rules import RuleError
     from .validate import ValidationFailed
 
     try:
         result = run_audit(raw, out_dir, validate=validate, report=report)
-    except (RuleError, FileNotFoundError) as exc:
+    except (RuleError, FileNotFoundError, InputError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     except ValidationFailed as exc:
