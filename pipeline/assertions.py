@@ -85,6 +85,15 @@ class AspectIndex:
     extra: dict
     negations: frozenset
     terminators: frozenset
+    covers: dict
+
+    def groups_meet(self, q1: str, q2: str) -> bool:
+        """Two candidacy groups meet: equal, or one covers the other ("all skin types" covers
+        "sensitive skin"; "all skin tones" covers "darker skin" only)."""
+        def covers(a: str, b: str) -> bool:
+            c = self.covers.get(a, ())
+            return "*" in c or b in c
+        return q1 == q2 or covers(q1, q2) or covers(q2, q1)
 
     def conflicting(self, aspect: str, v1: str, v2: str) -> bool:
         """Whether two base values of an aspect exclude each other (a conflict rule)."""
@@ -108,6 +117,7 @@ def aspect_index(path: Path = config.ASPECTS_FILE, cues_path: Path = config.CUES
         extra={r.id: r for r in aspects if r.category in ("qualifier", "pseudo_negation", "cancel")},
         negations=frozenset(r.id for r in cues if r.category == "negation"),
         terminators=frozenset(r.id for r in cues if r.category in ("terminator", "clause_break")),
+        covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects if r.category == "qualifier"},
     )
 
 
@@ -122,6 +132,17 @@ def _extra_matcher(nlp, index: AspectIndex) -> PhraseMatcher:
     for r in index.extra.values():
         matcher.add(r.id, [nlp.make_doc(p) for p in r.phrases])
     return matcher
+
+
+def _in_question(doc, end: int) -> bool:
+    """A cue inside a question ("Does Microderm reduce pores?") asserts nothing: the next
+    sentence-ending mark after it is a question mark."""
+    for t in doc[end:]:
+        if t.text in (".", "!"):
+            return False
+        if "?" in t.text:
+            return True
+    return False
 
 
 def _overlaps(a: tuple, b: tuple) -> bool:
@@ -179,7 +200,7 @@ def _governed(doc, negs: list, hits: list, terms: list) -> dict[int, str]:
     return governed
 
 
-def _qualifiers(aspect: str, i: int, hits: list, extra: list) -> list[str]:
+def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = False) -> list[str]:
     """Groups/outcomes of an aspect named within QUALIFIER_WINDOW tokens of cue i and nearer to
     it than to any other cue of the aspect ("best for clogged pores ... safest for enlarged pores")."""
     def dist(s: int, e: int, h: tuple) -> int:
@@ -193,8 +214,10 @@ def _qualifiers(aspect: str, i: int, hits: list, extra: list) -> list[str]:
         d = dist(s, e, hits[i])
         if d <= QUALIFIER_WINDOW and min(same, key=lambda j: (dist(s, e, hits[j]), j)) == i \
                 and r.get("qualifier") not in out:
-            out.append(r.get("qualifier"))
-    return out
+            out.append((d, r.get("qualifier")))
+    if out and nearest:
+        return [min(out)[1]]
+    return [q for _, q in out]
 
 
 def find_assertions(doc, index: AspectIndex, extra_matcher: PhraseMatcher, cue_rules: dict) -> list[Assertion]:
@@ -204,7 +227,7 @@ def find_assertions(doc, index: AspectIndex, extra_matcher: PhraseMatcher, cue_r
         x[2].category == y[2].category == "qualifier" and x[2].get("aspect") == y[2].get("aspect")
         and _overlaps(x, y)
         and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
-    hits = _value_hits(doc, index, extra)
+    hits = [h for h in _value_hits(doc, index, extra) if not _in_question(doc, h[1])]
     terms = sorted(s for s, e, rid in doc._.cues if rid in index.terminators)
     governed = _governed(doc, _negations(doc, index, extra, hits, cue_rules), hits, terms)
     dropped = {j for i in governed for j, h in enumerate(hits)
@@ -223,7 +246,8 @@ def find_assertions(doc, index: AspectIndex, extra_matcher: PhraseMatcher, cue_r
         kind = index.decl[aspect].get("qualifier")
         if kind == "group":
             suffix = f"_{r.get('qualifier_suffix')}" if r.get("qualifier_suffix") else ""
-            values = [f"{value}:{q}{suffix}" for q in _qualifiers(aspect, i, hits, extra)]
+            values = [f"{value}:{q}{suffix}" for q in _qualifiers(
+                aspect, i, hits, extra, bool(index.decl[aspect].get("nearest")))]
         elif kind == "words" and base(value) == "named":
             values = [f"{value}:{slug(doc[s:e].text)}"]
         else:
@@ -258,7 +282,7 @@ def assert_texts(texts: list[str], nlp, batch_size: int = 256) -> list[tuple[lis
     cue_rules = {r.id: r for r in nlp.get_pipe("claim_matcher").cues}
     out = []
     # Typographic apostrophes as ASCII (same length), so "don’t" meets the negation cue "n't".
-    plain = (t.replace("\u2019", "'").replace("\u2018", "'") for t in texts)
+    plain = (t.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ") for t in texts)
     for doc in nlp.pipe(plain, batch_size=batch_size):
         named = tuple(dict.fromkeys(t for _, _, t in doc._.treatments))
         out.append((find_assertions(doc, index, extra, cue_rules), named))

@@ -111,7 +111,7 @@ def _compatible(index: AspectIndex, aspect: str, a, b) -> bool:
         return True
     if decl.get("block") == "qualifier":
         return a.treatment != b.treatment and a.qualifier == b.qualifier
-    return a.qualifier == b.qualifier or "all" in (a.qualifier, b.qualifier)
+    return index.groups_meet(a.qualifier, b.qualifier)
 
 
 def _with_universal(asserted: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:

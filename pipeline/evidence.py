@@ -58,7 +58,7 @@ def _relation(index: AspectIndex, aspect: str, claim_value: str, ev_value: str) 
     decl = index.decl.get(aspect)
     group = decl is not None and decl.get("qualifier") == "group"
     cq, eq = qualifier(claim_value), qualifier(ev_value)
-    if group and not (cq == eq or "all" in (cq, eq)):
+    if group and not index.groups_meet(cq, eq):
         return None
     if cb != eb and index.conflicting(aspect, cb, eb):
         return "contradicted"
