@@ -86,6 +86,13 @@ class AspectIndex:
     negations: frozenset
     terminators: frozenset
     covers: dict
+    subtypes: tuple = ()
+
+    def subtypes_of(self, treatment: str, text: str) -> frozenset:
+        """Sub-types of a treatment a text names (whole words, case-insensitive)."""
+        low = f" {re.sub(r'[^a-z0-9]+', ' ', text.lower())} "
+        return frozenset(sub for t, sub, phrase in self.subtypes
+                         if t == treatment and f" {phrase} " in low)
 
     def groups_meet(self, q1: str, q2: str) -> bool:
         """Two candidacy groups meet: equal, or one covers the other ("all skin types" covers
@@ -118,6 +125,8 @@ def aspect_index(path: Path = config.ASPECTS_FILE, cues_path: Path = config.CUES
         negations=frozenset(r.id for r in cues if r.category == "negation"),
         terminators=frozenset(r.id for r in cues if r.category in ("terminator", "clause_break")),
         covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects if r.category == "qualifier"},
+        subtypes=tuple((r.get("treatment"), r.get("subtype"), re.sub(r"[^a-z0-9]+", " ", p.lower()).strip())
+                       for r in aspects if r.category == "subtype" for p in r.phrases),
     )
 
 

@@ -106,6 +106,10 @@ def _compatible(index: AspectIndex, aspect: str, a, b) -> bool:
     """Values exclude each other: a conflict rule on the bases, groups that meet, ranking rules."""
     if not index.conflicting(aspect, a.base, b.base):
         return False
+    if a.treatment == b.treatment:
+        sa, sb = index.subtypes_of(a.treatment, a.text), index.subtypes_of(b.treatment, b.text)
+        if sa and sb and not sa & sb:
+            return False
     decl = index.decl.get(aspect)
     if decl is None or decl.get("qualifier") != "group":
         return True

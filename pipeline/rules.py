@@ -202,6 +202,7 @@ ASPECT_CATEGORIES = {
     "qualifier": "a group or outcome named near a candidacy/ranking cue",
     "pseudo_negation": "contains a negation word but negates no aspect value ('not without')",
     "cancel": "cancels an overlapping value cue of its aspect ('one of the best')",
+    "subtype": "a named sub-type of a treatment ('glycolic' peel); needs treatment and subtype",
 }
 ASPECT_KINDS = ("safety", "efficacy", "other")
 ASPECT_QUALIFIERS = ("none", "words", "group")
@@ -230,7 +231,7 @@ def _check_aspect_refs(out: list[Rule]) -> None:
     """Cross-checks: every rule names a declared aspect and only its declared values."""
     decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
     for r in out:
-        if r.category in ("aspect", "pseudo_negation"):
+        if r.category in ("aspect", "pseudo_negation", "subtype"):
             continue
         aspect = r.get("aspect")
         if aspect not in decl:
@@ -256,7 +257,9 @@ def load_aspects(path: Path = config.ASPECTS_FILE) -> tuple[Rule, ...]:
         cat = obj.get("category")
         if cat not in ASPECT_CATEGORIES:
             raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(ASPECT_CATEGORIES))})")
-        if cat != "pseudo_negation" and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
+        if cat == "subtype" and not all(isinstance(obj.get(k), str) and obj[k] for k in ("treatment", "subtype")):
+            raise RuleError(f"{where}: a subtype rule needs 'treatment' and 'subtype'")
+        if cat not in ("pseudo_negation", "subtype") and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
             raise RuleError(f"{where}: 'aspect' must be a non-empty string")
         attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
         if cat in ("aspect", "conflict"):
