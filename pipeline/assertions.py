@@ -37,6 +37,7 @@ from spacy.matcher import PhraseMatcher
 from . import config, rules
 
 QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
+QUALIFIER_BEFORE = 6    # extra distance for a group/outcome named before its cue
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,8 @@ def _governed(doc, negs: list, hits: list, terms: list) -> dict[int, str]:
 def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = False) -> list[str]:
     """Groups/outcomes of an aspect named within QUALIFIER_WINDOW tokens of cue i and nearer to
     it than to any other cue of the aspect ("best for clogged pores ... safest for enlarged pores")."""
-    def dist(s: int, e: int, h: tuple) -> int:
-        return 0 if _overlaps((s, e), h) else (s - h[1] if s >= h[1] else h[0] - e)
+    def dist(s: int, e: int, h: tuple, before: int = 0) -> int:
+        return 0 if _overlaps((s, e), h) else (s - h[1] if s >= h[1] else h[0] - e + before)
 
     same = [j for j, h in enumerate(hits) if h[2].get("aspect") == aspect]
     out = []
@@ -221,9 +222,11 @@ def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = Fa
         if r.category != "qualifier" or r.get("aspect") != aspect or _overlaps((s, e), hits[i]):
             continue
         d = dist(s, e, hits[i])
-        if d <= QUALIFIER_WINDOW and min(same, key=lambda j: (dist(s, e, hits[j]), j)) == i \
+        # a group or outcome usually follows its cue ("best for X"): one before a cue counts as
+        # QUALIFIER_BEFORE tokens further away when choosing between two cues
+        if d <= QUALIFIER_WINDOW and min(same, key=lambda j: (dist(s, e, hits[j], QUALIFIER_BEFORE), j)) == i \
                 and r.get("qualifier") not in out:
-            out.append((d, r.get("qualifier")))
+            out.append((dist(s, e, hits[i], QUALIFIER_BEFORE), r.get("qualifier")))
     if out and nearest:
         return [min(out)[1]]
     return [q for _, q in out]
