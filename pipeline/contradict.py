@@ -102,20 +102,29 @@ def severity(index: AspectIndex, aspect: str, a, b) -> str:
     return "low"
 
 
-def _compatible(index: AspectIndex, aspect: str, a, b) -> bool:
-    """Values exclude each other: a conflict rule on the bases, groups that meet, ranking rules."""
-    if not index.conflicting(aspect, a.base, b.base):
+def _values_clash(index: AspectIndex, aspect: str, v1: str, v2: str) -> bool:
+    """Two values exclude each other: a conflict rule on the bases and, for groups, groups that meet."""
+    if not index.conflicting(aspect, base(v1), base(v2)):
         return False
-    if a.treatment == b.treatment:
-        sa, sb = index.subtypes_of(a.treatment, a.text), index.subtypes_of(b.treatment, b.text)
-        if sa and sb and not sa & sb:
-            return False
     decl = index.decl.get(aspect)
     if decl is None or decl.get("qualifier") != "group":
         return True
     if decl.get("block") == "qualifier":
-        return a.treatment != b.treatment and a.qualifier == b.qualifier
-    return index.groups_meet(a.qualifier, b.qualifier)
+        return qualifier(v1) == qualifier(v2)
+    return index.groups_meet(qualifier(v1), qualifier(v2))
+
+
+def _families_clash(index: AspectIndex, aspect: str, fa: "_Family", fb: "_Family") -> bool:
+    """Per pair of families: not the same family, not two general claims, different treatments
+    for ranking, and no disjoint named sub-types of one treatment."""
+    if fa.key[3] == fb.key[3] or (fa.universal and fb.universal):
+        return False
+    a, b = fa.rep, fb.rep
+    if index.decl[aspect].get("block") == "qualifier":
+        return a.treatment != b.treatment
+    if a.treatment == b.treatment and fa.subtypes and fb.subtypes and not fa.subtypes & fb.subtypes:
+        return False
+    return True
 
 
 def _with_universal(asserted: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
@@ -133,42 +142,66 @@ def _with_universal(asserted: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+class _Family:
+    """The occurrences of one claim family asserting one (aspect, value) for one treatment."""
+
+    __slots__ = ("key", "rows", "rep", "per_source", "subtypes", "universal")
+
+    def __init__(self, key: tuple, rows: list, index: AspectIndex):
+        self.key, self.rows, self.rep = key, rows, rows[0]
+        self.per_source: dict[str, list] = {}
+        for r in rows:
+            self.per_source.setdefault(r.source_id, []).append(r)
+        self.subtypes = index.subtypes_of(self.rep.treatment, self.rep.text)
+        self.universal = bool(self.rep.universal)
+
+
+def _families(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, dict[str, list]]:
+    """Blocks -> value -> families. A block is (treatment, aspect), or (outcome, aspect) for
+    aspects blocked by qualifier (ranking)."""
+    members: dict[tuple, list] = {}
+    for row in asserted.itertuples(index=False):
+        members.setdefault((row.aspect, row.value, row.treatment, row.family_id), []).append(row)
+    blocks: dict[tuple, dict[str, list]] = {}
+    for key, rows in members.items():
+        aspect, value, treatment, _ = key
+        by_qualifier = index.decl.get(aspect) is not None and index.decl[aspect].get("block") == "qualifier"
+        block = ("*" + qualifier(value) if by_qualifier else treatment, aspect)
+        blocks.setdefault(block, {}).setdefault(value, []).append(_Family(key, rows, index))
+    return blocks
+
+
 def _family_pairs(asserted: pd.DataFrame, index: AspectIndex):
-    """Yield (aspect, family-row a, family-row b) for every clashing pair of families in a block."""
-    blocks = index.decl
-    is_rank = asserted["aspect"].map(lambda a: blocks.get(a) is not None and blocks[a].get("block") == "qualifier")
-    key = asserted["treatment"].where(~is_rank, "*" + asserted["qualifier"])
-    reps = (asserted.assign(_block=key)
-            .drop_duplicates(["_block", "aspect", "value", "family_id", "treatment"]))
-    for (_, aspect), block in reps.groupby(["_block", "aspect"], sort=True):
-        by_value = {v: list(g.itertuples(index=False)) for v, g in block.groupby("value", sort=True)}
+    """Yield (aspect, family a, family b) for every clashing pair of families inside a block:
+    value pairs are checked once per block, families only within clashing values."""
+    for (_, aspect), by_value in sorted(_families(asserted, index).items()):
         values = sorted(by_value)
         for i, v1 in enumerate(values):
             for v2 in values[i:]:
-                for a, b in product(by_value[v1], by_value[v2]):
-                    if a.family_id != b.family_id and (v1 != v2 or a.family_id < b.family_id) \
-                            and not (a.universal and b.universal) and _compatible(index, aspect, a, b):
-                        yield aspect, a, b
+                if not _values_clash(index, aspect, v1, v2):
+                    continue
+                for fa, fb in product(by_value[v1], by_value[v2]):
+                    if (v1 != v2 or fa.key[3] < fb.key[3]) and _families_clash(index, aspect, fa, fb):
+                        yield aspect, fa, fb
 
 
-def _occurrence_pairs(members: dict, fa: str, fb: str):
+def _occurrence_pairs(fa: _Family, fb: _Family) -> dict:
     """Per scope: (first pair of occurrences, count of occurrence pairs) for two families."""
-    oa, ob = members[fa], members[fb]
-    per_a: dict[str, list] = {}
-    for o in oa:
-        per_a.setdefault(o.source_id, []).append(o)
-    per_b: dict[str, list] = {}
-    for o in ob:
-        per_b.setdefault(o.source_id, []).append(o)
-    within = sum(len(per_a[s]) * len(per_b[s]) for s in per_a if s in per_b)
+    pa, pb = fa.per_source, fb.per_source
+    shared = [s for s in pa if s in pb]
+    within = sum(len(pa[s]) * len(pb[s]) for s in shared)
     out = {}
     if within:
-        s = min(x for x in per_a if x in per_b)
-        out["within_source"] = ((per_a[s][0], per_b[s][0]), within)
-    cross = len(oa) * len(ob) - within
+        s = min(shared)
+        out["within_source"] = ((pa[s][0], pb[s][0]), within)
+    cross = len(fa.rows) * len(fb.rows) - within
     if cross:
-        pair = next((x, y) for x in oa for y in ob if x.source_id != y.source_id)
-        out["cross_source"] = (pair, cross)
+        a = fa.rep
+        b = next((y for y in fb.rows if y.source_id != a.source_id), None)
+        if b is None:
+            b = fb.rep
+            a = next(x for x in fa.rows if x.source_id != b.source_id)
+        out["cross_source"] = ((a, b), cross)
     return out
 
 
@@ -178,14 +211,9 @@ def find_contradictions(claims: pd.DataFrame, index: AspectIndex | None = None) 
     index = index or aspect_index()
     asserted = _with_universal(assertions_of(claims, index, keep_no_treatment=True), index)
     asserted = asserted.sort_values(["source_id", "start", "claim_id"], kind="stable")
-    members: dict[tuple, list] = {}
-    for row in asserted.itertuples(index=False):
-        members.setdefault((row.aspect, row.value, row.treatment, row.family_id), []).append(row)
     rows = []
     for aspect, fa, fb in _family_pairs(asserted, index):
-        found = _occurrence_pairs({"a": members[(aspect, fa.value, fa.treatment, fa.family_id)],
-                                   "b": members[(aspect, fb.value, fb.treatment, fb.family_id)]}, "a", "b")
-        for scope, ((a, b), count) in found.items():
+        for scope, ((a, b), count) in _occurrence_pairs(fa, fb).items():
             if (a.source_id, a.start) > (b.source_id, b.start):
                 a, b = b, a
             ranking = index.decl[aspect].get("block") == "qualifier"
