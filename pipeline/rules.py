@@ -135,6 +135,18 @@ def _validate_pattern(where: str, pattern) -> tuple:
     return tuple(pattern)
 
 
+def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
+    """A rule's match mode, phrases and token pattern (exactly one of phrases or pattern)."""
+    match = obj.get("match", "lower")
+    if match not in ("lower", "lemma"):
+        raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+    phrases = _string_list(where, obj, "phrases", required=False)
+    pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
+    if bool(phrases) == bool(pattern):
+        raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+    return match, phrases, pattern
+
+
 def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: dict[str, dict]) -> tuple[Rule, ...]:
     seen: set[str] = set()
     rules = []
@@ -146,13 +158,7 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         for key, values in required_by_category.get(cat, {}).items():
             if obj.get(key) not in values:
                 raise RuleError(f"{where}: category {cat!r} needs {key!r} in {list(values)} (got {obj.get(key)!r})")
-        match = obj.get("match", "lower")
-        if match not in ("lower", "lemma"):
-            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
-        phrases = _string_list(where, obj, "phrases", required=False)
-        pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
-        if bool(phrases) == bool(pattern):
-            raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+        match, phrases, pattern = _phrases_or_pattern(where, obj)
         attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
         rules.append(Rule(rid, cat, phrases, pattern, match, attrs, where))
     return tuple(rules)
@@ -207,17 +213,6 @@ ASPECT_CATEGORIES = {
 ASPECT_KINDS = ("safety", "efficacy", "other")
 ASPECT_QUALIFIERS = ("none", "words", "group")
 ASPECT_BLOCKS = ("treatment", "qualifier")
-
-
-def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
-    match = obj.get("match", "lower")
-    if match not in ("lower", "lemma"):
-        raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
-    phrases = _string_list(where, obj, "phrases", required=False)
-    pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
-    if bool(phrases) == bool(pattern):
-        raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
-    return match, phrases, pattern
 
 
 def _check_aspect_decl(where: str, obj: dict) -> None:
