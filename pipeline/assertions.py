@@ -136,12 +136,38 @@ def conflict_table(path: Path = config.ASPECTS_FILE) -> dict[str, set[frozenset]
     return aspect_index(Path(path)).conflicts
 
 
+class AspectMatcher:
+    """Finds the value, qualifier, cancel and pseudo-negation phrases of aspects.jsonl in a Doc.
+
+    Built on the pipeline's vocab (so "match": "lemma" rules use the same lemma norms as the
+    claim_matcher); independent of which rules the claim_matcher itself loads."""
+
+    def __init__(self, nlp, index: AspectIndex):
+        from spacy.matcher import Matcher
+
+        from .nlp import _install_lemma_norms
+
+        self.rules = {**index.values, **index.extra}
+        _install_lemma_norms(nlp.vocab, {w for r in self.rules.values() if r.match == "lemma"
+                                         for p in r.phrases for w in p.split()})
+        self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.pattern = Matcher(nlp.vocab, validate=True)
+        for r in self.rules.values():
+            if r.pattern:
+                self.pattern.add(r.id, [list(r.pattern)])
+            else:
+                (self.norm if r.match == "lemma" else self.lower).add(r.id, [nlp.make_doc(p) for p in r.phrases])
+
+    def __call__(self, doc) -> list[tuple[int, int, object]]:
+        found = {(s, e, doc.vocab.strings[k]) for m in (self.lower, self.norm, self.pattern) for k, s, e in m(doc)}
+        return [(s, e, self.rules[rid]) for s, e, rid in sorted(found)]
+
+
 @functools.lru_cache(maxsize=8)
-def _extra_matcher(nlp, index: AspectIndex) -> PhraseMatcher:
-    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-    for r in index.extra.values():
-        matcher.add(r.id, [nlp.make_doc(p) for p in r.phrases])
-    return matcher
+def aspect_matcher(nlp, index: AspectIndex) -> AspectMatcher:
+    """The AspectMatcher of a pipeline, built once."""
+    return AspectMatcher(nlp, index)
 
 
 def _in_question(doc, end: int) -> bool:
@@ -159,9 +185,8 @@ def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _value_hits(doc, index: AspectIndex, extra: list) -> list[tuple[int, int, object]]:
+def _value_hits(hits: list, extra: list) -> list[tuple[int, int, object]]:
     """Value cues after cancels and the longest-wins rule within each aspect."""
-    hits = [(s, e, index.values[rid]) for s, e, rid in doc._.cues if rid in index.values]
     cancels = [(s, e + int(r.get("window") or 0), r.get("aspect")) for s, e, r in extra
                if r.category == "cancel"]
     hits = [h for h in hits if not any(a == h[2].get("aspect") and _overlaps(h, (s, e))
@@ -232,14 +257,16 @@ def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = Fa
     return [q for _, q in out]
 
 
-def find_assertions(doc, index: AspectIndex, extra_matcher: PhraseMatcher, cue_rules: dict) -> list[Assertion]:
+def find_assertions(doc, index: AspectIndex, matcher: AspectMatcher, cue_rules: dict) -> list[Assertion]:
     """The assertions of one parsed text (see the module docstring for the rules)."""
-    extra = [(s, e, index.extra[doc.vocab.strings[k]]) for k, s, e in extra_matcher(doc)]
+    found = matcher(doc)
+    values = [x for x in found if x[2].category == "value"]
+    extra = [x for x in found if x[2].category != "value"]
     extra = [x for x in extra if not any(
         x[2].category == y[2].category == "qualifier" and x[2].get("aspect") == y[2].get("aspect")
         and _overlaps(x, y)
         and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
-    hits = [h for h in _value_hits(doc, index, extra) if not _in_question(doc, h[1])]
+    hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1])]
     terms = sorted(s for s, e, rid in doc._.cues if rid in index.terminators)
     governed = _governed(doc, _negations(doc, index, extra, hits, cue_rules), hits, terms)
     dropped = {j for i in governed for j, h in enumerate(hits)
@@ -290,7 +317,7 @@ def _merge_words(items: list[Assertion], index: AspectIndex) -> list[Assertion]:
 def assert_texts(texts: list[str], nlp, batch_size: int = 256) -> list[tuple[list[Assertion], tuple[str, ...]]]:
     """For each text: its assertions and the treatments it names (in order of mention)."""
     index = aspect_index()
-    extra = _extra_matcher(nlp, index)
+    extra = aspect_matcher(nlp, index)
     cue_rules = {r.id: r for r in nlp.get_pipe("claim_matcher").cues}
     out = []
     # Typographic apostrophes as ASCII (same length), so "don’t" meets the negation cue "n't".
