@@ -16,10 +16,11 @@ earliest occurrences shown, and ``repeats`` counts the claim pairs the row stand
 sees each clash once; the cost grows with the distinct families inside a block, never with the
 square of all claims.
 
-Severity: high when a side that asserts an absolute value (no side effects, painless,
-non-invasive, no downtime, permanent, one session, suits everyone, best/safest: ``absolute`` in
-the data) is stated without a condition; medium for other clashes on a safety aspect or against
-an absolute value; low otherwise.
+Severity: high when an absolute safety or efficacy claim is contradicted: a side asserts an
+absolute value (no side effects, painless, non-invasive, no downtime, permanent, one session,
+suits everyone, best/safest: ``absolute`` in the data) without a condition, or states a safety or
+efficacy value as plain fact (certainty absolute); medium for other clashes on a safety aspect
+or against an absolute value under a condition; low otherwise.
 """
 from __future__ import annotations
 
@@ -92,12 +93,18 @@ def rationale(index: AspectIndex, aspect: str, a, b) -> str:
 
 
 def severity(index: AspectIndex, aspect: str, a, b) -> str:
-    """high: an unconditional absolute claim is contradicted; medium: safety aspect or absolute
-    claim under a condition; low: the rest."""
-    if any(s.absolute and s.certainty != "conditional" for s in (a, b)):
-        return "high"
+    """high: an absolute safety or efficacy claim is contradicted, i.e. a side asserts an absolute
+    value ("no side effects", "non-invasive", "the best") without a condition, or states a safety
+    or efficacy value as fact (certainty absolute); medium: other clashes on a safety aspect or
+    against an absolute value under a condition; low: the rest (hedged efficacy clashes)."""
     decl = index.decl.get(aspect)
-    if a.absolute or b.absolute or (decl is not None and decl.get("kind") == "safety"):
+    kind = decl.get("kind") if decl is not None else "other"
+    for s in (a, b):
+        if s.absolute and s.certainty != "conditional":
+            return "high"
+        if s.certainty == "absolute" and kind in ("safety", "efficacy"):
+            return "high"
+    if a.absolute or b.absolute or kind == "safety":
         return "medium"
     return "low"
 

@@ -95,3 +95,14 @@ def test_different_named_subtypes_do_not_pair():
     ])
     out = find_contradictions(claims)
     assert list(zip(out["claim_a"], out["claim_b"])) == [("c000000000001", "c000000000003")]
+
+
+def test_absolute_efficacy_claim_contradicted_is_high():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Microderm does not change pore size.", "microdermabrasion", "absolute", "pore_size_effect=no_effect|not change pore size"),
+        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "pore_size_effect=reduces|pores tend to shrink"),
+        ("c000000000003", "f3", "b", 0, "It is painless if numbed.", "microdermabrasion", "conditional", "pain=painless|painless"),
+        ("c000000000004", "f4", "b", 40, "It may sting.", "microdermabrasion", "hedged", "pain=painful|sting"),
+    ])
+    out = find_contradictions(claims)
+    assert dict(zip(out["aspect"], out["severity"])) == {"pore_size_effect": "high", "pain": "medium"}
