@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, io
+from .assertions import annotate_claims
 from .contradict import find_contradictions
+from .evidence import check_evidence, normalise_evidence
 from .extract import extract
 from .flag import add_flags, flags_table
 from .ingest import ingest
@@ -42,8 +44,10 @@ def read_raw(raw_dir: Path) -> pd.DataFrame:
 
 
 def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
-            timings: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Stages from raw bytes to (claims, contradictions, problems); no I/O."""
+            timings: dict | None = None, evidence: pd.DataFrame | None = None,
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stages from raw bytes to (claims, contradictions, problems); no I/O. ``evidence`` is the
+    curated evidence table (None or empty: every claim is no_evidence)."""
     timings = {} if timings is None else timings
     nlp = nlp or build_nlp()
 
@@ -61,6 +65,9 @@ def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
         main = dict(zip(sources["source_id"], sources["main_treatment"]))
     tagged = timed("tag", tag, units, main)
     claims = claims_table(tagged) if len(tagged) else pd.DataFrame(columns=config.CLAIM_COLUMNS)
+    claims = timed("assertions", annotate_claims, claims, nlp)
+    evidence = timed("evidence", normalise_evidence, evidence, nlp)
+    claims = timed("evidence", check_evidence, claims, evidence)
     claims = timed("flag", add_flags, claims, docs, nlp)
     contradictions = timed("contradict", find_contradictions, claims)
     return claims, contradictions, problems
@@ -90,14 +97,17 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     t0 = time.perf_counter()
     raw = read_raw(raw_dir)
     timings["read"] = time.perf_counter() - t0
-    claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings)
+    evidence = io.read_evidence(raw_dir)
+    claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings,
+                                               evidence=evidence)
     claims, review_status = merge_review(claims, decisions)
     result = AuditResult(claims, contradictions, problems, timings=timings, review=review_status)
     if validate:
         from .validate import ValidationFailed, failures, validate_tables
 
         t0 = time.perf_counter()
-        result.validation = validate_tables({"claims": claims, "contradictions": contradictions})
+        result.validation = validate_tables({"claims": claims, "contradictions": contradictions,
+                                             "evidence": evidence})
         timings["validate"] = time.perf_counter() - t0
         io.write_json(out_dir / config.VALIDATION_JSON, result.validation)
         failed = failures(result.validation)
@@ -108,12 +118,14 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
     io.write_parquet(out_dir / config.CLAIMS_PARQUET, claims)
     io.write_csv(out_dir / config.CONTRADICTIONS_CSV, contradictions)
     io.write_csv(out_dir / config.PROBLEMS_CSV, problems)
+    io.write_csv(out_dir / config.EVIDENCE_CSV, evidence)
     io.write_csv(out_dir / config.FLAGS_CSV, flags_table(claims))
     io.write_csv(out_dir / config.REVIEW_STATUS_CSV, review_status)
     timings["write"] = time.perf_counter() - t0
     result.outputs = [out_dir / n for n in (config.CLAIMS_CSV, config.CLAIMS_PARQUET,
                                             config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
-                                            config.FLAGS_CSV, config.REVIEW_STATUS_CSV)]
+                                            config.EVIDENCE_CSV, config.FLAGS_CSV,
+                                            config.REVIEW_STATUS_CSV)]
     from .workbook import build_workbook
 
     t0 = time.perf_counter()

@@ -34,7 +34,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from . import config, io
-from .contradict import assertions_of, conflicts
+from .assertions import annotate_claims, aspect_index
+from .contradict import assertions_of, values_clash
 
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
 TOOL_NAME = "claims-audit-check"
@@ -125,24 +126,22 @@ def analyse_drafts(raw: pd.DataFrame, nlp):
     tagged = tag(units)
     if not len(tagged) or not tagged["is_claim"].any():
         return docs, pd.DataFrame(columns=config.CLAIM_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)
-    claims = claims_table(tagged)
+    claims = annotate_claims(claims_table(tagged), nlp)
     return docs, claims, findings(claims, docs, nlp)
 
 
-def _excluding(table: dict, aspect: str, value: str, other: str) -> bool:
-    return frozenset((value, other)) in table.get(aspect, set())
-
-
-def corpus_conflicts(claims: pd.DataFrame, corpus: pd.DataFrame | None, table: dict) -> dict[str, list]:
-    """claim_id -> corpus claims on the same treatment and aspect with an excluding value."""
+def corpus_conflicts(claims: pd.DataFrame, corpus: pd.DataFrame | None, index) -> dict[str, list]:
+    """claim_id -> corpus claims on the same treatment and aspect whose value excludes the
+    claim's, by the same rules as the audit's contradictions (pipeline.contradict)."""
     if corpus is None or not len(claims) or not len(corpus):
         return {}
-    mine, theirs = assertions_of(claims), assertions_of(corpus)
+    mine, theirs = assertions_of(claims, index), assertions_of(corpus, index)
+    blocks = {key: block for key, block in theirs.groupby(["treatment", "aspect"], sort=False)}
     out: dict[str, list] = {}
     for a in mine.itertuples(index=False):
-        block = theirs[(theirs["treatment"] == a.treatment) & (theirs["aspect"] == a.aspect)]
-        for b in block.itertuples(index=False):
-            if _excluding(table, a.aspect, a.value, b.value):
+        block = blocks.get((a.treatment, a.aspect))
+        for b in block.itertuples(index=False) if block is not None else ():
+            if values_clash(index, a.aspect, a.value, b.value):
                 out.setdefault(a.claim_id, []).append({
                     "source_id": b.source_id, "claim_id": b.claim_id, "text": b.text,
                     "treatment": b.treatment, "aspect": a.aspect, "value": b.value,
@@ -167,37 +166,23 @@ EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "statement", "
                    "source_title", "publisher", "url", "is_mirror"]
 
 
-def _evidence_pairs(evidence: pd.DataFrame) -> dict[tuple, list]:
-    """(treatment, aspect) -> [(evidence row, value)]; a row may state several aspects as
-    ';'-joined aspect and value lists ("side_effects;pain" = "named;painful")."""
-    out: dict[tuple, list] = {}
-    for e in evidence.to_dict("records"):
-        aspects = [x.strip() for x in str(e["aspect"]).split(";")]
-        values = [x.strip() for x in str(e["value"]).split(";")]
-        if len(values) == 1:
-            values = values * len(aspects)
-        for aspect, value in zip(aspects, values):
-            if e["treatment"] and aspect and value:
-                out.setdefault((str(e["treatment"]), aspect), []).append((e, value))
-    return out
+def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, nlp, index) -> dict[str, list]:
+    """claim_id -> evidence rows that contradict the claim, by the audit's evidence check
+    (pipeline.evidence: statements normalised by the same code as claims)."""
+    from .evidence import evidence_links, normalise_evidence
 
-
-def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, table: dict) -> dict[str, list]:
-    """claim_id -> evidence rows (issue 4's table) on the same treatment and aspect whose value
-    excludes the claim's."""
-    need = {"evidence_id", "treatment", "aspect", "value"}
-    if evidence is None or not len(claims) or not need <= set(evidence.columns):
+    if evidence is None or not len(claims) or not len(evidence):
         return {}
-    pairs = _evidence_pairs(evidence)
+    links = evidence_links(claims, normalise_evidence(evidence, nlp), index)
+    links = links[links["relation"] == "contradicted"]
+    rows = {str(e["evidence_id"]): e for e in evidence.to_dict("records")}
     out: dict[str, list] = {}
-    for a in assertions_of(claims).itertuples(index=False):
-        for e, value in pairs.get((a.treatment, a.aspect), []):
-            if _excluding(table, a.aspect, a.value, value):
-                item = {k: e.get(k, "") for k in EVIDENCE_FIELDS}
-                item.update(aspect=a.aspect, value=value, claim_value=a.value,
-                            is_mirror=str(item["is_mirror"]).lower() in ("true", "1", "yes"))
-                out.setdefault(a.claim_id, []).append({k: str(v) if k != "is_mirror" else v
-                                                       for k, v in item.items()})
+    for link in links.itertuples(index=False):
+        e = rows[str(link.evidence_id)]
+        item = {k: str(e.get(k, "")) for k in EVIDENCE_FIELDS}
+        item.update(aspect=link.aspect, value=link.evidence_value, claim_value=link.claim_value,
+                    is_mirror=str(e.get("is_mirror", "")).lower() in ("true", "1", "yes"))
+        out.setdefault(link.claim_id, []).append(item)
     return out
 
 
@@ -233,17 +218,18 @@ def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
 
     sup = load_suppressions(allow, ignore, baseline)
     raw = read_drafts(names)
-    docs, claims, found = analyse_drafts(raw, nlp or build_nlp())
+    nlp = nlp or build_nlp()
+    docs, claims, found = analyse_drafts(raw, nlp)
     corpus = io.read_optional_csv(Path(corpus_dir) / config.CLAIMS_CSV)
     missing = sorted(set(_CORPUS_COLUMNS) - set(corpus.columns)) if corpus is not None else []
     if missing:
         raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
                          f"(missing columns {missing}); run `make audit` again")
     evidence = io.read_optional_csv(evidence_file)
-    table = conflicts()
+    index = aspect_index()
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
-    against = corpus_conflicts(flagged, corpus, table)
-    cited = evidence_conflicts(flagged, evidence, table)
+    against = corpus_conflicts(flagged, corpus, index)
+    cited = evidence_conflicts(flagged, evidence, nlp, index)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
     items = []

@@ -31,13 +31,14 @@ def audit(
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out."""
     from .audit import run_audit
+    from .io import InputError
     from .review import ReviewError
     from .rules import RuleError
     from .validate import ValidationFailed
 
     try:
         result = run_audit(raw, out_dir, validate=validate, report=report, decisions=decisions)
-    except (RuleError, FileNotFoundError, ReviewError) as exc:
+    except (RuleError, FileNotFoundError, ReviewError, InputError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     except ValidationFailed as exc:

@@ -65,6 +65,17 @@ CLAIM_COLUMNS = [
 CONTRADICTION_COLUMNS = [
     "contradiction_id", "claim_a", "claim_b", "source_a", "source_b", "scope",
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
+    "severity", "repeats",
+]
+SEVERITIES = ("high", "medium", "low")
+
+# Evidence (issue 4): the curated evidence table beside the articles, copied into --out.
+EVIDENCE_CSV = "evidence.csv"
+EVIDENCE_STATUSES = ("supported", "contradicted", "no_evidence")
+CLAIM_EVIDENCE_COLUMNS = ["evidence_status", "evidence_ids"]   # appended to claims by evidence.py
+EVIDENCE_COLUMNS = [
+    "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
+    "source_title", "publisher", "url", "is_mirror", "note",
 ]
 PROBLEM_COLUMNS = ["file", "problem"]
 

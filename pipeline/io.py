@@ -72,6 +72,28 @@ def read_sources(raw_dir: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+class InputError(ValueError):
+    """An input file that cannot be used; the message names the file and the problem."""
+
+
+def read_evidence(raw_dir: Path) -> pd.DataFrame:
+    """The optional curated evidence table (evidence.csv beside the articles, all text).
+
+    Missing file: an empty table (every claim gets no_evidence). Missing columns: a clear
+    error naming the file and the columns."""
+    path = Path(raw_dir) / config.EVIDENCE_CSV
+    if not path.exists():
+        return pd.DataFrame(columns=config.EVIDENCE_COLUMNS)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
+    missing = [c for c in config.EVIDENCE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing} (expected {config.EVIDENCE_COLUMNS})")
+    return df[config.EVIDENCE_COLUMNS]
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

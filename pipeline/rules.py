@@ -143,6 +143,18 @@ def _validate_pattern(where: str, pattern) -> tuple:
     return tuple(pattern)
 
 
+def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
+    """A rule's match mode, phrases and token pattern (exactly one of phrases or pattern)."""
+    match = obj.get("match", "lower")
+    if match not in ("lower", "lemma"):
+        raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+    phrases = _string_list(where, obj, "phrases", required=False)
+    pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
+    if bool(phrases) == bool(pattern):
+        raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+    return match, phrases, pattern
+
+
 def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: dict[str, dict]) -> tuple[Rule, ...]:
     seen: set[str] = set()
     rules = []
@@ -154,19 +166,13 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         for key, values in required_by_category.get(cat, {}).items():
             if obj.get(key) not in values:
                 raise RuleError(f"{where}: category {cat!r} needs {key!r} in {list(values)} (got {obj.get(key)!r})")
-        match = obj.get("match", "lower")
-        if match not in ("lower", "lemma"):
-            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        match, phrases, pattern = _phrases_or_pattern(where, obj)
         if obj.get("position", "start") != "start":
             raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
         for flag in ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
                      "unmitigated"):
             if not isinstance(obj.get(flag, False), bool):
                 raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
-        phrases = _string_list(where, obj, "phrases", required=False)
-        pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
-        if bool(phrases) == bool(pattern):
-            raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
         attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
         rules.append(Rule(rid, cat, phrases, pattern, match, attrs, where))
     return tuple(rules)
@@ -212,14 +218,48 @@ def lemma(word: str) -> str:
 
 
 ASPECT_CATEGORIES = {
+    "aspect": "declares an aspect: label, kind, allowed values, qualifier and blocking",
     "value": "a phrase that asserts a value of an aspect; optional negated_value when negated",
     "conflict": "two values of one aspect that exclude each other",
+    "qualifier": "a group or outcome named near a candidacy/ranking cue",
+    "pseudo_negation": "contains a negation word but negates no aspect value ('not without')",
+    "cancel": "cancels an overlapping value cue of its aspect ('one of the best')",
+    "subtype": "a named sub-type of a treatment ('glycolic' peel); needs treatment and subtype",
 }
+ASPECT_KINDS = ("safety", "efficacy", "other")
+ASPECT_QUALIFIERS = ("none", "words", "group")
+ASPECT_BLOCKS = ("treatment", "qualifier")
+
+
+def _check_aspect_decl(where: str, obj: dict) -> None:
+    for key, allowed in (("kind", ASPECT_KINDS), ("qualifier", ASPECT_QUALIFIERS), ("block", ASPECT_BLOCKS)):
+        if obj.get(key) not in allowed:
+            raise RuleError(f"{where}: an aspect needs {key!r} in {list(allowed)} (got {obj.get(key)!r})")
+    _string_list(where, obj, "values")
+
+
+def _check_aspect_refs(out: list[Rule]) -> None:
+    """Cross-checks: every rule names a declared aspect and only its declared values."""
+    decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
+    for r in out:
+        if r.category in ("aspect", "pseudo_negation", "subtype"):
+            continue
+        aspect = r.get("aspect")
+        if aspect not in decl:
+            raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
+        allowed = set(decl[aspect].get("values"))
+        used = {"value": [r.get("value"), r.get("negated_value")], "conflict": r.get("values") or []}
+        for v in used.get(r.category, []):
+            if v is not None and v not in allowed:
+                raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
+        if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
+            raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
+                            f"{decl[aspect].get('qualifier')!r})")
 
 
 @functools.lru_cache(maxsize=8)
 def load_aspects(path: Path = config.ASPECTS_FILE) -> tuple[Rule, ...]:
-    """Aspect value cues and conflicts for contradictions (same line format as cues)."""
+    """Aspect declarations, value cues, conflicts, qualifiers and blockers (same line format as cues)."""
     path = Path(path)
     seen: set[str] = set()
     out = []
@@ -228,23 +268,25 @@ def load_aspects(path: Path = config.ASPECTS_FILE) -> tuple[Rule, ...]:
         cat = obj.get("category")
         if cat not in ASPECT_CATEGORIES:
             raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(ASPECT_CATEGORIES))})")
-        if not isinstance(obj.get("aspect"), str) or not obj["aspect"]:
+        if cat == "subtype" and not all(isinstance(obj.get(k), str) and obj[k] for k in ("treatment", "subtype")):
+            raise RuleError(f"{where}: a subtype rule needs 'treatment' and 'subtype'")
+        if cat not in ("pseudo_negation", "subtype") and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
             raise RuleError(f"{where}: 'aspect' must be a non-empty string")
         attrs = {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
-        if cat == "conflict":
-            values = obj.get("values")
-            if not (isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values)):
-                raise RuleError(f"{where}: a conflict needs 'values': [value_a, value_b]")
+        if cat in ("aspect", "conflict"):
+            if cat == "aspect":
+                _check_aspect_decl(where, obj)
+            else:
+                values = obj.get("values")
+                if not (isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values)):
+                    raise RuleError(f"{where}: a conflict needs 'values': [value_a, value_b]")
             out.append(Rule(rid, cat, (), (), "lower", attrs, where))
             continue
-        if not isinstance(obj.get("value"), str):
+        if cat == "value" and not isinstance(obj.get("value"), str):
             raise RuleError(f"{where}: a value rule needs 'value'")
-        match = obj.get("match", "lower")
-        if match not in ("lower", "lemma"):
-            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
-        phrases = _string_list(where, obj, "phrases", required=False)
-        pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
-        if bool(phrases) == bool(pattern):
-            raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+        if cat == "qualifier" and not (isinstance(obj.get("qualifier"), str) and _ID.match(obj["qualifier"])):
+            raise RuleError(f"{where}: a qualifier rule needs 'qualifier' (a lower-case slug)")
+        match, phrases, pattern = _phrases_or_pattern(where, obj)
         out.append(Rule(rid, cat, phrases, pattern, match, attrs, where))
+    _check_aspect_refs(out)
     return tuple(out)

@@ -8,6 +8,8 @@ import sys
 
 import jsonschema
 import pandas as pd
+
+from pipeline.assertions import base
 import pytest
 from typer.testing import CliRunner
 
@@ -169,7 +171,7 @@ def corpus(tmp_path, nlp):
 def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus):
     evidence = tmp_path / "evidence.csv"
     pd.DataFrame([{"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "pain;side_effects",
-                   "value": "painful;named", "statement": "Transient redness and pain are common.", "quote": "q", "source_title": "Safety Profile",
+                   "value": "painful;named", "statement": "Microneedling commonly causes transient redness and pain.", "quote": "q", "source_title": "Safety Profile",
                    "publisher": "Dermatologic Surgery", "url": "https://example.org/x", "is_mirror": True}]
                  ).to_csv(evidence, index=False)
     report = check([draft(tmp_path, "Microneedling has virtually no side effects.")], corpus_dir=corpus,
@@ -177,10 +179,11 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     [f] = report["findings"]
     assert f["rule_id"] == "absolute_safety.no_side_effects"
     [c] = f["contradicting_claims"]
-    assert c["source_id"] == "src" and (c["aspect"], c["value"], c["claim_value"]) == ("side_effects", "named", "none")
+    # values carry qualifiers (pipeline.assertions): "named:redness,swelling", "virtually no" = minimal
+    assert c["source_id"] == "src" and (c["aspect"], base(c["value"]), base(c["claim_value"])) == ("side_effects", "named", "minimal")
     [e] = f["contradicting_evidence"]
     assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True
-    assert (e["aspect"], e["value"], e["claim_value"]) == ("side_effects", "named", "none")
+    assert (e["aspect"], base(e["value"]), base(e["claim_value"])) == ("side_effects", "named", "minimal")
 
 
 def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, nlp):

@@ -76,3 +76,18 @@ def test_a_new_vocabulary_entry_is_one_line_in_one_data_file(tmp_path):
     docs, _ = ingest(raw_frame({"a.txt": "Meso therapy reportedly reduces pore size.\n"}))
     c = tag(extract(docs, segment(docs), nlp)).iloc[0]
     assert (c.is_claim, c.treatment, c.claim_type, c.certainty) == (True, "mesotherapy", "efficacy", "hedged")
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "v", "category": "value", "aspect": "colour", "value": "red", "phrases": ["red"]}', "aspect 'colour' is not declared"),
+    ('{"id": "v", "category": "value", "aspect": "pain", "value": "agony", "phrases": ["agony"]}', "value 'agony' is not one of aspect 'pain'"),
+    ('{"id": "c", "category": "conflict", "aspect": "pain", "values": ["painless"]}', "a conflict needs 'values'"),
+    ('{"id": "a", "category": "aspect", "aspect": "x", "kind": "fun", "values": ["a"], "qualifier": "none", "block": "treatment"}', "needs 'kind'"),
+    ('{"id": "q", "category": "qualifier", "aspect": "pain", "qualifier": "all", "phrases": ["all"]}', "takes no qualifier groups"),
+    ('{"id": "s", "category": "subtype", "treatment": "laser", "phrases": ["ipl"]}', "needs 'treatment' and 'subtype'"),
+])
+def test_bad_aspect_lines_name_file_and_line(tmp_path, line, message):
+    decl = ('{"id": "aspect.pain", "category": "aspect", "aspect": "pain", "kind": "safety", '
+            '"values": ["painless", "painful"], "qualifier": "none", "block": "treatment"}\n')
+    p = write(tmp_path, "aspects.jsonl", "# comment\n" + decl + line + "\n")
+    with pytest.raises(rules.RuleError) as exc:
+        rules.load_aspects(p)
+    assert f"{p}:3:" in str(exc.value) and message in str(exc.value)

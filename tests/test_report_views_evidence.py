@@ -1,0 +1,41 @@
+"""Report views for contradictions and evidence, on tiny literal tables."""
+import pandas as pd
+
+from pipeline import config
+from pipeline.report_views_evidence import (contradicted_by_evidence, contradiction_summary,
+                                            contradictions_grouped_html, evidence_section_html)
+
+
+def contra():
+    base = dict(contradiction_id="x1", claim_a="c1", claim_b="c2", source_a="a", source_b="b",
+                scope="cross_source", treatment="botox", aspect="side_effects", value_a="none",
+                value_b="named:bruising", text_a="Botox has no side effects.", text_b="Botox may cause <bruising>.",
+                rationale="Botox, side effects: a says no side effects but b says bruising.", severity="high", repeats=3)
+    low = {**base, "contradiction_id": "x2", "aspect": "pain", "severity": "low", "repeats": 1}
+    return pd.DataFrame([low, base])[config.CONTRADICTION_COLUMNS]
+
+
+def test_summary_orders_most_severe_first_and_html_escapes():
+    s = contradiction_summary(contra())
+    assert list(s["aspect"]) == ["side_effects", "pain"] and list(s["high"]) == [1, 0]
+    page = contradictions_grouped_html(contra())
+    assert "&lt;bruising&gt;" in page and "stands for 3 repeated pairs" in page
+
+
+def test_evidence_section_lists_contradicted_claims_with_citation():
+    claims = pd.DataFrame([
+        dict(claim_id="c1", source_id="a", treatment="botox", text="Botox has no side effects.",
+             evidence_status="contradicted", evidence_ids="E1;E2"),
+        dict(claim_id="c2", source_id="a", treatment="botox", text="Botox lasts 4 months.",
+             evidence_status="supported", evidence_ids="E2"),
+    ])
+    evidence = pd.DataFrame([dict(zip(config.EVIDENCE_COLUMNS, [eid, "t", "botox", "side_effects", "named",
+                                                                f"Statement {eid}", "a quote", "A title", "A publisher",
+                                                                f"https://example.org/{eid}", mirror, ""]))
+                             for eid, mirror in (("E1", "yes"), ("E2", "no"))])
+    table = contradicted_by_evidence(claims, evidence)
+    assert list(table["evidence_id"]) == ["E1", "E2"] and set(table["claim_id"]) == {"c1"}
+    page = evidence_section_html(claims, evidence)
+    assert "https://example.org/E1" in page and "(mirror or index copy)" in page
+    assert "Botox lasts 4 months." not in page.split("Claims contradicted by evidence")[1]
+    assert "no_evidence" in evidence_section_html(claims, evidence.iloc[0:0])
