@@ -186,7 +186,6 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     negated = hedged = conditional = anaphor = not_claim = skin_subject = skin_terms = False
     imperative = negative_imperative = pronoun_subject = False
     in_scope: set[int] = set()
-    negations: list[tuple[int, int, set]] = []   # (cue start, cue end, tokens it negates)
     mitigated: set[int] = set()
     for cs, ce, r in cues:
         cat = r.category
@@ -195,7 +194,6 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             if any((tok.alpha[i] and not tok.stop[i]) or i in treat_tokens for i in scope):
                 negated = True
                 in_scope.update(scope, range(cs, ce))
-                negations.append((cs, ce, set(scope)))
         elif cat == "mitigation":
             mitigated.update(_scope(cs, ce, r.get("direction"), s, e, terms))
         elif cat == "imperative" and cs == subj_start:
@@ -203,7 +201,6 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
             negative_imperative = bool(r.get("negative"))
     types: dict[str, str] = {}     # type -> strongest grade seen: strong > normal > weak
     grade = {"weak": 0, "normal": 1, "strong": 2, "dominant": 3}
-    assertions: list[str] = []
     for cs, ce, r in cues:
         cat = r.category
         if cat == "claim_type":
@@ -214,16 +211,6 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
                  else "dominant" if r.get("dominant") else "strong" if r.get("strong") else "normal")
             if grade[g] > grade[types.get(t, "weak")] or t not in types:
                 types[t] = g
-        elif cat == "value":
-            # negated only by a cue outside the value's own words ("non-invasive", "pain-free",
-            # "no side effects" assert their value; "not painless" negates it)
-            negated_here = any(not (cs <= ns and ne <= ce) and any(i in sc for i in range(cs, ce))
-                               for ns, ne, sc in negations)
-            value = r.get("negated_value") if negated_here else r.get("value")
-            if value:
-                item = f"{r.get('aspect')}={value}"
-                if item not in assertions:
-                    assertions.append(item)
         elif cat == "hedge":
             hedged = True
         elif cat == "conditional":
@@ -270,7 +257,6 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
                            and set(types) <= {"mechanism", "etiology"}
                            and types.get("etiology", "weak") == "weak"),
         "skin_terms": skin_terms,
-        "assertions": tuple(assertions),
         "cue_ids": tuple(sorted({r.id for _, _, r in cues})),
         "n_words": n_words,
         "question": "?" in tail,
@@ -407,6 +393,6 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
     cols = ["source_id", "block", "clause", "kind", "start", "end", "text", "section",
             "treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
-            "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms", "assertions", "cue_ids", "n_words",
+            "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms", "cue_ids", "n_words",
             "question", "answer", "lead_in"]
     return pd.DataFrame(rows, columns=cols)

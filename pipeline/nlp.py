@@ -40,14 +40,9 @@ def _install_lemma_norms(vocab, words: set[str]) -> None:
 class ClaimMatcher:
     """Finds treatment names and cue phrases; results are token spans on the Doc."""
 
-    def __init__(self, nlp: Language, treatments_path: str, cues_path: str, aspects_path: str):
+    def __init__(self, nlp: Language, treatments_path: str, cues_path: str):
         self.treatments = rules.load_treatments(Path(treatments_path))
-        self.cues = rules.load_cues(Path(cues_path)) + tuple(
-            r for r in rules.load_aspects(Path(aspects_path)) if r.category == "value")
-        ids = [r.id for r in self.cues]
-        if len(ids) != len(set(ids)):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            raise rules.RuleError(f"{cues_path} and {aspects_path}: ids used in both files: {dup}")
+        self.cues = rules.load_cues(Path(cues_path))
         self.vocab = nlp.vocab
         self._lemma_words = {
             w for r in self.cues if r.match == "lemma" for p in r.phrases for w in p.split()
@@ -101,20 +96,16 @@ class ClaimMatcher:
 
 
 @Language.factory("claim_matcher", default_config={
-    "treatments_path": str(config.TREATMENTS_FILE), "cues_path": str(config.CUES_FILE),
-    "aspects_path": str(config.ASPECTS_FILE)})
-def _make_claim_matcher(nlp: Language, name: str, treatments_path: str, cues_path: str,
-                        aspects_path: str):
-    return ClaimMatcher(nlp, treatments_path, cues_path, aspects_path)
+    "treatments_path": str(config.TREATMENTS_FILE), "cues_path": str(config.CUES_FILE)})
+def _make_claim_matcher(nlp: Language, name: str, treatments_path: str, cues_path: str):
+    return ClaimMatcher(nlp, treatments_path, cues_path)
 
 
 @functools.lru_cache(maxsize=4)
 def build_nlp(treatments_path: str = str(config.TREATMENTS_FILE),
-              cues_path: str = str(config.CUES_FILE),
-              aspects_path: str = str(config.ASPECTS_FILE)) -> Language:
+              cues_path: str = str(config.CUES_FILE)) -> Language:
     """spacy.blank("en") + sentencizer + claim_matcher, built once per set of rule files."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("claim_matcher", config={"treatments_path": treatments_path,
-                                          "cues_path": cues_path, "aspects_path": aspects_path})
+    nlp.add_pipe("claim_matcher", config={"treatments_path": treatments_path, "cues_path": cues_path})
     return nlp

@@ -165,7 +165,7 @@ def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> p
                 claim_type=ctype,
                 certainty=_certainty(u.conditional, u.hedged) if is_claim else "",
                 negated=(u.answer == "no" if answered else bool(u.negated)) if is_claim else False,
-                assertions=";".join(u.assertions) if is_claim else "",
+                assertions="",  # filled by pipeline.assertions.annotate_claims
                 cues=" ".join(u.cue_ids),
             )
             if is_claim:

@@ -72,7 +72,7 @@ def test_a_new_vocabulary_entry_is_one_line_in_one_data_file(tmp_path):
                        + '{"id": "mesotherapy", "label": "Mesotherapy", "names": ["mesotherapy", "meso therapy"]}\n')
     cues = write(tmp_path, "cues.jsonl", config.CUES_FILE.read_text(encoding="utf-8")
                  + '{"id": "hedge.reportedly", "category": "hedge", "direction": "forward", "phrases": ["reportedly"]}\n')
-    nlp = build_nlp(str(treatments), str(cues), str(config.ASPECTS_FILE))
+    nlp = build_nlp(str(treatments), str(cues))
     docs, _ = ingest(raw_frame({"a.txt": "Meso therapy reportedly reduces pore size.\n"}))
     c = tag(extract(docs, segment(docs), nlp)).iloc[0]
     assert (c.is_claim, c.treatment, c.claim_type, c.certainty) == (True, "mesotherapy", "efficacy", "hedged")
