@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test eval report-check check eval-rules
+.PHONY: help venv audit test eval report-check check
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ report-check: audit ## Render OUT/report.html in headless Chromium (apt-installe
 	  "file://$(abspath $(OUT))/report.html" 2>/dev/null; status=$$?; rm -rf "$$profile"; exit $$status
 	$(PY) -m pipeline.screenshot_check "$(OUT)/report.png"
 
-eval: $(STAMP) ## Score extraction and tagging against the labelled gold set (tests/gold/claims).
+eval: $(STAMP) ## Score claims, labels, contradictions and compliance rules against the hand-labelled gold (tests/gold).
 	$(PY) -m pipeline eval
 
 FILE        ?=
@@ -46,6 +46,3 @@ CHECK_ARGS  ?=
 check: $(STAMP) ## Check marketing copy for risky claims: make check FILE="draft.txt ..." [CHECK_ARGS="--format json --fail-on high"].
 	@test -n "$(FILE)" || { echo 'usage: make check FILE=path/to/draft.txt (FILE=- reads standard input)'; exit 2; }
 	$(PY) -m pipeline check $(FILE) $(CHECK_ARGS)
-
-eval-rules: $(STAMP) ## Per-rule precision and recall of the compliance rules (examples + labelled articles).
-	$(PY) -m pipeline eval-rules

@@ -93,15 +93,35 @@ def review_import(
         raise typer.Exit(2) from None
     out.print(f"imported {len(new)} decision(s) from {workbook}: {len(added)} new or changed, "
               f"appended to {decisions}")
+EVAL_PARTS = ("claims", "contradictions", "rules")
+
+
 @app.command("eval")
 def eval_(details: bool = typer.Option(True, "--details/--summary",
-                                      help="List misses, false alarms and wrong labels.")) -> None:
-    """Score extraction and tagging against the hand-labelled gold set (tests/gold/claims)."""
-    from .evaluate import run
+                                      help="List misses, false alarms and wrong labels."),
+          part: list[str] = typer.Option(list(EVAL_PARTS), "--part",
+                                         help="claims, contradictions or rules (repeatable; default all).")) -> None:
+    """Score the pipeline against the hand-labelled gold: claims and their labels
+    (tests/gold/claims), contradictions (tests/gold/contradictions.csv) and the compliance rules
+    (their examples and tests/gold/flags.csv)."""
     from .rules import RuleError
 
+    unknown = sorted(set(part) - set(EVAL_PARTS))
+    if unknown:
+        err.print(f"[red]error:[/red] unknown --part {unknown} (allowed: {', '.join(EVAL_PARTS)})")
+        raise typer.Exit(2)
     try:
-        run(typer.echo, details=details)
+        if "claims" in part:
+            from .evaluate import run as run_claims
+            run_claims(typer.echo, details=details)
+        if "contradictions" in part:
+            from .eval_contradictions import run as run_contradictions
+            typer.echo("")
+            run_contradictions(typer.echo)
+        if "rules" in part:
+            from .eval_rules import run as run_rules
+            typer.echo("")
+            run_rules(typer.echo)
     except (RuleError, FileNotFoundError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -140,11 +160,3 @@ def check(
         raise typer.Exit(2) from None
     sys.stdout.write(RENDER[fmt](report))
     raise typer.Exit(exit_code(report, fail_on))
-
-
-@app.command("eval-rules")
-def eval_rules_cmd() -> None:
-    """Per-rule precision and recall of the compliance rules (examples and labelled articles)."""
-    from .eval_rules import run
-
-    run(out.print)

@@ -105,7 +105,7 @@ COMPLIANCE_FAMILIES = (
     "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
     "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
     "qualifier_does_not_cure",
-)  # /work/shared/docs/compliance-sources.md
+)  # docs/compliance-sources.md
 SEVERITIES = ("high", "medium", "low")      # most severe first
 RISK_LEVELS = SEVERITIES + ("none",)
 FLAG_CLAIM_COLUMNS = ["flags", "risk"]      # appended to the claims table by pipeline.flag

@@ -189,6 +189,8 @@ def contradictions_html(contra: pd.DataFrame) -> str:
     if contra.empty:
         return _section("contradictions", "<p>No contradictions found.</p>")
     has_sev = "severity" in contra.columns
+    if has_sev:
+        contra = contradictions_grouped(contra)
     parts = []
     for (treatment, aspect), group in contra.groupby(["treatment", "aspect"], sort=True):
         opened = " open" if len(group) <= OPEN_GROUP_MAX else ""
@@ -198,13 +200,69 @@ def contradictions_html(contra: pd.DataFrame) -> str:
                      "<table class='pairs'><tr><th>Claim A</th><th>Claim B</th><th>Why</th></tr>")
         for r in group.itertuples(index=False):
             sev = f"<b>severity {_esc(r.severity)}</b><br>" if has_sev else ""
+            more = getattr(r, "repeats", 1)
+            more = f" <i>(stands for {int(more)} repeated pairs)</i>" if str(more).isdigit() and int(more) > 1 else ""
             parts.append(
                 f"<tr data-id='{_esc(r.contradiction_id)}'>"
                 f"<td class='a'><b>{_esc(r.source_a)}</b> ({_esc(r.value_a)})<br>{_esc(r.text_a)}</td>"
                 f"<td class='b'><b>{_esc(r.source_b)}</b> ({_esc(r.value_b)})<br>{_esc(r.text_b)}</td>"
-                f"<td>{sev}{_esc(r.scope.replace('_', ' '))}: {_esc(r.rationale)}</td></tr>")
+                f"<td>{sev}{_esc(r.scope.replace('_', ' '))}: {_esc(r.rationale)}{more}</td></tr>")
         parts.append("</table></details>")
     return _section("contradictions", "".join(parts))
+
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def contradictions_grouped(contra: pd.DataFrame) -> pd.DataFrame:
+    """Pairs ordered for review: by treatment and aspect, most severe first."""
+    order = contra.assign(_s=contra["severity"].map(_SEVERITY_ORDER))
+    order = order.sort_values(["treatment", "aspect", "_s", "source_a", "source_b"], kind="stable")
+    return order.drop(columns="_s").reset_index(drop=True)
+
+
+def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per (claim contradicted by evidence, evidence row), with the full citation."""
+    cols = ["claim_id", "source_id", "treatment", "text", "evidence_id", "statement", "quote",
+            "source_title", "publisher", "url", "is_mirror"]
+    if "evidence_status" not in claims or evidence is None or evidence.empty:
+        return pd.DataFrame(columns=cols)
+    bad = claims[claims["evidence_status"] == "contradicted"]
+    rows = bad.assign(evidence_id=bad["evidence_ids"].str.split(";")).explode("evidence_id")
+    merged = rows.merge(evidence.astype({"evidence_id": str}), on="evidence_id", how="left",
+                        suffixes=("", "_ev"))
+    return merged[cols].sort_values(["source_id", "claim_id", "evidence_id"], kind="stable").reset_index(drop=True)
+
+
+def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> str:
+    """Each claim the evidence contradicts, with the evidence statement and its citation."""
+    table = contradicted_by_evidence(claims, evidence)
+    if table.empty:
+        return "<p>No claim is contradicted by the evidence table.</p>"
+    parts = ["<h3>Claims contradicted by evidence</h3><table class='pairs' id='evidence-citations'>"
+             "<tr><th>Claim</th><th>Evidence</th><th>Citation</th></tr>"]
+    for (cid, sid, text), group in table.groupby(["claim_id", "source_id", "text"], sort=False):
+        for i, r in enumerate(group.itertuples(index=False)):
+            mirror = " (mirror or index copy)" if str(r.is_mirror).lower() in ("yes", "true", "1") else ""
+            claim_cell = f"<td rowspan='{len(group)}'><b>{_esc(sid)}</b><br>{_esc(text)}</td>" if i == 0 else ""
+            parts.append(
+                f"<tr>{claim_cell}<td><b>{_esc(r.evidence_id)}</b>: {_esc(r.statement)}</td>"
+                f"<td>{_esc(r.source_title)}, {_esc(r.publisher)}{_esc(mirror)}<br>"
+                f"<a href='{_esc(r.url)}'>{_esc(r.url)}</a><br>\u201c{_esc(r.quote)}\u201d</td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def families_html(claims: pd.DataFrame) -> str:
+    """Claims repeated verbatim or nearly (one family), each family once with its occurrences."""
+    from .families import families
+
+    fams = families(claims)
+    fams = fams[fams["size"] > 1]
+    if fams.empty:
+        return _section("families", "<p>No claim is repeated.</p>")
+    view = fams[["size", "treatment", "representative", "sources", "claim_ids"]]
+    return _section("families", f"<p>{len(fams)} claims occur more than once.</p>" + _table(view, "families-table"))
 
 
 def source_links(contra: pd.DataFrame) -> pd.DataFrame:
@@ -317,7 +375,8 @@ def evidence_html(tables: dict) -> str:
     evidence = tables.get("evidence")
     note = f"<p>{len(evidence)} evidence rows.</p>" if evidence is not None else ""
     return _section("evidence", figure_html(fig, "evidence-chart", "Evidence status by treatment")
-                    + _table(counts.reset_index(), "evidence-table") + note)
+                    + _table(counts.reset_index(), "evidence-table") + note
+                    + evidence_citations_html(claims, evidence))
 
 
 def review_html(tables: dict) -> str:

@@ -125,7 +125,7 @@ def build_workbook(tables: dict[str, pd.DataFrame | None]) -> Workbook:
     ws = wb.create_sheet("contradictions")
     _write_table(ws, contra)
     _highlight(ws, list(contra["severity"]) if "severity" in contra.columns else [])
-    for name, file_name, level_col in (("evidence", config.EVIDENCE_CSV, "status"),
+    for name, file_name, level_col in (("evidence", config.EVIDENCE_CSV, None),
                                         ("flags", config.FLAGS_CSV, "severity")):
         df = tables.get(name)
         if df is None:

@@ -2,8 +2,7 @@
 import pandas as pd
 
 from pipeline import config
-from pipeline.report_views_evidence import (contradicted_by_evidence, contradiction_summary,
-                                            contradictions_grouped_html, evidence_section_html)
+from pipeline.report import contradicted_by_evidence, contradictions_html, evidence_html, families_html
 
 
 def contra():
@@ -11,15 +10,14 @@ def contra():
                 scope="cross_source", treatment="botox", aspect="side_effects", value_a="none",
                 value_b="named:bruising", text_a="Botox has no side effects.", text_b="Botox may cause <bruising>.",
                 rationale="Botox, side effects: a says no side effects but b says bruising.", severity="high", repeats=3)
-    low = {**base, "contradiction_id": "x2", "aspect": "pain", "severity": "low", "repeats": 1}
+    low = {**base, "contradiction_id": "x2", "severity": "low", "repeats": 1}
     return pd.DataFrame([low, base])[config.CONTRADICTION_COLUMNS]
 
 
-def test_summary_orders_most_severe_first_and_html_escapes():
-    s = contradiction_summary(contra())
-    assert list(s["aspect"]) == ["side_effects", "pain"] and list(s["high"]) == [1, 0]
-    page = contradictions_grouped_html(contra())
+def test_contradictions_most_severe_first_escaped_with_repeats():
+    page = contradictions_html(contra())
     assert "&lt;bruising&gt;" in page and "stands for 3 repeated pairs" in page
+    assert page.index("data-id='x1'") < page.index("data-id='x2'")  # high before low
 
 
 def test_evidence_section_lists_contradicted_claims_with_citation():
@@ -35,7 +33,15 @@ def test_evidence_section_lists_contradicted_claims_with_citation():
                              for eid, mirror in (("E1", "yes"), ("E2", "no"))])
     table = contradicted_by_evidence(claims, evidence)
     assert list(table["evidence_id"]) == ["E1", "E2"] and set(table["claim_id"]) == {"c1"}
-    page = evidence_section_html(claims, evidence)
+    page = evidence_html({"claims": claims, "evidence": evidence})
     assert "https://example.org/E1" in page and "(mirror or index copy)" in page
     assert "Botox lasts 4 months." not in page.split("Claims contradicted by evidence")[1]
-    assert "no_evidence" in evidence_section_html(claims, evidence.iloc[0:0])
+
+
+def test_families_show_each_repeated_claim_once():
+    claims = pd.DataFrame([
+        dict(claim_id=f"c{i}", source_id=s, start=i, end=i + 5, treatment="botox", family_id=f,
+             text=t) for i, (s, f, t) in enumerate([("a", "f1", "Botox is safe."), ("b", "f1", "Botox is safe."),
+                                                    ("a", "f2", "Botox lasts months.")])])
+    page = families_html(claims)
+    assert page.count("Botox is safe.") == 1 and "Botox lasts months." not in page and "a;b" in page

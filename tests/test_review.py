@@ -136,7 +136,10 @@ def full_tables() -> dict:
          "message": "m", "text": TEXTS["other"]},
         {"claim_id": c[2], "rule_id": "absolute_safety", "family": "safety", "severity": "high",
          "message": "m", "text": TEXTS["other"]}])
-    evidence = pd.DataFrame([{"evidence_id": "e1", "claim_id": c[0], "status": "contradicted"}])
+    evidence = pd.DataFrame([dict(zip(config.EVIDENCE_COLUMNS, [
+        "e1", "Microneedling: side effects", "microneedling", "side_effects", "named",
+        "Microneedling causes transient redness.", "a quote", "A title", "A publisher",
+        "https://example.org/e1", "no", ""]))])
     status = pd.DataFrame([{**decision(c[0], TEXTS["keep"]), "status": "unchanged", "current_claim_id": c[0],
                             "current_text": TEXTS["keep"], "similarity": 100.0}])
     return {"claims": claims, "contradictions": contra, "problems": pd.DataFrame(columns=["file", "problem"]),

@@ -23,12 +23,13 @@ Checks
     (source_a, start_a) < (source_b, start_b), scope matches the sources,
     each endpoint is a row with is_claim=1 (same source, start and text),
     no duplicate pairs.
-Seeds are read from $CLAIMS_SEEDS_DIR or /work/shared/seeds.
+Seeds are read from $CLAIMS_SEEDS_DIR or the repository's data/raw.
 """
 import csv
 import html
 import io
 import os
+from pathlib import Path
 import re
 import sys
 
@@ -37,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 CLAIMS_DIR = os.path.join(HERE, 'claims')
 CONTRA = os.path.join(HERE, 'contradictions.csv')
 ARTICLES = os.path.join(ROOT, 'tests', 'articles')
-SEEDS = os.environ.get('CLAIMS_SEEDS_DIR', '/work/shared/seeds')
+SEEDS = os.environ.get('CLAIMS_SEEDS_DIR', str(Path(__file__).resolve().parents[2] / 'data' / 'raw'))
 
 CLAIM_COLUMNS = ['source_id', 'start', 'end', 'kind', 'text', 'is_claim',
                  'treatment', 'claim_type', 'certainty', 'negated']

@@ -22,11 +22,12 @@ offsets of its own occurrence.  For HTML the cursor starts at <body so that
 
 Usage (from the repository root):
     python3 tests/gold/make_offsets.py [--seeds DIR]
-Seeds default to $CLAIMS_SEEDS_DIR or /work/shared/seeds.
+Seeds default to $CLAIMS_SEEDS_DIR or the repository's data/raw.
 """
 import argparse
 import csv
 import os
+from pathlib import Path
 import re
 import sys
 
@@ -115,7 +116,7 @@ def build(source_id, seeds_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--seeds', default=os.environ.get('CLAIMS_SEEDS_DIR', '/work/shared/seeds'))
+    ap.add_argument('--seeds', default=os.environ.get('CLAIMS_SEEDS_DIR', str(Path(__file__).resolve().parents[2] / 'data' / 'raw')))
     args = ap.parse_args()
     os.makedirs(CLAIMS, exist_ok=True)
     ids = sorted(f[:-4] for f in os.listdir(LABELS) if f.endswith('.lab'))
