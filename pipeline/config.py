@@ -47,7 +47,14 @@ ASPECTS_FILE = RULES_DIR / "aspects.jsonl"
 
 # Segmentation heuristics.
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
+MAX_BLOCK_CHARS = 4000      # longer paragraphs are cut at sentence ends (keeps a 20 MB line linear)
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
+
+# Bad input and scale.
+ENGLISH_MIN_SHARE = 0.12    # below this share of English function words an article is not audited
+ENGLISH_MIN_WORDS = 30      # shorter texts are not judged for language
+AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
+PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 
 CLAIM_COLUMNS = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
