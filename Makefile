@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test
+.PHONY: help venv audit test bench
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,3 +27,6 @@ audit: $(STAMP) ## Audit every article in RAW (data/raw) into OUT (data/processe
 
 test: $(STAMP) ## Run the test suite.
 	$(PY) -m pytest
+
+bench: $(STAMP) ## Benchmark 100/1,000/10,000 synthetic articles; prints the table, writes BENCHMARKS.md.
+	$(PY) -m pipeline bench
