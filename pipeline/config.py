@@ -20,7 +20,7 @@ REPORT_NOTEBOOK = NOTEBOOKS_DIR / "audit_report.ipynb"
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-MAX_ARTICLE_BYTES = 50 * 1024 * 1024   # larger files are refused with a message
+MAX_ARTICLE_BYTES = 5 * 1024 * 1024    # ~800,000 words; larger files are refused with a message
 
 # Output file names inside the --out folder.
 CLAIMS_CSV = "claims.csv"

@@ -269,7 +269,7 @@ def ingest(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     docs, problems = [], []
     for row in raw.itertuples(index=False):
-        if row.problem:
+        if isinstance(row.problem, str) and row.problem:  # NaN (pandas' missing string) is no problem
             problems.append({"file": row.file, "problem": row.problem})
             continue
         try:

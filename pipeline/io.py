@@ -59,7 +59,9 @@ def read_article(path: Path, raw_dir: Path | None = None) -> RawFile:
             return RawFile(sid, path, None, "not a regular file (FIFO, socket or device); not read")
         size = path.stat().st_size
         if size > config.MAX_ARTICLE_BYTES:
-            return RawFile(sid, path, None, f"file too large ({size} bytes, limit {config.MAX_ARTICLE_BYTES})")
+            return RawFile(sid, path, None, f"file too large ({size / 2**20:.1f} MB, limit "
+                                            f"{config.MAX_ARTICLE_BYTES / 2**20:.1f} MB): not audited; raise "
+                                            f"MAX_ARTICLE_BYTES in pipeline/config.py to audit it")
         return RawFile(sid, path, path.read_bytes())
     except OSError as exc:
         return RawFile(sid, path, None, f"cannot be read: {exc.strerror or exc}")
