@@ -280,17 +280,21 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
     """Build the corpora, audit each, measure bare spaCy; returns every figure."""
     folder = Path(folder)
     corpora = {n: build_corpus(folder / f"c{n}", n) for n in sorted({n for n, _ in runs})}
-    results = []
+    base_n = 1000 if 1000 in corpora else min(corpora)
+    results, bare = [], None
     for n, workers in runs:
         echo(f"auditing {n} articles with {workers} worker(s) ...")
+        load = os.getloadavg()[0]
         r = run_isolated(folder / f"c{n}", folder / f"out{n}_w{workers}", workers)
         r.update(articles=n, workers=workers, words=corpora[n]["words"],
-                 sentences=corpora[n]["sentences"])
+                 sentences=corpora[n]["sentences"], load=round(load, 1))
         results.append(r)
         echo(f"  {r['wall']:.1f} s")
-    base_n = 1000 if 1000 in corpora else min(corpora)
-    echo(f"bare spaCy on the {base_n}-article corpus ...")
-    bare = bare_spacy(folder / f"c{base_n}")
+        if bare is None and n == base_n and workers == 1:
+            echo(f"bare spaCy on the same {base_n} articles ...")  # right after, same conditions
+            bare = bare_spacy(folder / f"c{base_n}")
+    if bare is None:
+        bare = bare_spacy(folder / f"c{base_n}")
     return {"machine": machine(), "runs": results, "bare": bare, "bare_articles": base_n,
             "check_seconds": time_check()}
 
@@ -298,7 +302,7 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
 def table(figures: dict) -> str:
     """The Markdown table of a bench run, with the targets below it."""
     head = ("| articles | workers | words | wall s | articles/s | sentences/s | words/s | "
-            + " | ".join(f"{s} s" for s in STAGES) + " | peak MB (main + per worker) | claims | contradictions |")
+            + " | ".join(f"{s} s" for s in STAGES) + " | peak MB (main + per worker) | claims | contradictions | load at start |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in figures["runs"]:
         t = r["timings"]
@@ -309,7 +313,7 @@ def table(figures: dict) -> str:
             f"{r['articles'] / r['wall']:.1f} | {r['sentences'] / r['wall']:,.0f} | "
             f"{r['words'] / r['wall']:,.0f} | "
             + " | ".join(f"{t.get(s, 0.0):.1f}" for s in STAGES)
-            + f" | {mem} | {r['claims']:,} | {r['contradictions']:,} |")
+            + f" | {mem} | {r['claims']:,} | {r['contradictions']:,} | {r.get('load', '')} |")
     return "\n".join(lines)
 
 

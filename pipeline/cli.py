@@ -86,4 +86,4 @@ def bench() -> None:
     """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles; writes BENCHMARKS.md."""
     from .bench import main as run_bench
 
-    run_bench(echo=out.print)
+    run_bench(echo=typer.echo)  # plain text: the Markdown table must not be wrapped
