@@ -226,7 +226,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
               progress: Callable[[int, int], None] | None = None) -> AuditResult:
     """Audit every article in raw_dir into out_dir. Raises ValidationFailed before writing tables
     when a table breaks its expectations (the previous outputs stay). The tables are written
-    together (io.write_all): all complete, or none replaced."""
+    together (io.write_all): every one is complete on disk before the first is renamed."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
