@@ -365,7 +365,7 @@ def notes(figures: dict) -> list[str]:
     runs = sorted(figures["runs"], key=lambda r: r["articles"])
     pairs = [(r["articles"], r["contradictions"]) for r in runs if r["contradictions"]]
     if len(pairs) >= 2 and pairs[-1][0] > pairs[0][0]:
-        (n0, c0), (n1, c1) = pairs[0], pairs[-1]
+        (n0, c0), (n1, c1) = pairs[-2] if pairs[-2][0] < pairs[-1][0] else pairs[0], pairs[-1]
         out.append(f"- Contradictions grow with the square of the corpus: {c0:,} at {n0:,} articles, "
                    f"{c1:,} at {n1:,} ({c1 / c0:,.0f}x for {n1 / n0:,.0f}x the articles), because every "
                    f"claim pairs with every opposite claim on its treatment in every other article. "
@@ -407,6 +407,13 @@ def markdown(figures: dict) -> str:
         *notes(figures),
         "",
     ])
+
+
+def rewrite(echo=print) -> None:
+    """Write BENCHMARKS.md again from the figures of the last run (bench/figures.json)."""
+    figures = json.loads((config.ROOT / "bench" / "figures.json").read_text(encoding="utf-8"))
+    io.write_text(config.ROOT / "BENCHMARKS.md", markdown(figures))
+    echo(markdown(figures))
 
 
 def main(echo=print) -> dict:
