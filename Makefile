@@ -8,7 +8,7 @@ OUT         ?= data/processed
 STAMP       := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv audit test eval report-check check
+.PHONY: help venv audit test eval report-check check bench
 
 help: ## Show this help: one line per target.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,3 +46,6 @@ CHECK_ARGS  ?=
 check: $(STAMP) ## Check marketing copy for risky claims: make check FILE="draft.txt ..." [CHECK_ARGS="--format json --fail-on high"].
 	@test -n "$(FILE)" || { echo 'usage: make check FILE=path/to/draft.txt (FILE=- reads standard input)'; exit 2; }
 	$(PY) -m pipeline check $(FILE) $(CHECK_ARGS)
+
+bench: $(STAMP) ## Benchmark 100/1,000/10,000 synthetic articles; prints the table, writes BENCHMARKS.md.
+	$(PY) -m pipeline bench

@@ -5,9 +5,14 @@ reading and writing go through ``pipeline.io``.
 """
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
@@ -37,17 +42,69 @@ class AuditResult:
 
 
 def read_raw(raw_dir: Path) -> pd.DataFrame:
-    """Raw files as a table (source_id, file, data, problem), in name order."""
+    """Raw files as a table (source_id, file, data, problem), in name order (small folders, tests)."""
+    return _frame(list(screen_raw(io.iter_articles(raw_dir))))
+
+
+def _frame(files: list[io.RawFile]) -> pd.DataFrame:
     rows = [{"source_id": r.source_id, "file": r.path.name, "data": r.data, "problem": r.problem}
-            for r in io.iter_articles(raw_dir)]
+            for r in files]
     return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem"])
 
 
-def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
-            timings: dict | None = None, evidence: pd.DataFrame | None = None,
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Stages from raw bytes to (claims, contradictions, problems); no I/O. ``evidence`` is the
-    curated evidence table (None or empty: every claim is no_evidence)."""
+def screen_raw(files: Iterable[io.RawFile]) -> Iterator[io.RawFile]:
+    """Mark files that would be audited twice: identical bytes, or a source id already used.
+
+    The first file in name order is audited; a later copy becomes a problem naming the first,
+    so totals are not counted twice and claim ids stay unique. Streams: keeps only hashes.
+    """
+    by_digest: dict[str, str] = {}
+    by_source: dict[str, str] = {}
+    for f in files:
+        if f.problem is None:
+            digest = hashlib.sha1(f.data).hexdigest()
+            if digest in by_digest:
+                f = replace(f, data=None, problem=f"duplicate of {by_digest[digest]} "
+                                                  f"(identical content); not audited again")
+            elif f.source_id in by_source:
+                f = replace(f, data=None, problem=f"same source id {f.source_id!r} as "
+                                                  f"{by_source[f.source_id]}; rename one; not audited")
+            else:
+                by_digest[digest] = f.path.name
+        by_source.setdefault(f.source_id, f.path.name)
+        yield f
+
+
+def _batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
+    """Raw-file tables of at most ``size`` articles, in order (only one batch of bytes in memory)."""
+    chunk: list[io.RawFile] = []
+    for f in files:
+        chunk.append(f)
+        if len(chunk) >= size:
+            yield _frame(chunk)
+            chunk = []
+    if chunk:
+        yield _frame(chunk)
+
+
+def _no_sentence(docs: pd.DataFrame, tagged: pd.DataFrame) -> pd.DataFrame:
+    """Problems for articles whose text gave no sentence or list item (only headings/fragments)."""
+    with_text = set(tagged.loc[tagged["kind"] != "heading", "source_id"]) if len(tagged) else set()
+    files = [f for sid, f in zip(docs["source_id"], docs["file"]) if sid not in with_text]
+    return pd.DataFrame({"file": files, "problem": ["no sentence: only headings or fragments "
+                                                    "without sentence punctuation; no claims"] * len(files)},
+                        columns=config.PROBLEM_COLUMNS)
+
+
+def analyse_batch(raw: pd.DataFrame, main: dict[str, str] | None = None, nlp=None,
+                  timings: dict | None = None, evidence: pd.DataFrame | None = None,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-article stages for one batch of raw files: (claims, problems). No I/O.
+
+    Every stage here works article by article, so batches can run in any process and in any
+    grouping and still give the same rows. ``evidence`` is the normalised evidence table
+    (``normalise_evidence``; None: every claim is no_evidence).
+    """
     timings = {} if timings is None else timings
     nlp = nlp or build_nlp()
 
@@ -60,17 +117,124 @@ def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
     docs, problems = timed("ingest", ingest, raw)
     blocks = timed("segment", segment, docs)
     units = timed("extract", extract, docs, blocks, nlp)
-    main = {}
-    if sources is not None and "main_treatment" in sources:
-        main = dict(zip(sources["source_id"], sources["main_treatment"]))
-    tagged = timed("tag", tag, units, main)
+    tagged = timed("tag", tag, units, main or {})
     claims = claims_table(tagged) if len(tagged) else pd.DataFrame(columns=config.CLAIM_COLUMNS)
     claims = timed("assertions", annotate_claims, claims, nlp)
-    evidence = timed("evidence", normalise_evidence, evidence, nlp)
     claims = timed("evidence", check_evidence, claims, evidence)
     claims = timed("flag", add_flags, claims, docs, nlp)
-    contradictions = timed("contradict", find_contradictions, claims)
+    problems = pd.concat([problems, _no_sentence(docs, tagged)], ignore_index=True)
+    return claims, problems
+
+
+def _main_treatments(sources: pd.DataFrame | None) -> dict[str, str]:
+    if sources is not None and "main_treatment" in sources:
+        return dict(zip(sources["source_id"], sources["main_treatment"]))
+    return {}
+
+
+def _merge(claims: list[pd.DataFrame], problems: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Batch results into one claims and one problems table, in an order no scheduling changes."""
+    c = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame(columns=config.CLAIM_COLUMNS)
+    c = c.sort_values(["source_id", "start", "end"], kind="stable").reset_index(drop=True)
+    p = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=config.PROBLEM_COLUMNS)
+    p = p.sort_values(["file", "problem"], kind="stable").reset_index(drop=True)
+    return c, p
+
+
+def analyse(raw: pd.DataFrame, sources: pd.DataFrame | None = None, nlp=None,
+            timings: dict | None = None, evidence: pd.DataFrame | None = None,
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stages from raw bytes to (claims, contradictions, problems) in memory; no I/O.
+    ``evidence`` is the curated evidence table (None or empty: every claim is no_evidence)."""
+    timings = {} if timings is None else timings
+    nlp = nlp or build_nlp()
+    claims, problems = analyse_batch(raw, _main_treatments(sources), nlp, timings,
+                                     normalise_evidence(evidence, nlp))
+    claims, problems = _merge([claims], [problems])
+    t0 = time.perf_counter()
+    contradictions = find_contradictions(claims)
+    timings["contradict"] = timings.get("contradict", 0.0) + time.perf_counter() - t0
     return claims, contradictions, problems
+
+
+# --- worker processes ----------------------------------------------------------------------
+
+_WORKER_NLP = None
+
+
+def _init_worker() -> None:
+    """Build the spaCy pipeline once per worker process (spawn-safe: nothing inherited)."""
+    global _WORKER_NLP
+    _WORKER_NLP = build_nlp()
+
+
+def _work(raw: pd.DataFrame, main: dict[str, str], evidence: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    timings: dict[str, float] = {}
+    claims, problems = analyse_batch(raw, main, _WORKER_NLP, timings, evidence)
+    return claims, problems, timings
+
+
+def _run_batches(batches: Iterator[pd.DataFrame], main: dict[str, str], workers: int,
+                 on_batch: Callable[[pd.DataFrame, pd.DataFrame, dict, int], None],
+                 evidence: pd.DataFrame) -> None:
+    """Run analyse_batch over the batches, in this process or in ``workers`` processes.
+
+    Results are handed to ``on_batch`` in batch order whatever order workers finish in, and at
+    most 2 x workers batches are in flight, so memory stays bounded on any corpus size.
+    """
+    if workers <= 1:
+        nlp = build_nlp()
+        for raw in batches:
+            timings: dict[str, float] = {}
+            claims, problems = analyse_batch(raw, main, nlp, timings, evidence)
+            on_batch(claims, problems, timings, len(raw))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+        pending: deque = deque()
+        for raw in batches:
+            sub = {k: v for k, v in main.items() if k in set(raw["source_id"])}
+            pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
+            while len(pending) >= 2 * workers:
+                future, n = pending.popleft()
+                on_batch(*future.result(), n)
+        while pending:
+            future, n = pending.popleft()
+            on_batch(*future.result(), n)
+
+
+def audit_folder(raw_dir: Path, *, workers: int = 1, batch_size: int = config.AUDIT_BATCH_ARTICLES,
+                 progress: Callable[[int, int], None] | None = None,
+                 timings: dict | None = None, evidence: pd.DataFrame | None = None,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stream the articles of raw_dir in batches through the per-article stages, then find
+    contradictions once over all claims. Only the per-claim rows are kept between batches."""
+    timings = {} if timings is None else timings
+    evidence = normalise_evidence(evidence, build_nlp())
+    total = len(io.list_articles(raw_dir))
+    main = _main_treatments(io.read_sources(raw_dir))
+    claims: list[pd.DataFrame] = []
+    problems: list[pd.DataFrame] = []
+    done = 0
+
+    def on_batch(c, p, t, n):
+        nonlocal done
+        claims.append(c)
+        problems.append(p)
+        for k, v in t.items():
+            timings[k] = timings.get(k, 0.0) + v
+        done += n
+        if progress:
+            progress(done, total)
+
+    files = screen_raw(io.iter_articles(raw_dir))
+    _run_batches(_batches(files, max(1, batch_size)), main, workers, on_batch, evidence)
+    all_claims, all_problems = _merge(claims, problems)
+    del claims[:], problems[:]
+    t0 = time.perf_counter()
+    contradictions = find_contradictions(all_claims)
+    timings["contradict"] = time.perf_counter() - t0
+    return all_claims, contradictions, all_problems
 
 
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -88,18 +252,23 @@ def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.
 
 
 def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bool = True,
-              decisions: Path | None = config.DECISIONS_FILE) -> AuditResult:
+              decisions: Path | None = config.DECISIONS_FILE, workers: int = 1,
+              batch_size: int = config.AUDIT_BATCH_ARTICLES,
+              progress: Callable[[int, int], None] | None = None) -> AuditResult:
     """Audit every article in raw_dir into out_dir. Raises ValidationFailed before writing tables
     when a table breaks its expectations (the previous outputs stay); ReviewError when the
-    decisions file is malformed."""
+    decisions file is malformed. The tables and the workbook are written together
+    (io.write_all): every one is complete on disk before the first is renamed."""
+    from .workbook import build_workbook
+
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    raw = read_raw(raw_dir)
-    timings["read"] = time.perf_counter() - t0
     evidence = io.read_evidence(raw_dir)
-    claims, contradictions, problems = analyse(raw, io.read_sources(raw_dir), timings=timings,
-                                               evidence=evidence)
+    claims, contradictions, problems = audit_folder(raw_dir, workers=workers, batch_size=batch_size,
+                                                    progress=progress, timings=timings,
+                                                    evidence=evidence)
+    timings["analyse_wall"] = time.perf_counter() - t0
     claims, review_status = merge_review(claims, decisions)
     result = AuditResult(claims, contradictions, problems, timings=timings, review=review_status)
     if validate:
@@ -114,24 +283,23 @@ def run_audit(raw_dir: Path, out_dir: Path, *, validate: bool = True, report: bo
         if failed:
             raise ValidationFailed("validation failed, tables not written:\n  " + "\n  ".join(failed))
     t0 = time.perf_counter()
-    io.write_csv(out_dir / config.CLAIMS_CSV, claims)
-    io.write_parquet(out_dir / config.CLAIMS_PARQUET, claims)
-    io.write_csv(out_dir / config.CONTRADICTIONS_CSV, contradictions)
-    io.write_csv(out_dir / config.PROBLEMS_CSV, problems)
-    io.write_csv(out_dir / config.EVIDENCE_CSV, evidence)
-    io.write_csv(out_dir / config.FLAGS_CSV, flags_table(claims))
-    io.write_csv(out_dir / config.REVIEW_STATUS_CSV, review_status)
+    flags = flags_table(claims)
+    workbook = build_workbook({"claims": claims, "contradictions": contradictions,
+                               "problems": problems, "evidence": evidence, "flags": flags,
+                               "review_status": review_status})
+    tables = {
+        out_dir / config.CLAIMS_CSV: io.csv_bytes(claims),
+        out_dir / config.CLAIMS_PARQUET: io.parquet_bytes(claims),
+        out_dir / config.CONTRADICTIONS_CSV: io.csv_bytes(contradictions),
+        out_dir / config.PROBLEMS_CSV: io.csv_bytes(problems),
+        out_dir / config.EVIDENCE_CSV: io.csv_bytes(evidence),
+        out_dir / config.FLAGS_CSV: io.csv_bytes(flags),
+        out_dir / config.REVIEW_STATUS_CSV: io.csv_bytes(review_status),
+        out_dir / config.CLAIMS_REVIEW_XLSX: io.xlsx_bytes(workbook),
+    }
+    io.write_all(tables)
     timings["write"] = time.perf_counter() - t0
-    result.outputs = [out_dir / n for n in (config.CLAIMS_CSV, config.CLAIMS_PARQUET,
-                                            config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
-                                            config.EVIDENCE_CSV, config.FLAGS_CSV,
-                                            config.REVIEW_STATUS_CSV)]
-    from .workbook import build_workbook
-
-    t0 = time.perf_counter()
-    io.write_xlsx(out_dir / config.CLAIMS_REVIEW_XLSX, build_workbook(io.read_output_tables(out_dir)))
-    timings["workbook"] = time.perf_counter() - t0
-    result.outputs.append(out_dir / config.CLAIMS_REVIEW_XLSX)
+    result.outputs = list(tables)
     if report:
         from .report import render_report
 

@@ -1,6 +1,7 @@
 """Command line: ``python -m pipeline COMMAND``. The Makefile calls these."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -19,6 +20,30 @@ def main() -> None:
     """Claims audit: extract, tag and cross-check health claims in articles."""
 
 
+@contextlib.contextmanager
+def progress_bar(raw: Path):
+    """A progress callback (done, total) drawn on stderr for long runs, else None.
+
+    Shown when stderr is a terminal or the folder holds many articles, never on stdout, so
+    scripted runs keep clean output.
+    """
+    from . import io
+
+    try:
+        total = len(io.list_articles(raw))
+    except FileNotFoundError:
+        total = 0
+    if not (err.is_terminal or total >= config.PROGRESS_MIN_ARTICLES):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress("auditing", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err, transient=False) as bar:
+        task = bar.add_task("articles", total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 @app.command()
 def audit(
     raw: Path = typer.Option(config.RAW_DIR, "--raw", help="Folder of articles (.txt, .md, .html)."),
@@ -28,6 +53,8 @@ def audit(
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the expectation suites."),
     decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions",
                                    help="Reviewers' decisions to merge (read only)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes for the per-article stages "
+                                "(output identical to one process)."),
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out."""
     from .audit import run_audit
@@ -37,7 +64,9 @@ def audit(
     from .validate import ValidationFailed
 
     try:
-        result = run_audit(raw, out_dir, validate=validate, report=report, decisions=decisions)
+        with progress_bar(raw) as progress:
+            result = run_audit(raw, out_dir, validate=validate, report=report, decisions=decisions,
+                               workers=workers, progress=progress)
     except (RuleError, FileNotFoundError, ReviewError, InputError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -93,6 +122,8 @@ def review_import(
         raise typer.Exit(2) from None
     out.print(f"imported {len(new)} decision(s) from {workbook}: {len(added)} new or changed, "
               f"appended to {decisions}")
+
+
 EVAL_PARTS = ("claims", "contradictions", "rules")
 
 
@@ -160,3 +191,11 @@ def check(
         raise typer.Exit(2) from None
     sys.stdout.write(RENDER[fmt](report))
     raise typer.Exit(exit_code(report, fail_on))
+
+
+@app.command()
+def bench() -> None:
+    """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles; writes BENCHMARKS.md."""
+    from .bench import main as run_bench
+
+    run_bench(echo=typer.echo)  # plain text: the Markdown table must not be wrapped

@@ -22,7 +22,7 @@ TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for te
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-MAX_ARTICLE_BYTES = 50 * 1024 * 1024   # larger files are refused with a message
+MAX_ARTICLE_BYTES = 5 * 1024 * 1024    # ~800,000 words; larger files are refused with a message
 
 # Output file names inside the --out folder.
 CLAIMS_CSV = "claims.csv"
@@ -55,7 +55,14 @@ SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at m
 # A subject opening with these is the reader's or the previous sentence's, not skin in general
 # ("Your skin may look pink", "It hydrates the pores").
 NOT_SKIN_SUBJECT_STARTS = ("your", "it", "they", "this", "these")
+MAX_BLOCK_CHARS = 4000      # longer paragraphs are cut at sentence ends (keeps a 20 MB line linear)
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
+
+# Bad input and scale.
+ENGLISH_MIN_SHARE = 0.12    # below this share of English function words an article is not audited
+ENGLISH_MIN_WORDS = 30      # shorter texts are not judged for language
+AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
+PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 
 CLAIM_COLUMNS = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",

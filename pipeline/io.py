@@ -41,18 +41,27 @@ def list_articles(raw_dir: Path) -> list[Path]:
 
 
 def read_article(path: Path, raw_dir: Path | None = None) -> RawFile:
-    """Read one article's bytes; a file that cannot be read becomes a RawFile with a problem."""
+    """Read one article's bytes; a file that cannot be read becomes a RawFile with a problem.
+
+    Never blocks: a FIFO, socket or device named like an article is refused without opening it.
+    """
     sid = path.stem
     try:
-        if raw_dir is not None and path.is_symlink():
+        if path.is_symlink():
             target = path.resolve()
-            if Path(raw_dir).resolve() not in target.parents:
-                return RawFile(sid, path, None, f"symlink points outside the folder ({target})")
+            if raw_dir is not None and Path(raw_dir).resolve() not in target.parents:
+                return RawFile(sid, path, None, f"symlink points outside the folder ({target}); not read")
+            if not target.exists():
+                return RawFile(sid, path, None, f"broken symlink (target {target} does not exist)")
+        if path.is_dir():
+            return RawFile(sid, path, None, "is a folder, not a file")
         if not path.is_file():
-            return RawFile(sid, path, None, "not a regular file")
+            return RawFile(sid, path, None, "not a regular file (FIFO, socket or device); not read")
         size = path.stat().st_size
         if size > config.MAX_ARTICLE_BYTES:
-            return RawFile(sid, path, None, f"file too large ({size} bytes, limit {config.MAX_ARTICLE_BYTES})")
+            return RawFile(sid, path, None, f"file too large ({size / 2**20:.1f} MB, limit "
+                                            f"{config.MAX_ARTICLE_BYTES / 2**20:.1f} MB): not audited; raise "
+                                            f"MAX_ARTICLE_BYTES in pipeline/config.py to audit it")
         return RawFile(sid, path, path.read_bytes())
     except OSError as exc:
         return RawFile(sid, path, None, f"cannot be read: {exc.strerror or exc}")
@@ -135,14 +144,43 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     write_bytes(path, csv_bytes(df))
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Write a table as Parquet atomically (pyarrow, no index, deterministic metadata)."""
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """The exact Parquet bytes written for a table (pyarrow, zstd, no index)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    with _atomic(path) as fh:
-        pq.write_table(table, fh, compression="zstd")
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    """Write a table as Parquet atomically (pyarrow, no index, deterministic metadata)."""
+    write_bytes(path, parquet_bytes(df))
+
+
+def write_all(files: dict[Path, bytes]) -> None:
+    """Write several files as one step: every temporary file is complete before the first rename.
+
+    A failure while preparing any of them leaves every previous output untouched and no
+    temporary file behind, so the outputs of one audit never mix with those of another.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((tmp, path))
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def write_json(path: Path, obj) -> None:
@@ -233,6 +271,11 @@ def _stable_zip(data: bytes) -> bytes:
 
 def write_xlsx(path: Path, workbook) -> None:
     """Save an openpyxl workbook atomically with fixed timestamps (byte-identical reruns)."""
+    write_bytes(path, xlsx_bytes(workbook))
+
+
+def xlsx_bytes(workbook) -> bytes:
+    """An openpyxl workbook as .xlsx bytes with fixed timestamps and zip entry dates."""
     import datetime as dt
     import io as _io
     import zipfile
@@ -244,7 +287,7 @@ def write_xlsx(path: Path, workbook) -> None:
     workbook.properties.created = workbook.properties.modified = stamp
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).write_data()
-    write_bytes(path, _stable_zip(buf.getvalue()))
+    return _stable_zip(buf.getvalue())
 
 
 def read_xlsx_rows(path: Path, sheet: str) -> list[tuple[int, dict]]:

@@ -16,6 +16,7 @@ import functools
 from pathlib import Path
 
 import spacy
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
@@ -37,6 +38,21 @@ def _install_lemma_norms(vocab, words: set[str]) -> None:
                 vocab[variant].norm_ = lem
 
 
+def _anchors(vocab, pattern) -> frozenset[int] | None:
+    """LOWER hashes one of which the first token of a match must have, or None (no such need)."""
+    first = pattern[0]
+    lower = first.get("LOWER")
+    if first.get("OP") not in (None, "1", "+"):   # optional or negated first token: no anchor
+        return None
+    if isinstance(lower, str):
+        words = [lower]
+    elif isinstance(lower, dict) and set(lower) == {"IN"}:
+        words = list(lower["IN"])
+    else:
+        return None
+    return frozenset(vocab.strings.add(w) for w in words)
+
+
 class ClaimMatcher:
     """Finds treatment names and cue phrases; results are token spans on the Doc."""
 
@@ -51,7 +67,7 @@ class ClaimMatcher:
         self._install()
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.gated: list[tuple[frozenset[int] | None, Matcher]] = []   # token-pattern rules
         self.treatment_keys: dict[int, str] = {}
         self.cue_keys: dict[int, str] = {}
         for t in self.treatments:
@@ -62,7 +78,9 @@ class ClaimMatcher:
             key = nlp.vocab.strings.add("C:" + r.id)
             self.cue_keys[key] = r.id
             if r.pattern:
-                self.matcher.add("C:" + r.id, [list(r.pattern)])
+                matcher = Matcher(nlp.vocab, validate=True)
+                matcher.add("C:" + r.id, [list(r.pattern)])
+                self.gated.append((_anchors(nlp.vocab, r.pattern), matcher))
             else:
                 target = self.norm if r.match == "lemma" else self.lower
                 target.add("C:" + r.id, [nlp.make_doc(p) for p in r.phrases])
@@ -74,11 +92,19 @@ class ClaimMatcher:
             _install_lemma_norms(self.vocab, self._lemma_words)
             self._norms_for = id(self.vocab)
 
+    def _gated_for(self, doc: Doc) -> list[Matcher]:
+        """The token-pattern matchers that can match in doc: a pattern whose first token must
+        have one of a few lower-case forms cannot match a doc without any of them. Skipping it
+        gives the same matches and saves most of the Matcher's cost (it tests every pattern
+        at every token)."""
+        lowers = set(doc.to_array(LOWER).tolist())
+        return [m for anchors, m in self.gated if anchors is None or not anchors.isdisjoint(lowers)]
+
     def __call__(self, doc: Doc) -> Doc:
         self._install()
         tkeys, ckeys = self.treatment_keys, self.cue_keys
         found_t, found_c = [], []
-        for matcher in (self.lower, self.norm, self.matcher):
+        for matcher in (self.lower, self.norm, *self._gated_for(doc)):
             for key, start, end in matcher(doc):
                 if key in tkeys:
                     found_t.append((start, end, tkeys[key]))

@@ -27,6 +27,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+\u2022\u00b7\u25aa\u25cf\u2013\u2014>]|\d{1,3}
 _LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+[\"'(]?[A-Z0-9]")  # "Skin Trauma: The ..."
 _END_PUNCT = re.compile(r"[.!?:;\"')\]]\s*$")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_SHAPE_CHARS = 2000   # a line's shape is judged on its first characters
 
 
 def _lines(visible: str):
@@ -42,7 +43,7 @@ def _lines(visible: str):
 
 def _kind_of_line(line: str) -> str:
     """heading, list_item or paragraph for one line of plain text."""
-    words = _WORD.findall(line)
+    words = _WORD.findall(line[:_SHAPE_CHARS])  # only small counts matter; keeps huge lines cheap
     if _BULLET.match(line):
         return "list_item"
     label = _LABEL.match(line)
@@ -55,6 +56,31 @@ def _kind_of_line(line: str) -> str:
             return "paragraph"
         return "heading"
     return "paragraph"
+
+
+_SPACES = re.compile(r"\s*")
+_SENT_END = re.compile(r"[.!?][\"')\]]*\s+")
+
+
+def _cut(start: int, end: int, visible: str, limit: int):
+    """Cut [start, end) into pieces of at most ``limit`` characters at sentence ends.
+
+    Why: a paragraph of megabytes (a file without newlines) would otherwise be one spaCy doc,
+    past nlp.max_length, and cue lookups per sentence would grow with the square of its size.
+    Pieces end after sentence-final punctuation, else at a space, else at the limit.
+    """
+    while end - start > limit:
+        window = visible[start:start + limit]
+        cut = 0
+        for m in _SENT_END.finditer(window, limit // 2):
+            cut = m.end()
+        if not cut:
+            cut = window.rfind(" ", limit // 2) + 1 or limit
+        piece_end = start + cut
+        yield start, start + len(visible[start:piece_end].rstrip())
+        start = _SPACES.match(visible, piece_end, end).end()
+    if end > start:
+        yield start, end
 
 
 def _hint_for(start: int, end: int, hints) -> str | None:
@@ -93,7 +119,7 @@ def blocks_of(source_id: str, visible: str, shown: str, hints) -> list[dict]:
         # join a hard-wrapped continuation line into the block before it
         if (raw_blocks and hint is None and kind in ("paragraph", "heading")
                 and visible[prev_end:start].count("\n") == 1
-                and not _END_PUNCT.search(visible[raw_blocks[-1][0]:raw_blocks[-1][1]])
+                and not _END_PUNCT.search(visible[max(raw_blocks[-1][0], prev_end - 64):prev_end])
                 and line[:1].islower()):
             raw_blocks[-1][1] = end
             if raw_blocks[-1][2] == "heading":
@@ -104,6 +130,9 @@ def blocks_of(source_id: str, visible: str, shown: str, hints) -> list[dict]:
     _lead_in_lists(raw_blocks, visible)
     out = []
     section = ""
+    raw_blocks = [[s, e, kind] for start, end, kind in raw_blocks
+                  for s, e in (_cut(start, end, visible, config.MAX_BLOCK_CHARS)
+                               if end - start > config.MAX_BLOCK_CHARS else [(start, end)])]
     for i, (start, end, kind) in enumerate(raw_blocks):
         if kind == "heading":
             section = re.sub(r"\s+", " ", shown[start:end]).strip()
