@@ -140,28 +140,23 @@ def conflict_table(path: Path = config.ASPECTS_FILE) -> dict[str, set[frozenset]
 class AspectMatcher:
     """Finds the value, qualifier, cancel and pseudo-negation phrases of aspects.jsonl in a Doc.
 
-    Built on the pipeline's vocab (so "match": "lemma" rules use the same lemma norms as the
-    claim_matcher); independent of which rules the claim_matcher itself loads."""
+    Built on the pipeline's vocab; "match": "lemma" rules are expanded to their inflected forms
+    as in the claim_matcher (rules.phrase_patterns)."""
 
     def __init__(self, nlp, index: AspectIndex):
         from spacy.matcher import Matcher
 
-        from .nlp import _install_lemma_norms
-
         self.rules = {**index.values, **index.extra}
-        _install_lemma_norms(nlp.vocab, {w for r in self.rules.values() if r.match == "lemma"
-                                         for p in r.phrases for w in p.split()})
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
         self.pattern = Matcher(nlp.vocab, validate=True)
         for r in self.rules.values():
             if r.pattern:
                 self.pattern.add(r.id, [list(r.pattern)])
             else:
-                (self.norm if r.match == "lemma" else self.lower).add(r.id, [nlp.make_doc(p) for p in r.phrases])
+                self.lower.add(r.id, rules.phrase_patterns(nlp, r.phrases, r.match))
 
     def __call__(self, doc) -> list[tuple[int, int, object]]:
-        found = {(s, e, doc.vocab.strings[k]) for m in (self.lower, self.norm, self.pattern) for k, s, e in m(doc)}
+        found = {(s, e, doc.vocab.strings[k]) for m in (self.lower, self.pattern) for k, s, e in m(doc)}
         return [(s, e, self.rules[rid]) for s, e, rid in sorted(found)]
 
 

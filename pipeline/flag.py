@@ -134,22 +134,15 @@ class ComplianceMatcher:
     def __init__(self, nlp, rule_set: tuple[ComplianceRule, ...], context: tuple[rules.Rule, ...]):
         from spacy.matcher import Matcher, PhraseMatcher
 
-        from .nlp import _install_lemma_norms
-
         self.rules = {r.id: r for r in rule_set}
         self.context = {c.id: c for c in context}
-        lemma_words = {w for r in rule_set if r.match == "lemma" for p in r.phrases for w in p.split()}
-        lemma_words |= {w for c in context if c.match == "lemma" for p in c.phrases for w in p.split()}
-        _install_lemma_norms(nlp.vocab, lemma_words)
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
         self.matcher = Matcher(nlp.vocab, validate=True)
         for key, match, phrases, patterns in (
                 [("R:" + r.id, r.match, r.phrases, r.patterns) for r in rule_set]
                 + [("X:" + c.id, c.match, c.phrases, (c.pattern,) if c.pattern else ()) for c in context]):
             if phrases:
-                target = self.norm if match == "lemma" else self.lower
-                target.add(key, [nlp.make_doc(p) for p in phrases])
+                self.lower.add(key, rules.phrase_patterns(nlp, phrases, match))
             if patterns:
                 self.matcher.add(key, [list(p) for p in patterns])
 
@@ -157,7 +150,7 @@ class ComplianceMatcher:
         """(rule matches, context matches) as [(start_token, end_token, id)], sorted."""
         found_r, found_x = set(), set()
         strings = doc.vocab.strings
-        for m in (self.lower, self.norm, self.matcher):
+        for m in (self.lower, self.matcher):
             for key, s, e in m(doc):
                 name = strings[key]
                 (found_r if name[0] == "R" else found_x).add((s, e, name[2:]))

@@ -1,14 +1,15 @@
 """The spaCy pipeline: spacy.blank("en") + sentencizer + one rule-matching component.
 
 No statistical model is loaded (none can be downloaded here). The component ``claim_matcher``
-runs three matchers built from the rule files and stores plain tuples on the Doc:
+runs a phrase matcher and token-pattern matchers built from the rule files and stores plain
+tuples on the Doc:
 
 - ``doc._.treatments``: [(start_token, end_token, treatment_id)], longest match wins;
 - ``doc._.cues``: [(start_token, end_token, rule_id)].
 
-Rules with ``"match": "lemma"`` match every inflection: at build time each word form in the
-rule's lemma family (from spacy-lookups-data) gets the lemma as its lexeme NORM, so matching
-on NORM costs nothing per token at run time.
+Rules with ``"match": "lemma"`` match every inflection: at build time each phrase is expanded
+into the forms of its words' lemma families (spacy-lookups-data, ``rules.phrase_forms``), so
+one case-insensitive phrase matcher finds them all and nothing is computed per token.
 """
 from __future__ import annotations
 
@@ -26,16 +27,6 @@ from . import config, rules
 
 Doc.set_extension("treatments", default=None, force=True)
 Doc.set_extension("cues", default=None, force=True)
-
-
-def _install_lemma_norms(vocab, words: set[str]) -> None:
-    """Give every form of each lemma the lemma as NORM ('reduces' -> 'reduce')."""
-    forms = rules.inflections()
-    for word in words:
-        lem = rules.lemma(word)
-        for form in forms.get(lem, frozenset()) | {lem, word.lower()}:
-            for variant in {form, form.capitalize(), form.upper()}:
-                vocab[variant].norm_ = lem
 
 
 def _anchors(vocab, pattern) -> frozenset[int] | None:
@@ -59,14 +50,7 @@ class ClaimMatcher:
     def __init__(self, nlp: Language, treatments_path: str, cues_path: str):
         self.treatments = rules.load_treatments(Path(treatments_path))
         self.cues = rules.load_cues(Path(cues_path))
-        self.vocab = nlp.vocab
-        self._lemma_words = {
-            w for r in self.cues if r.match == "lemma" for p in r.phrases for w in p.split()
-        }
-        self._norms_for: int | None = None
-        self._install()
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.norm = PhraseMatcher(nlp.vocab, attr="NORM")
         self.gated: list[tuple[frozenset[int] | None, Matcher]] = []   # token-pattern rules
         self.treatment_keys: dict[int, str] = {}
         self.cue_keys: dict[int, str] = {}
@@ -82,15 +66,7 @@ class ClaimMatcher:
                 matcher.add("C:" + r.id, [list(r.pattern)])
                 self.gated.append((_anchors(nlp.vocab, r.pattern), matcher))
             else:
-                target = self.norm if r.match == "lemma" else self.lower
-                target.add("C:" + r.id, [nlp.make_doc(p) for p in r.phrases])
-
-    def _install(self) -> None:
-        # Lexeme norms live in the Vocab; install once per Vocab object (also after pickling
-        # into a worker process, where the Vocab is a new object).
-        if self._norms_for != id(self.vocab):
-            _install_lemma_norms(self.vocab, self._lemma_words)
-            self._norms_for = id(self.vocab)
+                self.lower.add("C:" + r.id, rules.phrase_patterns(nlp, r.phrases, r.match))
 
     def _gated_for(self, doc: Doc) -> list[Matcher]:
         """The token-pattern matchers that can match in doc: a pattern whose first token must
@@ -101,10 +77,9 @@ class ClaimMatcher:
         return [m for anchors, m in self.gated if anchors is None or not anchors.isdisjoint(lowers)]
 
     def __call__(self, doc: Doc) -> Doc:
-        self._install()
         tkeys, ckeys = self.treatment_keys, self.cue_keys
         found_t, found_c = [], []
-        for matcher in (self.lower, self.norm, *self._gated_for(doc)):
+        for matcher in (self.lower, *self._gated_for(doc)):
             for key, start, end in matcher(doc):
                 if key in tkeys:
                     found_t.append((start, end, tkeys[key]))

@@ -211,6 +211,28 @@ def inflections() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+@functools.lru_cache(maxsize=None)
+def phrase_forms(phrase: str, limit: int = 256) -> tuple[str, ...]:
+    """Every inflected form of a phrase written with lemmas, for "match": "lemma" rules, so a
+    plain case-insensitive phrase matcher finds them ("side effect" -> "side effects", ...).
+
+    >>> {"reduce pores", "reduced pore", "reducing pores"} <= set(phrase_forms("reduce pore"))
+    True
+    """
+    forms: list[str] = [""]
+    table = inflections()
+    for word in phrase.lower().split():
+        variants = sorted(table.get(lemma(word), frozenset()) | {word, lemma(word)})
+        forms = [f"{f} {v}".strip() for f in forms for v in variants][:limit]
+    return tuple(dict.fromkeys(forms))
+
+
+def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
+    """Pattern docs for a phrase matcher on LOWER: the phrases, or all their forms for "lemma"."""
+    texts = [f for p in rule_phrases for f in phrase_forms(p)] if match == "lemma" else list(rule_phrases)
+    return [nlp.make_doc(t) for t in dict.fromkeys(texts)]
+
+
 def lemma(word: str) -> str:
     """The lookup lemma of a word, lower case ('Reduces' -> 'reduce')."""
     w = word.lower()
