@@ -311,15 +311,17 @@ def _merge_words(items: list[Assertion], index: AspectIndex) -> list[Assertion]:
     return out
 
 
-def assert_texts(texts: list[str], nlp, batch_size: int = 256) -> list[tuple[list[Assertion], tuple[str, ...]]]:
-    """For each text: its assertions and the treatments it names (in order of mention)."""
+def assert_texts(texts: list[str], nlp, batch_size: int = 256,
+                 parsed: list | None = None) -> list[tuple[list[Assertion], tuple[str, ...]]]:
+    """For each text: its assertions and the treatments it names (in order of mention).
+    ``parsed``: the texts already run through ``nlp`` (e.g. ``extract.parse_claims``)."""
     index = aspect_index()
     extra = aspect_matcher(nlp, index)
     cue_rules = {r.id: r for r in nlp.get_pipe("claim_matcher").cues}
     out = []
-    # Typography normalised as for extraction (same length), so "don’t" meets the cue "n't".
-    plain = (normalise(t) for t in texts)
-    for doc in nlp.pipe(plain, batch_size=batch_size):
+    # Typography normalised as for extraction (same length), so "don\u2019t" meets the cue "n't".
+    docs = parsed if parsed is not None else nlp.pipe((normalise(t) for t in texts), batch_size=batch_size)
+    for doc in docs:
         named = tuple(dict.fromkeys(t for _, _, t in doc._.treatments))
         out.append((find_assertions(doc, index, extra, cue_rules), named))
     return out
@@ -330,9 +332,10 @@ def serialise(items: list[Assertion]) -> str:
     return ";".join(a.serialise() for a in items)
 
 
-def annotate_claims(claims: pd.DataFrame, nlp) -> pd.DataFrame:
-    """Claims with their ``assertions`` column (re)computed from the claim text by this module."""
+def annotate_claims(claims: pd.DataFrame, nlp, parsed: list | None = None) -> pd.DataFrame:
+    """Claims with their ``assertions`` column (re)computed from the claim text by this module.
+    ``parsed``: the claims' Docs in row order, when the caller parsed them already."""
     out = claims.copy()
-    found = assert_texts(out["text"].astype(str).tolist(), nlp) if len(out) else []
+    found = assert_texts(out["text"].astype(str).tolist(), nlp, parsed=parsed) if len(out) else []
     out["assertions"] = [serialise(a) for a, _ in found]
     return out

@@ -110,7 +110,7 @@ def read_drafts(names: list[str]) -> pd.DataFrame:
 
 def analyse_drafts(raw: pd.DataFrame, nlp):
     """(docs, claims, findings) of the drafts, with the audit's stages; bad input -> CheckError."""
-    from .extract import extract
+    from .extract import extract, parse_claims
     from .flag import FINDING_COLUMNS, findings
     from .ingest import ingest
     from .segment import segment
@@ -126,8 +126,10 @@ def analyse_drafts(raw: pd.DataFrame, nlp):
     tagged = tag(units)
     if not len(tagged) or not tagged["is_claim"].any():
         return docs, pd.DataFrame(columns=config.CLAIM_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)
-    claims = annotate_claims(claims_table(tagged), nlp)
-    return docs, claims, findings(claims, docs, nlp)
+    claims = claims_table(tagged)
+    parsed = parse_claims(claims, docs, nlp)
+    claims = annotate_claims(claims, nlp, [d for d, _ in parsed])
+    return docs, claims, findings(claims, docs, nlp, parsed=parsed)
 
 
 def corpus_conflicts(claims: pd.DataFrame, corpus: pd.DataFrame | None, index) -> dict[str, list]:

@@ -50,6 +50,7 @@ def audit(
     out_dir: Path = typer.Option(config.PROCESSED_DIR, "--out", help="Folder for the outputs."),
     strict: bool = typer.Option(False, "--strict", help="Fail when any article has a problem."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML report."),
+    workbook: bool = typer.Option(True, "--workbook/--no-workbook", help="Write the review workbook (claims_review.xlsx)."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the expectation suites."),
     decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions",
                                    help="Reviewers' decisions to merge (read only)."),
@@ -65,7 +66,8 @@ def audit(
 
     try:
         with progress_bar(raw) as progress:
-            result = run_audit(raw, out_dir, validate=validate, report=report, decisions=decisions,
+            result = run_audit(raw, out_dir, validate=validate, report=report, workbook=workbook,
+                               decisions=decisions,
                                workers=workers, progress=progress)
     except (RuleError, FileNotFoundError, ReviewError, InputError) as exc:
         err.print(f"[red]error:[/red] {exc}")

@@ -97,17 +97,14 @@ def check_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None,
     """Claims with evidence_status (supported | contradicted | no_evidence) and evidence_ids."""
     out = claims.copy()
     links = evidence_links(claims, evidence, index) if evidence is not None else pd.DataFrame(columns=LINK_COLUMNS)
+    found: dict[str, dict[str, set[str]]] = {}   # claim_id -> relation -> evidence ids
+    for cid, rel, eid in zip(links["claim_id"], links["relation"], links["evidence_id"]):
+        found.setdefault(cid, {}).setdefault(rel, set()).add(str(eid))
     status, ids = [], []
     for cid in out["claim_id"]:
-        mine = links[links["claim_id"] == cid] if len(links) else links
-        for rel in ("contradicted", "supported"):
-            hit = mine[mine["relation"] == rel]
-            if len(hit):
-                status.append(rel)
-                ids.append(";".join(sorted(set(hit["evidence_id"]))))
-                break
-        else:
-            status.append("no_evidence")
-            ids.append("")
+        mine = found.get(cid, {})
+        rel = next((r for r in ("contradicted", "supported") if r in mine), None)
+        status.append(rel or "no_evidence")
+        ids.append(";".join(sorted(mine[rel])) if rel else "")
     out["evidence_status"], out["evidence_ids"] = status, ids
     return out

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, rules
-from .extract import _back, compact
+from .extract import parse_claims
 from .tag import text_key
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(config.SEVERITIES)}
@@ -255,19 +255,17 @@ def _with_requirements(hits: list, neighbour_families: set[str]) -> list:
     return [(r, s, e) for r, s, e in hits if not r.requires_family or families & set(r.requires_family)]
 
 
-def findings(claims: pd.DataFrame, docs: pd.DataFrame, nlp, matcher: ComplianceMatcher | None = None) -> pd.DataFrame:
-    """One row per (claim, fired rule): rule metadata, the match's source offsets and text."""
+def findings(claims: pd.DataFrame, docs: pd.DataFrame, nlp, matcher: ComplianceMatcher | None = None,
+             parsed: list | None = None) -> pd.DataFrame:
+    """One row per (claim, fired rule): rule metadata, the match's source offsets and text.
+    ``parsed``: ``extract.parse_claims(claims, docs, nlp)`` when the caller has it already."""
     matcher = matcher or build_matcher(nlp)
     cue_by_id = {r.id: r for r in nlp.get_pipe("claim_matcher").cues}
     visible = dict(zip(docs["source_id"], docs["visible"])) if len(docs) else {}
-    texts, metas = [], []
-    for c in claims.itertuples(index=False):
-        body, anchors = compact(visible[c.source_id][c.start:c.end])
-        texts.append(body)
-        metas.append((c, anchors))
+    parsed = parsed if parsed is not None else parse_claims(claims, docs, nlp)
     rows = []
     prev, prev_families = None, set()
-    for doc, (c, anchors) in zip(nlp.pipe(texts), metas):
+    for c, (doc, to_source) in zip(claims.itertuples(index=False), parsed):
         hits = _claim_matches(doc, c, matcher, cue_by_id)
         near = prev_families if _same_sentence(visible[c.source_id], prev, c) else set()
         hits = _with_requirements(hits, near)
@@ -279,7 +277,7 @@ def findings(claims: pd.DataFrame, docs: pd.DataFrame, nlp, matcher: ComplianceM
                 "claim_id": c.claim_id, "source_id": c.source_id, "rule_id": r.id,
                 "family": r.family, "severity": r.severity, "message": r.message,
                 "reason": r.reason, "reference": r.reference,
-                "start": c.start + _back(anchors, a), "end": c.start + _back(anchors, b - 1) + 1,
+                "start": to_source(a), "end": to_source(b - 1) + 1,
                 "match": doc.text[a:b], "text": c.text, "treatment": c.treatment,
                 "assertions": c.assertions, "fingerprint": fingerprint(c.text, r.id),
             })
@@ -293,9 +291,10 @@ def risk_of(severities) -> str:
     return ranked[0] if ranked else "none"
 
 
-def add_flags(claims: pd.DataFrame, docs: pd.DataFrame, nlp) -> pd.DataFrame:
+def add_flags(claims: pd.DataFrame, docs: pd.DataFrame, nlp, parsed: list | None = None) -> pd.DataFrame:
     """The claims table with ``flags`` (';'-joined rule ids, in rule-file order) and ``risk``."""
-    found = findings(claims, docs, nlp) if len(claims) else pd.DataFrame(columns=FINDING_COLUMNS)
+    found = (findings(claims, docs, nlp, parsed=parsed) if len(claims)
+             else pd.DataFrame(columns=FINDING_COLUMNS))
     order = {r.id: i for i, r in enumerate(load_compliance())}
     by_claim: dict[str, list] = {}
     for f in found.itertuples(index=False):

@@ -57,10 +57,14 @@ def _write_table(ws, df: pd.DataFrame) -> None:
 
 
 def _highlight(ws, levels: list[str]) -> None:
-    """Fill each data row whose level (high, medium) is risky."""
-    for r, level in enumerate(levels, start=2):
+    """Fill each data row whose level (high, medium) is risky. (Rows are walked once with
+    iter_rows: ``ws[r]`` recomputes the sheet's width on every call, quadratic on big sheets.)"""
+    if not levels:
+        return
+    rows = ws.iter_rows(min_row=2, max_row=len(levels) + 1, max_col=ws.max_column)
+    for level, row in zip(levels, rows):
         if level in config.RISKY_LEVELS:
-            for cell in ws[r]:
+            for cell in row:
                 cell.fill = FILLS[level]
 
 
