@@ -144,14 +144,14 @@ class AspectMatcher:
     as in the claim_matcher (rules.phrase_patterns)."""
 
     def __init__(self, nlp, index: AspectIndex):
-        from spacy.matcher import Matcher
+        from .nlp import GatedMatcher
 
         self.rules = {**index.values, **index.extra}
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.pattern = Matcher(nlp.vocab, validate=True)
+        self.pattern = GatedMatcher(nlp.vocab)
         for r in self.rules.values():
             if r.pattern:
-                self.pattern.add(r.id, [list(r.pattern)])
+                self.pattern.add(r.id, [r.pattern])
             else:
                 self.lower.add(r.id, rules.phrase_patterns(nlp, r.phrases, r.match))
 

@@ -366,7 +366,7 @@ def notes(figures: dict) -> list[str]:
                    f"{c1:,} at {n1:,} ({c1 / c0:,.0f}x for {n1 / n0:,.0f}x the articles), because every "
                    f"claim pairs with every opposite claim on its treatment in every other article. "
                    f"The synthetic corpus keeps contradicting statements rare (about one article in "
-                   f"ten); at the seed articles' rate (84 pairs within 5 articles) a 10,000-article "
+                   f"ten); at the seed articles' rate (dozens of pairs within 5 articles) a 10,000-article "
                    f"corpus would give millions of pairs.")
     out.append("- Peak memory is mostly the main process holding all claims and contradictions "
                "(the articles themselves stream in batches of "

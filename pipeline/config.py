@@ -18,6 +18,8 @@ EXPECTATIONS_DIR = ROOT / "expectations"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 REPORT_NOTEBOOK = NOTEBOOKS_DIR / "audit_report.ipynb"
 GOLD_CLAIMS_DIR = ROOT / "tests" / "gold" / "claims"   # hand-labelled units, one CSV per article
+HELDOUT_DIR = ROOT / "tests" / "heldout" / "articles"  # articles never used to tune the rules
+HELDOUT_GOLD_DIR = ROOT / "tests" / "heldout" / "gold"
 TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles

@@ -132,19 +132,21 @@ class ComplianceMatcher:
     """Token-level matchers for the compliance rules and context cues, built once per nlp."""
 
     def __init__(self, nlp, rule_set: tuple[ComplianceRule, ...], context: tuple[rules.Rule, ...]):
-        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.matcher import PhraseMatcher
+
+        from .nlp import GatedMatcher
 
         self.rules = {r.id: r for r in rule_set}
         self.context = {c.id: c for c in context}
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = GatedMatcher(nlp.vocab)
         for key, match, phrases, patterns in (
                 [("R:" + r.id, r.match, r.phrases, r.patterns) for r in rule_set]
                 + [("X:" + c.id, c.match, c.phrases, (c.pattern,) if c.pattern else ()) for c in context]):
             if phrases:
                 self.lower.add(key, rules.phrase_patterns(nlp, phrases, match))
             if patterns:
-                self.matcher.add(key, [list(p) for p in patterns])
+                self.matcher.add(key, list(patterns))
 
     def __call__(self, doc) -> tuple[list, list]:
         """(rule matches, context matches) as [(start_token, end_token, id)], sorted."""

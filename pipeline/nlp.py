@@ -29,19 +29,46 @@ Doc.set_extension("treatments", default=None, force=True)
 Doc.set_extension("cues", default=None, force=True)
 
 
-def _anchors(vocab, pattern) -> frozenset[int] | None:
-    """LOWER hashes one of which the first token of a match must have, or None (no such need)."""
-    first = pattern[0]
-    lower = first.get("LOWER")
-    if first.get("OP") not in (None, "1", "+"):   # optional or negated first token: no anchor
-        return None
-    if isinstance(lower, str):
-        words = [lower]
-    elif isinstance(lower, dict) and set(lower) == {"IN"}:
-        words = list(lower["IN"])
-    else:
-        return None
-    return frozenset(vocab.strings.add(w) for w in words)
+def _required_words(vocab, pattern) -> list[frozenset[int]]:
+    """For each token of a pattern that must occur (no optional or negated OP) and is given by
+    its lower-case form(s): the LOWER hashes it accepts. A doc lacking any of them cannot match."""
+    out = []
+    for token in pattern:
+        lower = token.get("LOWER")
+        if token.get("OP") not in (None, "1", "+") or lower is None:
+            continue
+        if isinstance(lower, str):
+            words = [lower]
+        elif isinstance(lower, dict) and set(lower) == {"IN"}:
+            words = list(lower["IN"])
+        else:
+            continue
+        out.append(frozenset(vocab.strings.add(w.lower()) for w in words))
+    return out
+
+
+class GatedMatcher:
+    """spaCy token patterns, one Matcher each, run only on docs that hold every word a pattern
+    requires. Same matches as one Matcher with all patterns, at a fraction of the cost: the
+    Matcher tests every pattern's predicates at every token, most docs can match few patterns."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+        self.entries: list[tuple[list[frozenset[int]], Matcher]] = []
+
+    def add(self, key: str, patterns: list) -> None:
+        for pattern in patterns:
+            matcher = Matcher(self.vocab, validate=True)
+            matcher.add(key, [list(pattern)])
+            self.entries.append((_required_words(self.vocab, pattern), matcher))
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        lowers = set(doc.to_array(LOWER).tolist()) if len(doc) else set()
+        found = []
+        for required, matcher in self.entries:
+            if all(not words.isdisjoint(lowers) for words in required):
+                found.extend(matcher(doc))
+        return found
 
 
 class ClaimMatcher:
@@ -51,7 +78,7 @@ class ClaimMatcher:
         self.treatments = rules.load_treatments(Path(treatments_path))
         self.cues = rules.load_cues(Path(cues_path))
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.gated: list[tuple[frozenset[int] | None, Matcher]] = []   # token-pattern rules
+        self.patterns = GatedMatcher(nlp.vocab)   # token-pattern rules
         self.treatment_keys: dict[int, str] = {}
         self.cue_keys: dict[int, str] = {}
         for t in self.treatments:
@@ -62,29 +89,18 @@ class ClaimMatcher:
             key = nlp.vocab.strings.add("C:" + r.id)
             self.cue_keys[key] = r.id
             if r.pattern:
-                matcher = Matcher(nlp.vocab, validate=True)
-                matcher.add("C:" + r.id, [list(r.pattern)])
-                self.gated.append((_anchors(nlp.vocab, r.pattern), matcher))
+                self.patterns.add("C:" + r.id, [r.pattern])
             else:
                 self.lower.add("C:" + r.id, rules.phrase_patterns(nlp, r.phrases, r.match))
-
-    def _gated_for(self, doc: Doc) -> list[Matcher]:
-        """The token-pattern matchers that can match in doc: a pattern whose first token must
-        have one of a few lower-case forms cannot match a doc without any of them. Skipping it
-        gives the same matches and saves most of the Matcher's cost (it tests every pattern
-        at every token)."""
-        lowers = set(doc.to_array(LOWER).tolist())
-        return [m for anchors, m in self.gated if anchors is None or not anchors.isdisjoint(lowers)]
 
     def __call__(self, doc: Doc) -> Doc:
         tkeys, ckeys = self.treatment_keys, self.cue_keys
         found_t, found_c = [], []
-        for matcher in (self.lower, *self._gated_for(doc)):
-            for key, start, end in matcher(doc):
-                if key in tkeys:
-                    found_t.append((start, end, tkeys[key]))
-                else:
-                    found_c.append((start, end, ckeys[key]))
+        for key, start, end in [*self.lower(doc), *self.patterns(doc)]:
+            if key in tkeys:
+                found_t.append((start, end, tkeys[key]))
+            else:
+                found_c.append((start, end, ckeys[key]))
         if len(found_t) > 1:
             spans = filter_spans([doc[s:e] for s, e, _ in found_t])
             keep = {(sp.start, sp.end) for sp in spans}

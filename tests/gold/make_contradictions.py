@@ -127,7 +127,7 @@ pair((S2, 'typically require multiple sessions', 'multiple'),
      (T5, 'One Fraxel session is all you need', 'single'), 'laser', 'sessions')
 
 # --- candidacy
-pair((T1, 'Glycolic peels are suitable for all skin types', 'suitable:sensitive_skin'),
+pair((T1, 'Glycolic peels are suitable for all skin types', 'suitable:all'),
      (T1, 'If you have sensitive skin, glycolic peels are not for you', 'unsuitable:sensitive_skin'),
      'chemical_peel', 'candidacy')
 pair((T3, 'have no side effects, even on sensitive skin', 'suitable:sensitive_skin'),
