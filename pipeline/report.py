@@ -6,8 +6,11 @@ its images and styles and has every external <script> removed, so it opens offli
 """
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -470,6 +473,27 @@ def offline_html(page: str) -> str:
     return _EXTERNAL_LINK.sub("", page)
 
 
+@contextlib.contextmanager
+def _kernel_stderr_captured():
+    """Keep the notebook kernel's start-up chatter (it writes to the inherited stderr, e.g.
+    ipykernel's "running over TCP without encryption" warning) off the user's terminal; it is
+    printed after all when the execution fails, so nothing useful is lost."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def render_report(processed_dir: Path, output_dir: Path | None = None,
                   notebook: Path = config.REPORT_NOTEBOOK) -> str:
     """Execute the report notebook (papermill parameters input_dir, output_dir) against
@@ -480,11 +504,13 @@ def render_report(processed_dir: Path, output_dir: Path | None = None,
 
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / "report.ipynb"
-        papermill.execute_notebook(
-            str(notebook), str(executed), parameters={"input_dir": str(Path(processed_dir).resolve()),
-                        "output_dir": str(Path(output_dir or processed_dir).resolve())},
-            cwd=str(config.ROOT), progress_bar=False, log_output=False, kernel_name="python3",
-        )
+        with _kernel_stderr_captured():
+            papermill.execute_notebook(
+                str(notebook), str(executed),
+                parameters={"input_dir": str(Path(processed_dir).resolve()),
+                            "output_dir": str(Path(output_dir or processed_dir).resolve())},
+                cwd=str(config.ROOT), progress_bar=False, log_output=False, kernel_name="python3",
+            )
         nb = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
