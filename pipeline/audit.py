@@ -21,6 +21,7 @@ from .assertions import annotate_claims
 from .contradict import find_contradictions
 from .evidence import check_evidence, normalise_evidence
 from .extract import extract, parse_claims
+from .families import unify_families
 from .flag import add_flags, flags_table
 from .ingest import ingest
 from .nlp import build_nlp
@@ -137,6 +138,8 @@ def _merge(claims: list[pd.DataFrame], problems: list[pd.DataFrame]) -> tuple[pd
     """Batch results into one claims and one problems table, in an order no scheduling changes."""
     c = pd.concat(claims, ignore_index=True) if claims else pd.DataFrame(columns=config.CLAIM_COLUMNS)
     c = c.sort_values(["source_id", "start", "end"], kind="stable").reset_index(drop=True)
+    if len(claims) > 1:
+        c["family_id"] = unify_families(c)
     p = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=config.PROBLEM_COLUMNS)
     p = p.sort_values(["file", "problem"], kind="stable").reset_index(drop=True)
     return c, p

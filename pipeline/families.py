@@ -72,6 +72,26 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
     return pd.Series([ids[pos[i]] for i in claims.index], index=claims.index, dtype=str)
 
 
+def unify_families(claims: pd.DataFrame) -> pd.Series:
+    """Family ids made consistent across separately grouped batches: families that share an
+    identical claim (same treatment and normalised text) become one, under the smallest id.
+    Linear in the claims; near-duplicates are grouped within each batch by ``family_ids``."""
+    if claims.empty:
+        return claims["family_id"].astype(str) if "family_id" in claims else pd.Series([], dtype=str)
+    fams = sorted(set(claims["family_id"]))
+    index = {f: n for n, f in enumerate(fams)}
+    parent = list(range(len(fams)))
+    first: dict[tuple[str, str], int] = {}
+    for fam, treatment, text in zip(claims["family_id"], claims["treatment"], claims["text"]):
+        key = (str(treatment), text_key(text))
+        if key in first:
+            _union(parent, first[key], index[fam])
+        else:
+            first[key] = index[fam]
+    return pd.Series([fams[_find(parent, index[f])] for f in claims["family_id"]],
+                     index=claims.index, dtype=str)
+
+
 def families(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per claim family: family_id, size, sources (';'-joined), treatment,
     representative (the text of its first occurrence) and claim_ids (';'-joined, in order).

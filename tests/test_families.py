@@ -42,3 +42,23 @@ def test_a_short_claim_inside_a_long_one_is_another_family():
                     ("b", "s", 20, 90, "laser", "It is safe for every skin type and leaves no marks at all.")])
     ids = family_ids(claims)
     assert ids[0] != ids[1]
+
+
+def test_batches_grouped_apart_share_families_through_identical_claims():
+    """Two batches grouped separately: a claim repeated verbatim ends in one family, even when
+    each batch rooted its family at a different member."""
+    import pandas as pd
+
+    from pipeline.families import family_ids, unify_families
+
+    a = pd.DataFrame({"claim_id": ["c1", "c2"], "source_id": ["a", "a"], "start": [0, 50], "end": [40, 90],
+                      "treatment": ["botox"] * 2,
+                      "text": ["Botox results last four months", "Botox results last four months."]})
+    b = pd.DataFrame({"claim_id": ["c3", "c4"], "source_id": ["b", "b"], "start": [0, 50], "end": [45, 90],
+                      "treatment": ["botox"] * 2,
+                      "text": ["Botox results last about four months", "Botox results last four months"]})
+    a["family_id"], b["family_id"] = family_ids(a), family_ids(b)
+    both = pd.concat([a, b], ignore_index=True)
+    assert both["family_id"].nunique() == 2          # each batch rooted its own family
+    unified = unify_families(both)
+    assert unified.nunique() == 1 and unified.iloc[0] == min(both["family_id"])
