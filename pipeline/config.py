@@ -40,7 +40,6 @@ CLAIM_TYPES = (
     "regimen", "mechanism", "advice", "etiology",
 )  # in priority order: when two fit, the earlier wins
 CERTAINTIES = ("absolute", "hedged", "conditional")
-UNIT_KINDS = ("heading", "list_item", "sentence")
 SCOPES = ("within_source", "cross_source")
 NO_TREATMENT = "none"
 
@@ -81,7 +80,6 @@ SEVERITIES = ("high", "medium", "low")
 # Evidence (issue 4): the curated evidence table beside the articles, copied into --out.
 EVIDENCE_CSV = "evidence.csv"
 EVIDENCE_STATUSES = ("supported", "contradicted", "no_evidence")
-CLAIM_EVIDENCE_COLUMNS = ["evidence_status", "evidence_ids"]   # appended to claims by evidence.py
 EVIDENCE_COLUMNS = [
     "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
     "source_title", "publisher", "url", "is_mirror", "note",
@@ -116,8 +114,6 @@ COMPLIANCE_FAMILIES = (
     "qualifier_does_not_cure",
 )  # docs/compliance-sources.md
 SEVERITIES = ("high", "medium", "low")      # most severe first
-RISK_LEVELS = SEVERITIES + ("none",)
-FLAG_CLAIM_COLUMNS = ["flags", "risk"]      # appended to the claims table by pipeline.flag
 FLAG_COLUMNS = ["claim_id", "rule_id", "family", "severity", "message", "text"]
 EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
