@@ -408,5 +408,6 @@ def parse_claims(claims: pd.DataFrame, docs: pd.DataFrame, nlp, batch_size: int 
     for sid, start, end in zip(claims["source_id"], claims["start"], claims["end"]):
         text, anchors = compact(visible[sid][start:end])
         pieces.append((text, lambda a, s0=start, an=anchors: s0 + _back(an, a)))
-    parsed = nlp.pipe((text for text, _ in pieces), batch_size=batch_size)
+    # one claim is one sentence or clause: no sentence splitting needed, only the matcher
+    parsed = nlp.pipe((text for text, _ in pieces), batch_size=batch_size, disable=["sentencizer"])
     return [(doc, to_source) for doc, (_, to_source) in zip(parsed, pieces)]
