@@ -362,12 +362,11 @@ def notes(figures: dict) -> list[str]:
     pairs = [(r["articles"], r["contradictions"]) for r in runs if r["contradictions"]]
     if len(pairs) >= 2 and pairs[-1][0] > pairs[0][0]:
         (n0, c0), (n1, c1) = pairs[-2] if pairs[-2][0] < pairs[-1][0] else pairs[0], pairs[-1]
-        out.append(f"- Contradictions grow with the square of the corpus: {c0:,} at {n0:,} articles, "
-                   f"{c1:,} at {n1:,} ({c1 / c0:,.0f}x for {n1 / n0:,.0f}x the articles), because every "
-                   f"claim pairs with every opposite claim on its treatment in every other article. "
-                   f"The synthetic corpus keeps contradicting statements rare (about one article in "
-                   f"ten); at the seed articles' rate (dozens of pairs within 5 articles) a 10,000-article "
-                   f"corpus would give millions of pairs.")
+        out.append(f"- Contradictions: {c0:,} at {n0:,} articles, {c1:,} at {n1:,} ({c1 / c0:,.1f}x for "
+                   f"{n1 / n0:,.0f}x the articles). Pairs of repeated identical claims collapse into one "
+                   f"row (family level), but every claim can pair with every opposite claim on its "
+                   f"treatment in every other article, so growth can be quadratic; the synthetic corpus "
+                   f"keeps contradicting statements rare (about one article in ten).")
     out.append("- Peak memory is mostly the main process holding all claims and contradictions "
                "(the articles themselves stream in batches of "
                f"{config.AUDIT_BATCH_ARTICLES}); each worker stays near "
