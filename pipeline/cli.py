@@ -134,9 +134,11 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
                                       help="List misses, false alarms and wrong labels."),
           part: list[str] = typer.Option(list(EVAL_PARTS), "--part",
                                          help="claims, contradictions or rules (repeatable; default all).")) -> None:
-    """Score the pipeline against the hand-labelled gold: claims and their labels
-    (tests/gold/claims), contradictions (tests/gold/contradictions.csv) and the compliance rules
-    (their examples and tests/gold/flags.csv)."""
+    """Score claims, labels, contradictions and compliance rules against the hand-labelled gold.
+
+    Claims and their labels against tests/gold/claims (and the held-out articles), contradictions
+    against tests/gold/contradictions.csv, the compliance rules against their examples and
+    tests/gold/flags.csv."""
     from .rules import RuleError
 
     unknown = sorted(set(part) - set(EVAL_PARTS))
