@@ -35,6 +35,7 @@ import pandas as pd
 from spacy.matcher import PhraseMatcher
 
 from . import config, rules
+from .extract import context_scope
 from .ingest import normalise
 
 QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
@@ -219,14 +220,14 @@ def _governed(doc, negs: list, hits: list, terms: list) -> dict[int, str]:
             governed.setdefault(inside[0], doc[cs:ce].text)
             continue
         if direction in ("forward", "bidirectional"):
-            stop = min([t for t in terms if t >= ce] + [n, ce + config.NEGATION_WINDOW])
-            ahead = [i for i, h in enumerate(hits) if ce <= h[0] < stop]
+            reach = set(context_scope(cs, ce, "forward", 0, n, terms))
+            ahead = [i for i, h in enumerate(hits) if h[0] in reach]
             if ahead:
                 governed.setdefault(ahead[0], doc[cs:ce].text)
                 continue
         if direction in ("backward", "bidirectional"):
-            stop = max([t + 1 for t in terms if t < cs] + [0, cs - config.NEGATION_WINDOW])
-            behind = [i for i, h in enumerate(hits) if h[1] <= cs and h[0] >= stop]
+            reach = set(context_scope(cs, ce, "backward", 0, n, terms))
+            behind = [i for i, h in enumerate(hits) if h[1] <= cs and h[0] in reach]
             if behind:
                 governed.setdefault(behind[-1], doc[cs:ce].text)
     return governed

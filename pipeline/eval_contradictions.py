@@ -98,7 +98,7 @@ def _own(source_id: str, seeds: set[str]) -> bool:
 
 def run(echo=print) -> dict:
     """Score both sets, print a readable section through echo, return the figures."""
-    gold = pd.read_csv(GOLD_FILE, dtype={"start_a": int, "start_b": int}, keep_default_na=False)
+    gold = io.read_csv(GOLD_FILE).astype({"start_a": int, "start_b": int})
     seeds = {p.stem for p in io.list_articles(config.RAW_DIR)}
     results = {}
     for name, folders in (("seeds", [config.RAW_DIR]), ("own", [config.RAW_DIR, OWN_ARTICLES])):

@@ -96,9 +96,10 @@ def tokens(doc) -> Tokens:
     return tok
 
 
-def _scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> range | list:
+def context_scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> list[int]:
     """Tokens a cue at [cs, ce) reaches (ConText): at most NEGATION_WINDOW tokens in its
-    direction, stopping at a terminator ("but", ",", "which") and at the unit's edges."""
+    direction, stopping at a terminator ("but", ",", "which") and at the unit's edges [s, e).
+    The one scope rule of the project: extract, assertions and flag all call it."""
     out: list[int] = []
     if direction in ("forward", "bidirectional"):
         stop = min([t for t in terms if t >= ce] + [e, ce + config.NEGATION_WINDOW])
@@ -182,7 +183,7 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     cond_scope: set[int] = set()
     for cs, ce, r in cues:
         if r.category == "conditional":
-            cond_scope.update(range(cs, ce), _scope(cs, ce, r.get("direction"), s, e, terms))
+            cond_scope.update(range(cs, ce), context_scope(cs, ce, r.get("direction"), s, e, terms))
     negated = hedged = conditional = anaphor = not_claim = skin_subject = skin_terms = False
     imperative = negative_imperative = pronoun_subject = False
     in_scope: set[int] = set()
@@ -190,12 +191,12 @@ def _features(doc, s: int, e: int, cue_index: CueIndex) -> dict:
     for cs, ce, r in cues:
         cat = r.category
         if cat == "negation" and cs not in cond_scope:
-            scope = _scope(cs, ce, r.get("direction"), s, e, terms)
+            scope = context_scope(cs, ce, r.get("direction"), s, e, terms)
             if any((tok.alpha[i] and not tok.stop[i]) or i in treat_tokens for i in scope):
                 negated = True
                 in_scope.update(scope, range(cs, ce))
         elif cat == "mitigation":
-            mitigated.update(_scope(cs, ce, r.get("direction"), s, e, terms))
+            mitigated.update(context_scope(cs, ce, r.get("direction"), s, e, terms))
         elif cat == "imperative" and cs == subj_start:
             imperative = True
             negative_imperative = bool(r.get("negative"))

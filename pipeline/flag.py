@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, rules
-from .extract import parse_claims
+from .extract import context_scope, parse_claims
 from .tag import text_key
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(config.SEVERITIES)}
@@ -177,14 +177,7 @@ def negation_scopes(doc, cue_by_id: dict) -> list[tuple[int, int, frozenset]]:
     for cs, ce, r in cues:
         if r.category != "negation" or any(ps <= cs and ce <= pe for ps, pe in pseudo):
             continue
-        scope: set[int] = set()
-        if r.get("direction") in ("forward", "bidirectional"):
-            stop = min([t for t in terms if t >= ce] + [len(doc), ce + config.NEGATION_WINDOW])
-            scope.update(range(ce, stop))
-        if r.get("direction") in ("backward", "bidirectional"):
-            stop = max([t + 1 for t in terms if t < cs] + [0, cs - config.NEGATION_WINDOW])
-            scope.update(range(stop, cs))
-        out.append((cs, ce, frozenset(scope)))
+        out.append((cs, ce, frozenset(context_scope(cs, ce, r.get("direction"), 0, len(doc), terms))))
     return out
 
 

@@ -193,6 +193,12 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False)
 
 
+def read_json(path: Path):
+    """A JSON file (e.g. an expectation suite)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def read_jsonl(path: Path) -> list[tuple[int, str]]:
     """Non-blank, non-comment lines of a JSONL file with their 1-based line numbers."""
     lines = []

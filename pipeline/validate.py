@@ -6,13 +6,12 @@ per table, so reviewers can read and extend them. great_expectations is imported
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pandas as pd
 
-from . import config
+from . import config, io
 
 
 class ValidationFailed(RuntimeError):
@@ -22,8 +21,7 @@ class ValidationFailed(RuntimeError):
 def load_suite(table: str, folder: Path = config.EXPECTATIONS_DIR) -> dict:
     """The suite JSON for a table (expectations/<table>.json)."""
     path = Path(folder) / f"{table}.json"
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return io.read_json(path)
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], folder: Path = config.EXPECTATIONS_DIR) -> dict:
