@@ -36,7 +36,7 @@ report-check: audit ## Render OUT/report.html in headless Chromium (apt-installe
 	@profile=$$(mktemp -d); \
 	chromium $(CHROMIUM_FLAGS) --user-data-dir="$$profile" --screenshot="$(abspath $(OUT))/report.png" \
 	  "file://$(abspath $(OUT))/report.html" 2>/dev/null; status=$$?; rm -rf "$$profile"; exit $$status
-	$(PY) -m pipeline.screenshot_check "$(OUT)/report.png"
+	$(PY) -m pipeline.dev.screenshot_check "$(OUT)/report.png"
 
 eval: $(STAMP) ## Score claims, labels, contradictions and compliance rules against the hand-labelled gold (tests/gold).
 	$(PY) -m pipeline eval

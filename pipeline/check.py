@@ -33,15 +33,16 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from . import config, io
-from .assertions import annotate_claims, aspect_index
-from .contradict import assertions_of, values_clash
+from . import config, io, tables
+from .nlp import RuleSet
+from .stages.contradict import assertions_of
+from .text import text_key
 
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
 TOOL_NAME = "claims-audit-check"
 TOOL_VERSION = "1.0.0"
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
-_CORPUS_COLUMNS = ("claim_id", "source_id", "start", "text", "treatment", "assertions", "certainty")
+_CORPUS_COLUMNS = ("claim_id", "source_id", "start", "text", "treatment", "certainty")
 
 
 class CheckError(Exception):
@@ -75,8 +76,6 @@ def load_baseline(path: Path) -> set[str]:
 def load_suppressions(allow: Path | None, ignore: Path | None, baseline: Path | None = None) -> Suppressions:
     """Read the allow-list, the ignore file and the baseline report (all optional); bad lines
     raise CheckError naming file:line."""
-    from .tag import text_key
-
     out = Suppressions(approved_file=str(allow or ""), ignored_file=str(ignore or ""),
                        baseline=load_baseline(baseline) if baseline else set(),
                        baseline_file=str(baseline or ""))
@@ -108,13 +107,10 @@ def read_drafts(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem", "name"])
 
 
-def analyse_drafts(raw: pd.DataFrame, nlp):
-    """(docs, claims, findings) of the drafts, with the audit's stages; bad input -> CheckError."""
-    from .extract import extract, parse_claims
-    from .flag import FINDING_COLUMNS, findings
-    from .ingest import ingest
-    from .segment import segment
-    from .tag import claims_table, tag
+def analyse_drafts(raw: pd.DataFrame, rules: RuleSet, nlp=None) -> tuple[pd.DataFrame, tables.Tables]:
+    """(documents, tables) of the drafts, through the audit's own wiring; bad input -> CheckError."""
+    from .analyse import analyse_articles
+    from .stages.ingest import ingest
 
     docs, problems = ingest(raw)
     if len(problems):
@@ -122,28 +118,24 @@ def analyse_drafts(raw: pd.DataFrame, nlp):
         p = problems.iloc[0]
         name = names.get(p.file, p.file)
         raise CheckError(f"{'standard input' if name == '-' else name}: {p.problem}")
-    units = extract(docs, segment(docs), nlp)
-    tagged = tag(units)
-    if not len(tagged) or not tagged["is_claim"].any():
-        return docs, pd.DataFrame(columns=config.CLAIM_COLUMNS), pd.DataFrame(columns=FINDING_COLUMNS)
-    claims = claims_table(tagged)
-    parsed = parse_claims(claims, docs, nlp)
-    claims = annotate_claims(claims, nlp, [d for d, _ in parsed])
-    return docs, claims, findings(claims, docs, nlp, parsed=parsed)
+    return docs, analyse_articles(raw, rules, nlp=nlp)
 
 
-def corpus_conflicts(claims: pd.DataFrame, corpus: pd.DataFrame | None, index) -> dict[str, list]:
+def corpus_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, corpus: tuple | None,
+                     rules: RuleSet) -> dict[str, list]:
     """claim_id -> corpus claims on the same treatment and aspect whose value excludes the
-    claim's, by the same rules as the audit's contradictions (pipeline.contradict)."""
-    if corpus is None or not len(claims) or not len(corpus):
+    claim's, by the same rules as the audit's contradictions (pipeline.stages.contradict).
+    ``corpus``: (claims, assertions) of the last audit."""
+    if corpus is None or not len(claims) or not len(corpus[0]):
         return {}
-    mine, theirs = assertions_of(claims, index), assertions_of(corpus, index)
+    index = rules.aspects
+    mine, theirs = assertions_of(claims, assertions, index), assertions_of(*corpus, index)
     blocks = {key: block for key, block in theirs.groupby(["treatment", "aspect"], sort=False)}
     out: dict[str, list] = {}
     for a in mine.itertuples(index=False):
         block = blocks.get((a.treatment, a.aspect))
         for b in block.itertuples(index=False) if block is not None else ():
-            if values_clash(index, a.aspect, a.value, b.value):
+            if index.values_clash(a.aspect, a.base, a.qualifier, b.base, b.qualifier):
                 out.setdefault(a.claim_id, []).append({
                     "source_id": b.source_id, "claim_id": b.claim_id, "text": b.text,
                     "treatment": b.treatment, "aspect": a.aspect, "value": b.value,
@@ -168,14 +160,15 @@ EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "statement", "
                    "source_title", "publisher", "url", "is_mirror"]
 
 
-def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, nlp, index) -> dict[str, list]:
+def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: pd.DataFrame | None,
+                       nlp, rules: RuleSet) -> dict[str, list]:
     """claim_id -> evidence rows that contradict the claim, by the audit's evidence check
-    (pipeline.evidence: statements normalised by the same code as claims)."""
-    from .evidence import evidence_links, normalise_evidence
+    (pipeline.stages.evidence: statements normalised by the same components as claims)."""
+    from .stages.evidence import evidence_links, normalise_evidence
 
     if evidence is None or not len(claims) or not len(evidence):
         return {}
-    links = evidence_links(claims, normalise_evidence(evidence, nlp), index)
+    links = evidence_links(claims, assertions, normalise_evidence(evidence, nlp), rules.aspects)
     links = links[links["relation"] == "contradicted"]
     rows = {str(e["evidence_id"]): e for e in evidence.to_dict("records")}
     out: dict[str, list] = {}
@@ -186,6 +179,20 @@ def evidence_conflicts(claims: pd.DataFrame, evidence: pd.DataFrame | None, nlp,
                     is_mirror=str(e.get("is_mirror", "")).lower() in ("true", "1", "yes"))
         out.setdefault(link.claim_id, []).append(item)
     return out
+
+
+def read_corpus(corpus_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(claims, assertions) of the last audit in corpus_dir, or None when there is none."""
+    claims = io.read_optional_csv(Path(corpus_dir) / config.CLAIMS_CSV)
+    if claims is None:
+        return None
+    missing = sorted(set(_CORPUS_COLUMNS) - set(claims.columns))
+    assertions = io.read_optional_csv(Path(corpus_dir) / config.ASSERTIONS_CSV)
+    if missing or assertions is None:
+        raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
+                         f"(missing {missing or [config.ASSERTIONS_CSV]}); run `make audit` again")
+    assertions = assertions.astype({"qualifier": str, "words": str}).fillna("")
+    return claims, assertions
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
@@ -213,38 +220,36 @@ def _suppression(f, key: str, sup: Suppressions) -> dict | None:
 def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
           evidence_file: Path = config.EVIDENCE_FILE, allow: Path | None = config.APPROVED_CLAIMS_FILE,
           ignore: Path | None = config.IGNORED_FINDINGS_FILE, baseline: Path | None = None,
-          nlp=None) -> dict:
+          rules_dir: Path = config.RULES_DIR, nlp=None) -> dict:
     """Check the named drafts ('-' = standard input); returns the report (the JSON output)."""
     from .nlp import build_nlp
-    from .tag import text_key
 
     sup = load_suppressions(allow, ignore, baseline)
     raw = read_drafts(names)
-    nlp = nlp or build_nlp()
-    docs, claims, found = analyse_drafts(raw, nlp)
-    corpus = io.read_optional_csv(Path(corpus_dir) / config.CLAIMS_CSV)
-    missing = sorted(set(_CORPUS_COLUMNS) - set(corpus.columns)) if corpus is not None else []
-    if missing:
-        raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
-                         f"(missing columns {missing}); run `make audit` again")
+    rules = RuleSet.load(rules_dir)
+    nlp = nlp or build_nlp(rules)
+    docs, t = analyse_drafts(raw, rules, nlp)
+    claims, found = t.claims, t.findings
+    corpus = read_corpus(corpus_dir)
     evidence = io.read_optional_csv(evidence_file)
-    index = aspect_index()
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
-    against = corpus_conflicts(flagged, corpus, index)
-    cited = evidence_conflicts(flagged, evidence, nlp, index)
+    against = corpus_conflicts(flagged, t.assertions, corpus, rules)
+    cited = evidence_conflicts(flagged, t.assertions, evidence, nlp, rules)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
+    by_claim = {c.claim_id: c for c in claims.itertuples(index=False)}
     items = []
     for f in found.itertuples(index=False):
+        r, c = rules.compliance_by_id[f.rule_id], by_claim[f.claim_id]
         line, col = line_col(texts[f.source_id], f.start)
         end_line, end_col = line_col(texts[f.source_id], f.end)
         items.append({
             "file": shown[f.source_id], "line": line, "column": col,
             "end_line": end_line, "end_column": end_col,
             "rule_id": f.rule_id, "family": f.family, "severity": f.severity,
-            "claim": f.text, "match": f.match, "message": f.message, "reason": f.reason,
-            "reference": f.reference, "treatment": f.treatment, "fingerprint": f.fingerprint,
-            "suppressed": _suppression(f, text_key(f.text), sup),
+            "claim": c.text, "match": f.match, "message": r.message, "reason": r.reason,
+            "reference": r.reference, "treatment": c.treatment, "fingerprint": f.fingerprint,
+            "suppressed": _suppression(f, text_key(c.text), sup),
             "contradicting_claims": against.get(f.claim_id, []),
             "contradicting_evidence": cited.get(f.claim_id, []),
         })
@@ -309,11 +314,9 @@ def render_json(report: dict) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
-def _sarif_rules() -> tuple[list[dict], dict[str, int]]:
-    from .flag import load_compliance
-
+def _sarif_rules(rules: RuleSet) -> tuple[list[dict], dict[str, int]]:
     descriptors, index = [], {}
-    for r in load_compliance():
+    for r in rules.compliance:
         index[r.id] = len(descriptors)
         descriptors.append({
             "id": r.id, "name": r.id.replace(".", "_"),
@@ -327,10 +330,10 @@ def _sarif_rules() -> tuple[list[dict], dict[str, int]]:
     return descriptors, index
 
 
-def render_sarif(report: dict) -> str:
+def render_sarif(report: dict, rules: RuleSet | None = None) -> str:
     """SARIF 2.1.0, one run; columns count Unicode code points; suppressed findings carry
     SARIF suppressions so review tools hide them."""
-    descriptors, index = _sarif_rules()
+    descriptors, index = _sarif_rules(rules or RuleSet.load())
     results = []
     for i in report["findings"]:
         result = {
@@ -364,6 +367,11 @@ def render_sarif(report: dict) -> str:
 
 
 RENDER = {"text": render_text, "json": render_json, "sarif": render_sarif}
+
+
+def render(report: dict, fmt: str, rules: RuleSet | None = None) -> str:
+    """The report in one of CHECK_FORMATS (SARIF describes the rules of ``rules``)."""
+    return render_sarif(report, rules) if fmt == "sarif" else RENDER[fmt](report)
 
 
 def cold_check_seconds(files: list[str], repeat: int = 3, fmt: str = "json") -> list[dict]:

@@ -15,6 +15,10 @@ err = Console(stderr=True)
 out = Console()
 
 
+RULES_OPTION = typer.Option(config.RULES_DIR, "--rules",
+                            help="Folder of rule files (a copy of pipeline/rules, edited).")
+
+
 @app.callback()
 def main() -> None:
     """Claims audit: extract, tag and cross-check health claims in articles."""
@@ -56,18 +60,19 @@ def audit(
                                    help="Reviewers' decisions to merge (read only)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes for the per-article stages "
                                 "(output identical to one process)."),
+    rules: Path = RULES_OPTION,
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out."""
     from .audit import run_audit
     from .io import InputError
+    from .nlp import RuleError
+    from .outputs.validate import ValidationFailed
     from .review import ReviewError
-    from .rules import RuleError
-    from .validate import ValidationFailed
 
     try:
         with progress_bar(raw) as progress:
-            result = run_audit(raw, out_dir, validate=validate, report=report, workbook=workbook,
-                               decisions=decisions,
+            result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,
+                               workbook=workbook, decisions=decisions,
                                workers=workers, progress=progress)
     except (RuleError, FileNotFoundError, ReviewError, InputError) as exc:
         err.print(f"[red]error:[/red] {exc}")
@@ -139,7 +144,7 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
     Claims and their labels against tests/gold/claims (and the held-out articles), contradictions
     against tests/gold/contradictions.csv, the compliance rules against their examples and
     tests/gold/flags.csv."""
-    from .rules import RuleError
+    from .nlp import RuleError
 
     unknown = sorted(set(part) - set(EVAL_PARTS))
     if unknown:
@@ -147,14 +152,14 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
         raise typer.Exit(2)
     try:
         if "claims" in part:
-            from .evaluate import run as run_claims
+            from .dev.evaluate import run as run_claims
             run_claims(typer.echo, details=details)
         if "contradictions" in part:
-            from .eval_contradictions import run as run_contradictions
+            from .dev.eval_contradictions import run as run_contradictions
             typer.echo("")
             run_contradictions(typer.echo)
         if "rules" in part:
-            from .eval_rules import run as run_rules
+            from .dev.eval_rules import run as run_rules
             typer.echo("")
             run_rules(typer.echo)
     except (RuleError, FileNotFoundError, ValueError) as exc:
@@ -180,26 +185,28 @@ def check(
     allow: Path = typer.Option(config.APPROVED_CLAIMS_FILE, "--allow", help="Approved claim wordings, one a line."),
     ignore: Path = typer.Option(config.IGNORED_FINDINGS_FILE, "--ignore", help="Ignored findings (JSONL, with reasons)."),
     baseline: Path = typer.Option(None, "--baseline", help="An earlier JSON report: its findings do not fail the run (fail on new text only)."),
+    rules: Path = RULES_OPTION,
 ) -> None:
     """Check marketing copy for risky claims, like a linter. Exit 0 clean, 1 findings, 2 error."""
     import sys
 
-    from .check import RENDER, CheckError, check as run_check, exit_code
-    from .rules import RuleError
+    from .check import CheckError, check as run_check, exit_code, render
+    from .nlp import RuleError, RuleSet
 
     try:
         report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore,
-                           baseline=baseline)
+                           baseline=baseline, rules_dir=rules)
+        text = render(report, fmt, RuleSet.load(rules))
     except (CheckError, RuleError) as exc:
         sys.stderr.write(f"error: {exc}\n")   # unwrapped, so editors and CI logs keep file:line
         raise typer.Exit(2) from None
-    sys.stdout.write(RENDER[fmt](report))
+    sys.stdout.write(text)
     raise typer.Exit(exit_code(report, fail_on))
 
 
 @app.command()
 def bench() -> None:
     """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles; writes BENCHMARKS.md."""
-    from .bench import main as run_bench
+    from .dev.bench import main as run_bench
 
     run_bench(echo=typer.echo)  # plain text: the Markdown table must not be wrapped

@@ -29,6 +29,7 @@ MAX_ARTICLE_BYTES = 5 * 1024 * 1024    # ~800,000 words; larger files are refuse
 # Output file names inside the --out folder.
 CLAIMS_CSV = "claims.csv"
 CLAIMS_PARQUET = "claims.parquet"
+ASSERTIONS_CSV = "assertions.csv"       # what each claim asserts (aspect, value, qualifier, words)
 CONTRADICTIONS_CSV = "contradictions.csv"
 PROBLEMS_CSV = "problems.csv"
 VALIDATION_JSON = "validation.json"
@@ -43,10 +44,6 @@ CERTAINTIES = ("absolute", "hedged", "conditional")
 SCOPES = ("within_source", "cross_source")
 NO_TREATMENT = "none"
 
-# Rule files (data, one rule a line, validated on load).
-TREATMENTS_FILE = RULES_DIR / "treatments.jsonl"
-CUES_FILE = RULES_DIR / "cues.jsonl"
-ASPECTS_FILE = RULES_DIR / "aspects.jsonl"
 
 # Segmentation heuristics.
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
@@ -65,38 +62,18 @@ ENGLISH_MIN_WORDS = 30      # shorter texts are not judged for language
 AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
 PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 
-CLAIM_COLUMNS = [
-    "claim_id", "source_id", "start", "end", "text", "kind", "section",
-    "treatment", "treatments", "claim_type", "certainty", "negated", "assertions", "family_id",
-    "cues",
-]
-CONTRADICTION_COLUMNS = [
-    "contradiction_id", "claim_a", "claim_b", "source_a", "source_b", "scope",
-    "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
-    "severity", "repeats",
-]
-SEVERITIES = ("high", "medium", "low")
+SEVERITIES = ("high", "medium", "low")  # most severe first
 
 # Evidence (issue 4): the curated evidence table beside the articles, copied into --out.
 EVIDENCE_CSV = "evidence.csv"
 EVIDENCE_STATUSES = ("supported", "contradicted", "no_evidence")
-EVIDENCE_COLUMNS = [
-    "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
-    "source_title", "publisher", "url", "is_mirror", "note",
-]
-PROBLEM_COLUMNS = ["file", "problem"]
 
 # Review decisions and the reviewer's workbook (issue 6).
 DECISIONS_FILE = REVIEW_DIR / "decisions.csv"  # the reviewers' file; only `review import` writes it
 DECISIONS = ("approved", "rejected", "needs_evidence")
-DECISION_COLUMNS = ["claim_id", "decision", "reviewer", "date", "note"]  # required, in this order
-DECISION_CONTEXT_COLUMNS = ["source_id", "claim_text"]  # what the claim said when it was decided
 REVIEW_STATUS_CSV = "review_status.csv"   # one row per decision: unchanged, stale, orphaned, superseded
-REVIEW_STATUS_COLUMNS = ["claim_id", "decision", "reviewer", "date", "note", "source_id",
-                         "claim_text", "status", "current_claim_id", "current_text", "similarity"]
 STALE_MIN_SIMILARITY = 80  # rapidfuzz ratio (0-100) for an edited claim to inherit a stale decision
 CLAIMS_REVIEW_XLSX = "claims_review.xlsx"
-EVIDENCE_CSV = "evidence.csv"   # written by the evidence stage (issue 4) when it exists
 FLAGS_CSV = "flags.csv"         # written by the compliance rules stage (issue 5) when it exists
 RISKY_LEVELS = ("high", "medium")  # risk values a reviewer's workbook highlights
 FIXED_TIMESTAMP = (2000, 1, 1, 0, 0, 0)  # workbook properties and zip entries: stable bytes
@@ -106,15 +83,11 @@ EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share 
 FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
 FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of the longer
 # Compliance flags (issue 5): rules, allowed values, outputs and the `check` command's defaults.
-COMPLIANCE_FILE = RULES_DIR / "compliance.jsonl"
-COMPLIANCE_CONTEXT_FILE = RULES_DIR / "compliance_context.jsonl"
 COMPLIANCE_FAMILIES = (
     "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
     "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
     "qualifier_does_not_cure",
 )  # docs/compliance-sources.md
-SEVERITIES = ("high", "medium", "low")      # most severe first
-FLAG_COLUMNS = ["claim_id", "rule_id", "family", "severity", "message", "text"]
 EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
 IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons

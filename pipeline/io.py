@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from . import config
+from . import config, tables
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,15 @@ def read_evidence(raw_dir: Path) -> pd.DataFrame:
     error naming the file and the columns."""
     path = Path(raw_dir) / config.EVIDENCE_CSV
     if not path.exists():
-        return pd.DataFrame(columns=config.EVIDENCE_COLUMNS)
+        return pd.DataFrame(columns=tables.EVIDENCE)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
-    missing = [c for c in config.EVIDENCE_COLUMNS if c not in df.columns]
+    missing = [c for c in tables.EVIDENCE if c not in df.columns]
     if missing:
-        raise InputError(f"{path}: missing columns {missing} (expected {config.EVIDENCE_COLUMNS})")
-    return df[config.EVIDENCE_COLUMNS]
+        raise InputError(f"{path}: missing columns {missing} (expected {tables.EVIDENCE})")
+    return df[tables.EVIDENCE]
 
 
 _UMASK = os.umask(0)
@@ -223,7 +223,7 @@ def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
     return {
         "claims": pd.read_parquet(d / config.CLAIMS_PARQUET),
         "contradictions": read_csv(d / config.CONTRADICTIONS_CSV),
-        "problems": problems if problems is not None else pd.DataFrame(columns=config.PROBLEM_COLUMNS),
+        "problems": problems if problems is not None else pd.DataFrame(columns=tables.PROBLEMS),
         "evidence": read_optional_csv(d / config.EVIDENCE_CSV),
         "flags": read_optional_csv(d / config.FLAGS_CSV),
         "review_status": read_optional_csv(d / config.REVIEW_STATUS_CSV),

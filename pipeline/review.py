@@ -22,8 +22,8 @@ import datetime as dt
 import pandas as pd
 from rapidfuzz import fuzz
 
-from . import config
-from .tag import text_key
+from . import config, tables
+from .text import text_key
 
 UNREVIEWED = "unreviewed"
 
@@ -34,7 +34,7 @@ class ReviewError(ValueError):
 
 def empty_decisions() -> pd.DataFrame:
     """A decisions table with no rows and every column."""
-    return pd.DataFrame(columns=config.DECISION_COLUMNS + config.DECISION_CONTEXT_COLUMNS, dtype=str)
+    return pd.DataFrame(columns=tables.DECISIONS + tables.DECISION_CONTEXT, dtype=str)
 
 
 def check_decisions(decisions: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -42,12 +42,12 @@ def check_decisions(decisions: pd.DataFrame, name: str) -> pd.DataFrame:
 
     Rows are numbered as a spreadsheet shows them (header = row 1).
     """
-    missing = [c for c in config.DECISION_COLUMNS if c not in decisions.columns]
+    missing = [c for c in tables.DECISIONS if c not in decisions.columns]
     if missing:
         raise ReviewError(f"{name}: missing column(s) {', '.join(missing)} "
-                          f"(expected {', '.join(config.DECISION_COLUMNS)})")
+                          f"(expected {', '.join(tables.DECISIONS)})")
     out = decisions.fillna("").astype(str)
-    for col in config.DECISION_CONTEXT_COLUMNS:
+    for col in tables.DECISION_CONTEXT:
         if col not in out.columns:
             out[col] = ""
     problems = []
@@ -82,7 +82,7 @@ def decision_status(claims: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFra
     last = {cid: i for i, cid in enumerate(decisions["claim_id"])}
     rows = []
     for i, d in decisions.iterrows():
-        row = {c: d[c] for c in config.DECISION_COLUMNS + config.DECISION_CONTEXT_COLUMNS}
+        row = {c: d[c] for c in tables.DECISIONS + tables.DECISION_CONTEXT}
         current, text, score = "", "", 0.0
         if last[d["claim_id"]] != i:
             status = "superseded"
@@ -97,7 +97,7 @@ def decision_status(claims: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFra
         row.update(status=status, current_claim_id=current, current_text=text,
                    similarity=round(float(score), 1))
         rows.append(row)
-    return pd.DataFrame(rows, columns=config.REVIEW_STATUS_COLUMNS)
+    return pd.DataFrame(rows, columns=tables.REVIEW_STATUS)
 
 
 def merge_decisions(claims: pd.DataFrame, decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -156,7 +156,7 @@ def imported_decisions(rows: list[tuple[int, dict]], claims: pd.DataFrame, name:
                     "source_id": sources.get(cid, ""), "claim_text": texts.get(cid, "")})
     if problems:
         raise ReviewError("refused, nothing written:\n  " + "\n  ".join(problems))
-    return pd.DataFrame(out, columns=config.DECISION_COLUMNS + config.DECISION_CONTEXT_COLUMNS)
+    return pd.DataFrame(out, columns=tables.DECISIONS + tables.DECISION_CONTEXT)
 
 
 def changed_decisions(decisions: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:

@@ -4,19 +4,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipeline import tables
 from pipeline import config
-from pipeline.extract import extract
-from pipeline.ingest import ingest
-from pipeline.nlp import build_nlp
-from pipeline.segment import segment
-from pipeline.tag import tag
+from pipeline.analyse import label_units
+from pipeline.nlp import RuleSet, build_nlp
 
 SEEDS = config.RAW_DIR
 
 
 @pytest.fixture(scope="session")
-def nlp():
-    return build_nlp()
+def rules() -> RuleSet:
+    return RuleSet.load()
+
+
+@pytest.fixture(scope="session")
+def nlp(rules):
+    return build_nlp(rules)
 
 
 def raw_frame(articles: dict[str, str | bytes]) -> pd.DataFrame:
@@ -29,13 +32,13 @@ def raw_frame(articles: dict[str, str | bytes]) -> pd.DataFrame:
 
 
 @pytest.fixture()
-def run_text(nlp):
-    """Tag literal articles: run_text({"a.txt": "..."}) -> all units, labelled."""
+def run_text(rules, nlp):
+    """Tag literal articles through the audit's wiring: run_text({"a.txt": "..."}) -> all
+    units (claims and not), labelled."""
     def run(articles: dict[str, str | bytes], main: dict | None = None) -> pd.DataFrame:
-        docs, problems = ingest(raw_frame(articles))
-        assert problems.empty, problems.to_dict("records")
-        units = extract(docs, segment(docs), nlp)
-        return tag(units, main or {})
+        lab = label_units(raw_frame(articles), rules, main, nlp)
+        assert lab.problems.empty, lab.problems.to_dict("records")
+        return lab.units
     return run
 
 
@@ -44,3 +47,18 @@ def claim(units: pd.DataFrame, startswith: str) -> pd.Series:
     hits = units[units["is_claim"] & units["text"].str.startswith(startswith)]
     assert len(hits) == 1, (startswith, units[["text", "is_claim"]].to_string())
     return hits.iloc[0]
+
+
+def split_assertions(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A literal claims table whose ``assertions`` column is written as people read it
+    ("side_effects=named:redness|redness;pain=painless|painless") -> (claims, long assertions
+    table). For tiny test fixtures only: the pipeline itself never parses this text."""
+    rows = []
+    for cid, spec in zip(frame["claim_id"], frame["assertions"]):
+        for item in filter(None, str(spec).split(";")):
+            head, _, words = item.partition("|")
+            aspect, _, value = head.partition("=")
+            base, _, qualifier = value.partition(":")
+            rows.append((cid, aspect, base, qualifier, words, False))
+    from pipeline import tables
+    return frame.drop(columns="assertions"), pd.DataFrame(rows, columns=tables.ASSERTIONS)

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline import config
 from pipeline.audit import run_audit
-from pipeline.ingest import decode
+from pipeline.stages.ingest import decode
 
 
 @pytest.fixture(scope="module")

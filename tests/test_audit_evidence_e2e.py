@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipeline import tables
 from pipeline import config
 from pipeline.audit import run_audit
 
@@ -38,7 +39,7 @@ def test_evidence_table_is_copied_and_contradictions_have_severity(out):
     src = pd.read_csv(config.RAW_DIR / config.EVIDENCE_CSV, keep_default_na=False)
     assert ev.equals(src)
     contra = pd.read_csv(out / config.CONTRADICTIONS_CSV, keep_default_na=False)
-    assert list(contra.columns) == config.CONTRADICTION_COLUMNS
+    assert list(contra.columns) == tables.CONTRADICTIONS
     assert set(contra["severity"]) <= {"high", "medium", "low"} and (contra["repeats"] >= 1).all()
     side = contra[(contra["aspect"] == "side_effects") & contra["text_a"].str.contains("virtually no side effects")]
     assert len(side) >= 10 and set(side["severity"]) == {"high"}

@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.extract import extract
-from pipeline.ingest import IngestError, ingest_one
-from pipeline.segment import segment
-from pipeline.tag import tag
+from pipeline.stages.extract import extract
+from pipeline.stages.ingest import IngestError, ingest_one
+from pipeline.stages.segment import segment
+from pipeline.stages.tag import tag
 
 # Pieces that stress offsets and markup: typography, line ends, markup, emoji, rule words.
 PIECES = [
@@ -31,7 +31,7 @@ def test_arbitrary_text_never_raises_and_offsets_hold(nlp, text, suffix):
     except IngestError:
         return  # empty, binary or wordless: reported as a problem, not an exception
     docs = pd.DataFrame([doc])
-    units = extract(docs, segment(docs), nlp)
+    units = extract(docs, segment(docs), nlp).units
     tagged = tag(units, {})
     source = doc["text"]
     for u in tagged.itertuples(index=False):

@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from pipeline import tables
 from pipeline import config, io
 from pipeline.review import (ReviewError, changed_decisions, check_decisions, imported_decisions,
                              merge_decisions)
-from pipeline.tag import claim_id
-from pipeline.workbook import build_workbook
+from pipeline.text import claim_id
+from pipeline.outputs.workbook import build_workbook
 
 TEXTS = {
     "keep": "Microneedling has virtually no side effects.",
@@ -136,7 +137,7 @@ def full_tables() -> dict:
          "message": "m", "text": TEXTS["other"]},
         {"claim_id": c[2], "rule_id": "absolute_safety", "family": "safety", "severity": "high",
          "message": "m", "text": TEXTS["other"]}])
-    evidence = pd.DataFrame([dict(zip(config.EVIDENCE_COLUMNS, [
+    evidence = pd.DataFrame([dict(zip(tables.EVIDENCE, [
         "e1", "Microneedling: side effects", "microneedling", "side_effects", "named",
         "Microneedling causes transient redness.", "a quote", "A title", "A publisher",
         "https://example.org/e1", "no", ""]))])

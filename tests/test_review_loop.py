@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from pipeline import config, io
 from pipeline.audit import run_audit
 from pipeline.cli import app
-from pipeline.tag import text_key
+from pipeline.text import text_key
 
 UNRELATED = "Our clinic opened a second branch downtown last spring.\n\n"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pipeline import config, io
 from pipeline.audit import run_audit, screen_raw
 from pipeline.cli import app
-from pipeline.segment import blocks_of
+from pipeline.stages.segment import blocks_of
 
 ARTICLE = (
     "Microneedling aftercare\n\n"
@@ -106,7 +106,7 @@ def test_the_other_articles_are_audited(hostile):
 
 
 def test_offsets_hold_for_bom_crlf_and_cp1252(hostile):
-    from pipeline.ingest import decode
+    from pipeline.stages.ingest import decode
 
     raw, out, _ = hostile
     claims = pd.read_parquet(out / config.CLAIMS_PARQUET)
@@ -169,7 +169,7 @@ def _assert_untouched(out: Path, before: dict) -> None:
 
 
 def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
-    import pipeline.validate as validate
+    import pipeline.outputs.validate as validate
 
     raw, out, before = previous
     monkeypatch.setattr(validate, "validate_tables", lambda tables: {"claims": {"success": False}})

@@ -1,0 +1,424 @@
+"""Benchmark: a seeded synthetic corpus at several sizes, audited and timed stage by stage.
+
+``python -m pipeline bench`` (``make bench``) builds corpora of 100, 1,000 and 10,000 articles
+of about the seed articles' length, assembled from varied sentence templates over every
+treatment in rules/treatments.jsonl (claims of every type, hedges, negations, and contradicting
+statements at fixed rates), audits each in a fresh process (report excluded, validation
+included), measures bare spaCy on the same text, prints a table and writes BENCHMARKS.md.
+
+Each audit runs in its own process so that peak memory (ru_maxrss, the process and its worker
+children) belongs to that run alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .. import config, io
+from ..nlp import RuleSet
+
+CORPUS_VERSION = 1
+SIZES = (100, 1000, 10000)
+SEED = 7
+TARGET_WORDS = (550, 900)      # the seed articles run 410-1250 words, about 775 on average
+
+# Sentence templates by kind. {T}: a name of the article's treatment, {U}: any treatment name,
+# {n}/{m}: small numbers. Weights give realistic rates: most sentences are neutral or weak
+# claims; absolute marketing claims and their contradicting counterparts are rare.
+TEMPLATES: dict[str, tuple[int, list[str]]] = {
+    "neutral": (30, [
+        "Our clinic has offered this service for {n} years in the city centre.",
+        "Many readers write to us with questions about their routine.",
+        "The appointment starts with a short conversation about your goals.",
+        "We will walk you through each step before anything begins.",
+        "Prices depend on the size of the area and the number of visits.",
+        "The team is happy to answer any question you still have.",
+        "This guide explains what to expect before, during and after a visit.",
+        "Photos of the results are available on request at the front desk.",
+    ]),
+    "efficacy": (14, [
+        "{T} improves the texture and tone of the skin.",
+        "{T} reduces fine lines and the appearance of dark spots.",
+        "Studies show that {T} is effective for uneven pigmentation.",
+        "{T} can improve skin firmness after a few sessions.",
+        "Patients often see a brighter complexion after {T}.",
+        "{T} may help calm sensitive skin.",
+    ]),
+    "mechanism": (8, [
+        "{T} works by stimulating collagen production deep in the skin.",
+        "The treatment triggers the natural healing process of the skin.",
+        "{T} removes the outer layer of dead cells to reveal new skin.",
+    ]),
+    "safety": (8, [
+        "{T} is generally safe for most skin types.",
+        "Recovery after {T} is quick for most people.",
+        "{T} is not recommended during pregnancy.",
+        "{T} is considered safe when done by a trained professional.",
+    ]),
+    # Contradicting statements (aspect values that exclude each other) are rare: every one of
+    # them pairs with its opposites in all other articles on the treatment, so the number of
+    # contradictions grows with the square of the corpus (see BENCHMARKS.md).
+    "absolute": (0.1, [
+        "{T} has no side effects.",
+        "{T} is completely painless.",
+        "{T} is a non-invasive treatment with no downtime.",
+        "{T} shrinks pores for good.",
+    ]),
+    "counter": (0.3, [
+        "{T} can cause side effects such as bruising or scarring.",
+        "Mild redness and swelling can occur for a day or two after {T}.",
+        "{T} can be painful for people with sensitive skin.",
+        "{T} creates controlled micro-injuries in the skin.",
+        "{T} will not shrink pores, but it may make them look smaller.",
+    ]),
+    "regimen": (6, [
+        "Most people need {n} sessions spaced {m} weeks apart.",
+        "Repeat {T} every {m} weeks for the best result.",
+        "A maintenance session once every {n} months keeps the effect.",
+    ]),
+    "advice": (6, [
+        "Avoid direct sun for a week after {T}.",
+        "Apply a gentle moisturiser twice a day while the skin heals.",
+        "Consult a dermatologist before combining {T} with {U}.",
+        "Wear sunscreen every day, even when it is cloudy.",
+    ]),
+    "comparative": (3, [
+        "{T} is one of the most effective treatments for dull skin.",
+        "{T} gives better results than {U} for shallow lines.",
+    ]),
+    "durability": (3, [
+        "The effect of {T} lasts for {n} to {m} months.",
+        "Results from {T} are long-lasting with good aftercare.",
+    ]),
+    "hedged_negation": (4, [
+        "{T} does not usually need more than one visit.",
+        "It is not only effective but also affordable.",
+        "There is no evidence that {T} works on deep wrinkles.",
+        "You should not expect results after the first week.",
+    ]),
+    "etiology": (3, [
+        "Large pores are mostly caused by genetics and excess oil.",
+        "Blackheads are the result of oil trapped in the pores.",
+    ]),
+    "candidacy": (3, [
+        "{T} is suitable for all skin types except very dark skin.",
+        "People over {n} years old are good candidates for {T}.",
+    ]),
+}
+HEADINGS = [
+    "What is {T}?", "How {T} works", "Benefits of {T}", "Is {T} safe?", "Side effects and risks",
+    "How many sessions do you need?", "Aftercare tips", "Who is a good candidate?",
+    "{T} versus {U}", "Results and recovery", "Cost of {T}", "Frequently asked questions",
+]
+
+
+def _names() -> list[tuple[str, tuple[str, ...]]]:
+    """(treatment id, usable names) for every treatment in the rules."""
+    out = []
+    for t in RuleSet.load().treatments:
+        names = tuple(n for n in t.names if n[:1].isalpha() and len(n) > 3) or (t.label,)
+        out.append((t.id, names))
+    return out
+
+
+def _fill(template: str, rng: random.Random, names: tuple[str, ...], others) -> str:
+    text = template.format(
+        T=rng.choice(names), U=rng.choice(rng.choice(others)[1]),
+        n=rng.randint(2, 6), m=rng.randint(6, 12))
+    return text[0].upper() + text[1:]
+
+
+def make_article(rng: random.Random, treatments) -> tuple[str, int]:
+    """One synthetic article (plain text, headings and paragraphs) and its sentence count."""
+    _, names = rng.choice(treatments)
+    kinds = list(TEMPLATES)
+    weights = [TEMPLATES[k][0] for k in kinds]
+    target = rng.randint(*TARGET_WORDS)
+    lines = [_fill(rng.choice(["A guide to {T}", "{T}: what you should know",
+                               "Everything about {T}"]), rng, names, treatments), ""]
+    words = sentences = 0
+    for heading in rng.sample(HEADINGS, len(HEADINGS)):
+        if words >= target:
+            break
+        lines += [_fill(heading, rng, names, treatments), ""]
+        for _ in range(rng.randint(1, 3)):
+            para = [_fill(rng.choice(TEMPLATES[k][1]), rng, names, treatments)
+                    for k in rng.choices(kinds, weights, k=rng.randint(3, 7))]
+            sentences += len(para)
+            words += sum(len(s.split()) for s in para)
+            lines += [" ".join(para), ""]
+    return "\n".join(lines), sentences
+
+
+def build_corpus(folder: Path, n: int, seed: int = SEED) -> dict:
+    """Write n articles into folder (reused when already built with the same n, seed, version)."""
+    folder = Path(folder)
+    stamp = folder / ".corpus.json"
+    want = {"n": n, "seed": seed, "version": CORPUS_VERSION}
+    if stamp.exists():
+        info = json.loads(stamp.read_text())
+        if {k: info.get(k) for k in want} == want:
+            return info
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.txt"):
+        old.unlink()
+    rng = random.Random(seed)
+    treatments = _names()
+    words = sentences = 0
+    for i in range(n):
+        text, n_sent = make_article(rng, treatments)
+        (folder / f"art{i:05d}.txt").write_text(text, encoding="utf-8")
+        words += len(text.split())
+        sentences += n_sent
+    info = {**want, "words": words, "sentences": sentences}
+    stamp.write_text(json.dumps(info))
+    return info
+
+
+# --- measurements -----------------------------------------------------------------------
+
+def _peak_mb() -> tuple[float, float]:
+    """Peak resident memory in MB of this process and of its largest finished child."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, kids
+
+
+def run_one(raw: Path, out: Path, workers: int) -> dict:
+    """Audit one corpus (validation on, report and workbook off) in this process; timings and
+    peak memory."""
+    from ..audit import run_audit
+
+    t0 = time.perf_counter()
+    result = run_audit(raw, out, validate=True, report=False, workbook=False, workers=workers)
+    wall = time.perf_counter() - t0
+    own, kids = _peak_mb()
+    return {"wall": wall, "timings": result.timings, "claims": len(result.claims),
+            "contradictions": len(result.contradictions), "problems": len(result.problems),
+            "peak_main_mb": own, "peak_worker_mb": kids if workers > 1 else 0.0}
+
+
+def run_isolated(raw: Path, out: Path, workers: int) -> dict:
+    """run_one in a fresh Python process, so memory and warm caches are its own."""
+    code = ("import json,sys; from pathlib import Path; from pipeline.dev.bench import run_one; "
+            "print(json.dumps(run_one(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))))")
+    proc = subprocess.run([sys.executable, "-c", code, str(raw), str(out), str(workers)],
+                          capture_output=True, text=True, cwd=config.ROOT, check=False)
+    if proc.returncode:
+        raise RuntimeError(f"bench run failed on {raw}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bare_spacy(raw: Path) -> dict:
+    """Words/s of nlp.pipe over the decoded articles, no pipeline code around it, one process:
+    blank("en") + sentencizer, and the same with the claim_matcher component."""
+    import spacy
+
+    from ..nlp import build_nlp
+    from ..stages.ingest import decode
+
+    texts = [decode(f.data)[0] for f in io.iter_articles(raw) if f.data]
+    words = sum(len(t.split()) for t in texts)
+    blank = spacy.blank("en")
+    blank.add_pipe("sentencizer")
+    out = {"words": words}
+    for name, nlp in (("blank_sentencizer", blank), ("with_claim_matcher", build_nlp())):
+        for _ in nlp.pipe(texts[:20]):
+            pass  # warm up
+        t0 = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=64):
+            pass
+        out[name] = words / (time.perf_counter() - t0)
+    return out
+
+
+def time_check(repeat: int = 5) -> float:
+    """Median wall seconds of ``python -m pipeline check`` on a one-page draft (the first seed
+    article) in a fresh process, imports included: what a copywriter or a CI job waits for."""
+    from ..check import cold_check_seconds
+
+    draft = sorted(config.RAW_DIR.glob("*.txt"))[0]
+    walls = sorted(r["wall"] for r in cold_check_seconds([str(draft)], repeat=repeat))
+    return walls[len(walls) // 2]
+
+
+def machine() -> dict:
+    """Cores, CPU model, RAM, Python and spaCy versions of the machine the bench ran on."""
+    import spacy
+
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()[0]
+    return {"cores": os.cpu_count(), "cpu": cpu, "ram_gb": round(ram, 1),
+            "python": platform.python_version(), "spacy": spacy.__version__,
+            "load_1min": round(load, 2), "platform": platform.platform()}
+
+
+# --- the run and its table ------------------------------------------------------------------
+
+RUNS = ((100, 1), (1000, 1), (1000, 2), (10000, 2))   # (articles, workers)
+STAGES = ("ingest", "segment", "extract", "tag", "parse_claims", "assertions", "evidence", "flag", "contradict", "validate", "write")
+PER_ARTICLE_STAGES = ("ingest", "segment", "extract", "tag", "parse_claims", "assertions", "evidence", "flag")
+
+
+def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> dict:
+    """Build the corpora, audit each, measure bare spaCy; returns every figure."""
+    folder = Path(folder)
+    corpora = {n: build_corpus(folder / f"c{n}", n) for n in sorted({n for n, _ in runs})}
+    base_n = 1000 if 1000 in corpora else min(corpora)
+    results, bare = [], None
+    for n, workers in runs:
+        echo(f"auditing {n} articles with {workers} worker(s) ...")
+        load = os.getloadavg()[0]
+        r = run_isolated(folder / f"c{n}", folder / f"out{n}_w{workers}", workers)
+        r.update(articles=n, workers=workers, words=corpora[n]["words"],
+                 sentences=corpora[n]["sentences"], load=round(load, 1))
+        results.append(r)
+        echo(f"  {r['wall']:.1f} s")
+        if bare is None and n == base_n and workers == 1:
+            echo(f"bare spaCy on the same {base_n} articles ...")  # right after, same conditions
+            bare = bare_spacy(folder / f"c{base_n}")
+    if bare is None:
+        bare = bare_spacy(folder / f"c{base_n}")
+    return {"machine": machine(), "runs": results, "bare": bare, "bare_articles": base_n,
+            "check_seconds": time_check()}
+
+
+def table(figures: dict) -> str:
+    """The Markdown table of a bench run, with the targets below it."""
+    head = ("| articles | workers | words | wall s | articles/s | sentences/s | words/s | "
+            + " | ".join(f"{s} s" for s in STAGES) + " | peak MB (main + per worker) | claims | contradictions | load at start |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in figures["runs"]:
+        t = r["timings"]
+        mem = f"{r['peak_main_mb']:.0f}" + (f" + {r['workers']} x {r['peak_worker_mb']:.0f}"
+                                             if r["workers"] > 1 else "")
+        lines.append(
+            f"| {r['articles']:,} | {r['workers']} | {r['words']:,} | {r['wall']:.1f} | "
+            f"{r['articles'] / r['wall']:.1f} | {r['sentences'] / r['wall']:,.0f} | "
+            f"{r['words'] / r['wall']:,.0f} | "
+            + " | ".join(f"{t.get(s, 0.0):.1f}" for s in STAGES)
+            + f" | {mem} | {r['claims']:,} | {r['contradictions']:,} | {r.get('load', '')} |")
+    return "\n".join(lines)
+
+
+def verdicts(figures: dict) -> list[str]:
+    """Each target of issue 7 with the measured figure and met / NOT met."""
+    runs = {(r["articles"], r["workers"]): r for r in figures["runs"]}
+    bare = figures["bare"]
+    out = []
+
+    def line(ok: bool, text: str) -> None:
+        out.append(f"- {'met' if ok else '**NOT met**'}: {text}")
+
+    one = runs.get((figures["bare_articles"], 1))
+    if one:
+        per_stage = sum(one["timings"].get(s, 0.0) for s in PER_ARTICLE_STAGES)
+        wps = one["words"] / per_stage
+        ratio = wps / bare["with_claim_matcher"]
+        line(ratio >= 0.5, f"pipeline (per-article stages, one process) {wps:,.0f} words/s = "
+             f"{ratio:.2f} x bare spaCy with the same components ({bare['with_claim_matcher']:,.0f} "
+             f"words/s; blank + sentencizer alone: {bare['blank_sentencizer']:,.0f} words/s); target >= 0.5")
+    big = max(figures["runs"], key=lambda r: (r["articles"], r["workers"]))
+    mem = big["peak_main_mb"] + big["workers"] * big["peak_worker_mb"]
+    line(big["wall"] < 120, f"{big['articles']:,} articles audited (report excluded) in "
+         f"{big['wall']:.0f} s with {big['workers']} workers; target < 120 s")
+    line(mem < 2048, f"peak memory of that run at most {mem:.0f} MB (main + workers); target < 2048 MB")
+    small = runs.get((big["articles"] // 10, big["workers"]))
+    if small:
+        ratio = big["wall"] / small["wall"]
+        line(ratio <= 12, f"10x the articles costs {ratio:.1f}x the time "
+             f"({small['articles']:,}: {small['wall']:.1f} s, {big['articles']:,}: {big['wall']:.1f} s); "
+             f"target <= 12x")
+    if (1000, 1) in runs and (1000, 2) in runs:
+        out.append(f"- `--workers 2` on 1,000 articles: {runs[(1000, 1)]['wall']:.1f} s -> "
+                   f"{runs[(1000, 2)]['wall']:.1f} s with 1 -> 2 processes (about 4 s of it is "
+                   f"spawning workers and importing great-expectations; output identical: "
+                   f"tests/test_robust.py)")
+    return out
+
+
+def notes(figures: dict) -> list[str]:
+    """Where the time goes and how contradictions grow, from the figures."""
+    big = max(figures["runs"], key=lambda r: (r["articles"], r["workers"]))
+    t = big["timings"]
+    total = sum(t.get(s, 0.0) for s in STAGES) or 1.0
+    shares = ", ".join(f"{s} {t.get(s, 0.0) / total:.0%}" for s in STAGES)
+    out = [f"- Stage shares of the {big['articles']:,}-article run (seconds summed over processes): "
+           f"{shares}. extract and tag are Python over spaCy tokens and pandas rows; bare spaCy "
+           f"with the same components is not the bottleneck."]
+    runs = sorted(figures["runs"], key=lambda r: r["articles"])
+    pairs = [(r["articles"], r["contradictions"]) for r in runs if r["contradictions"]]
+    if len(pairs) >= 2 and pairs[-1][0] > pairs[0][0]:
+        (n0, c0), (n1, c1) = pairs[-2] if pairs[-2][0] < pairs[-1][0] else pairs[0], pairs[-1]
+        out.append(f"- Contradictions: {c0:,} at {n0:,} articles, {c1:,} at {n1:,} ({c1 / c0:,.1f}x for "
+                   f"{n1 / n0:,.0f}x the articles). Pairs of repeated identical claims collapse into one "
+                   f"row (family level), but every claim can pair with every opposite claim on its "
+                   f"treatment in every other article, so growth can be quadratic; the synthetic corpus "
+                   f"keeps contradicting statements rare (about one article in ten).")
+    out.append("- Peak memory is mostly the main process holding all claims and contradictions "
+               "(the articles themselves stream in batches of "
+               f"{config.AUDIT_BATCH_ARTICLES}); each worker stays near "
+               f"{big['peak_worker_mb']:.0f} MB.")
+    return out
+
+
+def markdown(figures: dict) -> str:
+    """BENCHMARKS.md: machine, table, targets."""
+    m = figures["machine"]
+    check = figures["check_seconds"]
+    return "\n".join([
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m pipeline bench`, pipeline/bench.py). Synthetic corpus:",
+        f"seeded ({SEED}), articles of {TARGET_WORDS[0]}-{TARGET_WORDS[1]} words assembled from sentence",
+        "templates over every treatment in rules/treatments.jsonl. Each audit runs in a fresh",
+        "process with validation on, the report and the review workbook off (they are timed on the",
+        "seed articles in README); stage seconds are summed over workers.",
+        "",
+        f"Machine: {m['cores']} cores, {m['cpu']}, {m['ram_gb']} GB RAM, Python {m['python']}, "
+        f"spaCy {m['spacy']}, {m['platform']}; load average at the end {m['load_1min']} "
+        "(other jobs shared the machine).",
+        "",
+        table(figures),
+        "",
+        "## Targets",
+        "",
+        *verdicts(figures),
+        f"- {'met' if check < 2 else '**NOT met**'}: `check` on a one-page draft answers in {check:.2f} s "
+        "(median of 5 fresh processes, imports included); target < 2 s",
+        "",
+        "## Notes",
+        "",
+        *notes(figures),
+        "",
+    ])
+
+
+def rewrite(echo=print) -> None:
+    """Write BENCHMARKS.md again from the figures of the last run (bench/figures.json)."""
+    figures = json.loads((config.ROOT / "bench" / "figures.json").read_text(encoding="utf-8"))
+    io.write_text(config.ROOT / "BENCHMARKS.md", markdown(figures))
+    echo(markdown(figures))
+
+
+def main(echo=print) -> dict:
+    """Run the bench, print the table and write BENCHMARKS.md."""
+    figures = run_bench(echo=echo)
+    io.write_json(config.ROOT / "bench" / "figures.json", figures)
+    text = markdown(figures)
+    io.write_text(config.ROOT / "BENCHMARKS.md", text)
+    echo(text)
+    return figures

@@ -1,0 +1,201 @@
+"""The ``aspect_assertions`` component: what each claim unit asserts, as (aspect, value) pairs.
+
+The vocabulary is data (``aspects.jsonl``, loaded into the RuleSet); the ``rule_matcher`` finds
+its value, qualifier, cancel and pseudo-negation phrases, the ``context`` component draws the
+negation scopes. For each span of ``doc.spans["claims"]`` this component decides
+(``span._.assertions``, a list of ``Assertion``):
+
+- overlapping value cues of one aspect: the longest wins ("non-invasive" beats "invasive",
+  "virtually no side effects" beats "no side effects");
+- a cancel phrase removes the value cue it overlaps ("one of the best" is no ranking);
+- a negation governs the *nearest* value cue in its scope only: "cannot be permanently
+  minimized" negates permanence, not the reduction; a governed cue asserts its negated_value or
+  nothing ("does not cause irritation" says nothing about side effects in general); value cues
+  that overlap the governed one are dropped ("nothing can permanently shrink pores");
+- a negation word inside a value phrase is part of the phrase ("no side effects", "pain-free"),
+  except for rules marked negation_inside (long patterns such as "palms ... don't have pores");
+- pseudo-negations of the aspect vocabulary ("not without", "without the worry of") negate
+  nothing; a value cue inside a question asserts nothing;
+- hedges do not remove assertions: "may cause hyperpigmentation" still names a side effect;
+  certainty stays a separate column of the claim;
+- aspects with qualifier "group" (candidacy, ranking) assert one value per group or outcome
+  named within QUALIFIER_WINDOW tokens; with no group named they assert nothing; aspects with
+  qualifier "words" carry the named words ("named" side effects: redness, swelling).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..text import slug
+from .context import contexts_in, inside
+from .ruleset import AspectIndex, RuleSet
+
+QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
+QUALIFIER_BEFORE = 6    # extra distance for a group/outcome named before its cue
+
+Span.set_extension("assertions", default=None, force=True)
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One normalised assertion: aspect, base value, qualifier (group, outcome or the named
+    words, ',' joined), the clashing words a reviewer reads, and whether it is absolute."""
+
+    aspect: str
+    value: str
+    qualifier: str = ""
+    words: str = ""
+    absolute: bool = False
+
+
+def _overlaps(a: tuple, b: tuple) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _in_question(doc: Doc, end: int, stop: int) -> bool:
+    """A cue inside a question ("Does Microderm reduce pores?") asserts nothing: the next
+    sentence-ending mark after it, before the unit ends, is a question mark."""
+    for t in doc[end:stop]:
+        if t.text in (".", "!"):
+            return False
+        if "?" in t.text:
+            return True
+    return False
+
+
+def _value_hits(hits: list, extra: list) -> list[tuple[int, int, object]]:
+    """Value cues after cancels and the longest-wins rule within each aspect."""
+    cancels = [(s, e + int(r.get("window") or 0), r.get("aspect")) for s, e, r in extra
+               if r.category == "cancel"]
+    hits = [h for h in hits if not any(a == h[2].get("aspect") and _overlaps(h, (s, e))
+                                       for s, e, a in cancels)]
+    kept: list = []
+    for h in sorted(hits, key=lambda h: (-(h[1] - h[0]), h[0], h[2].id)):
+        if not any(k[2].get("aspect") == h[2].get("aspect") and _overlaps(h, k) for k in kept):
+            kept.append(h)
+    return sorted(kept, key=lambda h: (h[0], h[1], h[2].id))
+
+
+def _governed(doc: Doc, s: int, e: int, hits: list, extra: list) -> dict[int, str]:
+    """Index of each value hit a negation governs -> the negation words."""
+    pseudo = [(ps, pe) for ps, pe, r in extra if r.category == "pseudo_negation"]
+    governed: dict[int, str] = {}
+    for ctx in contexts_in(doc, s, e):
+        for n in ctx.negations:
+            cs, ce = n.start, n.end
+            if not (s <= cs and ce <= e) or inside(pseudo, cs, ce):
+                continue
+            if any(_overlaps((cs, ce), h) and not h[2].get("negation_inside") for h in hits):
+                continue  # the negation word is part of a value phrase ("no side effects")
+            inside_hits = [i for i, h in enumerate(hits) if h[2].get("negation_inside") and h[0] <= cs and ce <= h[1]]
+            if inside_hits:
+                governed.setdefault(inside_hits[0], doc[cs:ce].text)
+                continue
+            reach = {i for i in n.forward if s <= i < e}
+            ahead = [i for i, h in enumerate(hits) if h[0] in reach]
+            if ahead:
+                governed.setdefault(ahead[0], doc[cs:ce].text)
+                continue
+            reach = {i for i in n.backward if s <= i < e}
+            behind = [i for i, h in enumerate(hits) if h[1] <= cs and h[0] in reach]
+            if behind:
+                governed.setdefault(behind[-1], doc[cs:ce].text)
+    return governed
+
+
+def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = False) -> list[str]:
+    """Groups/outcomes of an aspect named within QUALIFIER_WINDOW tokens of cue i and nearer to
+    it than to any other cue of the aspect ("best for clogged pores ... safest for enlarged pores")."""
+    def dist(s: int, e: int, h: tuple, before: int = 0) -> int:
+        return 0 if _overlaps((s, e), h) else (s - h[1] if s >= h[1] else h[0] - e + before)
+
+    same = [j for j, h in enumerate(hits) if h[2].get("aspect") == aspect]
+    out = []
+    for s, e, r in extra:
+        if r.category != "qualifier" or r.get("aspect") != aspect or _overlaps((s, e), hits[i]):
+            continue
+        d = dist(s, e, hits[i])
+        # a group or outcome usually follows its cue ("best for X"): one before a cue counts as
+        # QUALIFIER_BEFORE tokens further away when choosing between two cues
+        if d <= QUALIFIER_WINDOW and min(same, key=lambda j: (dist(s, e, hits[j], QUALIFIER_BEFORE), j)) == i:
+            out.append((dist(s, e, hits[i], QUALIFIER_BEFORE), r.get("qualifier")))
+    if out and nearest:
+        return [min(out)[1]]
+    return [q for _, q in out]
+
+
+def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assertion]:
+    """The assertions of tokens [s, e) of a Doc (see the module docstring for the rules)."""
+    found = [h for h in doc._.aspect_hits if s <= h[0] and h[1] <= e]
+    if not found:
+        return []
+    values = [x for x in found if x[2].category == "value"]
+    extra = [x for x in found if x[2].category != "value"]
+    extra = [x for x in extra if not any(
+        x[2].category == y[2].category == "qualifier" and x[2].get("aspect") == y[2].get("aspect")
+        and _overlaps(x, y) and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
+    hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1], e)]
+    governed = _governed(doc, s, e, hits, extra)
+    dropped = {j for i in governed for j, h in enumerate(hits) if j != i and _overlaps(h, hits[i])}
+    out: list[Assertion] = []
+    for i, (hs, he, r) in enumerate(hits):
+        if i in dropped:
+            continue
+        negated = i in governed
+        value = r.get("negated_value") if negated else r.get("value")
+        if not value:
+            continue
+        aspect = r.get("aspect")
+        text = doc[hs:he].text
+        words = (governed[i] + " \u2026 " if negated and governed[i] not in text else "") + text
+        absolute = bool(r.get("absolute")) and not negated
+        kind = index.qualifier_kind(aspect)
+        if kind == "group":
+            suffix = f"_{r.get('qualifier_suffix')}" if r.get("qualifier_suffix") else ""
+            quals = [f"{q}{suffix}" for q in _qualifiers(aspect, i, hits, extra,
+                                                          bool(index.decl[aspect].get("nearest")))]
+        elif kind == "words" and value == "named":
+            quals = [slug(text)]
+        else:
+            quals = [""]
+        for q in quals:
+            if not any(a.aspect == aspect and a.value == value and a.qualifier == q for a in out):
+                out.append(Assertion(aspect, value, q, words, absolute))
+    return _merge_words(out, index)
+
+
+def _merge_words(items: list[Assertion], index: AspectIndex) -> list[Assertion]:
+    """One assertion per (aspect, value) for 'words' aspects: named effects 'redness,swelling'."""
+    out: list[Assertion] = []
+    for a in items:
+        if index.qualifier_kind(a.aspect) == "words" and a.qualifier:
+            prev = next((i for i, o in enumerate(out) if o.aspect == a.aspect and o.value == a.value), None)
+            if prev is not None:
+                o = out[prev]
+                if a.qualifier not in o.qualifier.split(","):
+                    out[prev] = Assertion(o.aspect, o.value, f"{o.qualifier},{a.qualifier}",
+                                          f"{o.words}, {a.words}", o.absolute or a.absolute)
+                continue
+        out.append(a)
+    return out
+
+
+class AspectAssertions:
+    """Sets ``span._.assertions`` on every span of ``doc.spans["claims"]``."""
+
+    def __init__(self, rules: RuleSet):
+        self.index = rules.aspects
+
+    def __call__(self, doc: Doc) -> Doc:
+        for span in doc.spans.get("claims", ()):
+            span._.assertions = find_assertions(doc, span.start, span.end, self.index)
+        return doc
+
+
+@Language.factory("aspect_assertions", default_config={"rules": ""})
+def make_aspect_assertions(nlp: Language, name: str, rules: str) -> AspectAssertions:
+    """spaCy factory: config ``rules`` is the rules folder (empty: the default folder)."""
+    return AspectAssertions(RuleSet.load(rules) if rules else RuleSet.load())

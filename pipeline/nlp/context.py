@@ -1,0 +1,159 @@
+"""The ``context`` component: ConText scopes (as in medspaCy), computed once per sentence.
+
+A cue of category negation, hedge, conditional or mitigation reaches at most NEGATION_WINDOW
+tokens in its direction (forward, backward or both) and stops at a terminator ("but", ",",
+"which") and at the sentence's edges. Before scopes are drawn, the sentence's cues are cleaned
+once, for every later consumer:
+
+- a cue inside a treatment name is part of the name ("peel" in "chemical peel");
+- a cue marked ``position: start`` counts only where its sentence or clause starts;
+- a cue inside a pseudo-trigger ("not only", "no doubt", "should not") is no cue.
+
+Results, per sentence, on ``doc._.context`` (a list of ``SentenceContext``): the cleaned cues,
+the terminators, the negations with their scopes, and the token sets under a condition, a
+mitigation ("prevent", "to minimize") and a hedge. Readers: ``Token._.negated``,
+``Token._.conditional``, ``Token._.hedged``, ``Token._.mitigated`` and the same on ``Span``.
+The claim-unit, aspect and compliance components all read these scopes; none draws its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from .. import config
+from .ruleset import Rule, RuleSet
+
+SCOPED = ("negation", "hedge", "conditional", "mitigation")
+
+
+def context_scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> list[int]:
+    """Tokens a cue at [cs, ce) reaches: at most NEGATION_WINDOW tokens in its direction,
+    stopping at a terminator and at the edges [s, e). The one scope rule of the project."""
+    out: list[int] = []
+    if direction in ("forward", "bidirectional"):
+        stop = min([t for t in terms if t >= ce] + [e, ce + config.NEGATION_WINDOW])
+        out.extend(range(ce, stop))
+    if direction in ("backward", "bidirectional"):
+        stop = max([t + 1 for t in terms if t < cs] + [s, cs - config.NEGATION_WINDOW])
+        out.extend(range(stop, cs))
+    return out
+
+
+def inside(spans, cs: int, ce: int) -> bool:
+    """Whether [cs, ce) lies within one of the spans [(start, end), ...]."""
+    return any(ps <= cs and ce <= pe for ps, pe in spans)
+
+
+@dataclass(frozen=True)
+class Negation:
+    """A negation cue that counts, with the tokens it reaches forward and backward."""
+
+    start: int
+    end: int
+    rule: Rule
+    forward: tuple[int, ...]
+    backward: tuple[int, ...]
+
+    @property
+    def scope(self) -> tuple[int, ...]:
+        return self.forward + self.backward
+
+
+@dataclass
+class SentenceContext:
+    """The cleaned cues and ConText scopes of one sentence [start, end)."""
+
+    start: int
+    end: int
+    cues: list = field(default_factory=list)        # [(start, end, Rule)], cleaned
+    pseudo: list = field(default_factory=list)      # [(start, end)] of pseudo-triggers
+    terms: list = field(default_factory=list)       # token starts of terminators and clause breaks
+    negations: list = field(default_factory=list)   # [Negation]
+    conditional: set = field(default_factory=set)   # tokens under a condition (cue included)
+    mitigated: set = field(default_factory=set)     # tokens a mitigation verb governs
+    hedged: set = field(default_factory=set)        # tokens a hedge reaches
+
+
+def _clause_starts(cues, start: int) -> set[int]:
+    """Where the sentence's clauses start: the sentence start and right after a clause break."""
+    return {start} | {ce for cs, ce, r in cues if r.category == "clause_break"}
+
+
+def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet) -> SentenceContext:
+    """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``."""
+    by_id = rules.cue_by_id
+    treat_tokens = {i for ts, te, _ in doc._.treatments if start <= ts and te <= end for i in range(ts, te)}
+    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in doc._.cues if start <= cs and ce <= end
+            and not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
+    starts = _clause_starts(cues, start)
+    cues = [c for c in cues if c[0] in starts or c[2].get("position") != "start"]
+    pseudo = [(cs, ce) for cs, ce, r in cues if r.category == "pseudo_negation"]
+    if pseudo:
+        cues = [(cs, ce, r) for cs, ce, r in cues
+                if r.category == "pseudo_negation" or not inside(pseudo, cs, ce)]
+    ctx = SentenceContext(start, end, cues, pseudo)
+    ctx.terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
+    for cs, ce, r in cues:
+        cat = r.category
+        if cat not in SCOPED:
+            continue
+        direction = r.get("direction")
+        if cat == "negation":
+            fwd = (context_scope(cs, ce, "forward", start, end, ctx.terms)
+                   if direction in ("forward", "bidirectional") else [])
+            bwd = (context_scope(cs, ce, "backward", start, end, ctx.terms)
+                   if direction in ("backward", "bidirectional") else [])
+            ctx.negations.append(Negation(cs, ce, r, tuple(fwd), tuple(bwd)))
+        elif cat == "conditional":
+            ctx.conditional.update(range(cs, ce), context_scope(cs, ce, direction, start, end, ctx.terms))
+        elif cat == "mitigation":
+            ctx.mitigated.update(context_scope(cs, ce, direction, start, end, ctx.terms))
+        else:
+            ctx.hedged.update(range(cs, ce), context_scope(cs, ce, direction, start, end, ctx.terms))
+    return ctx
+
+
+class ContextScopes:
+    """Computes ``doc._.context`` (one SentenceContext per sentence)."""
+
+    def __init__(self, rules: RuleSet):
+        self.rules = rules
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.context = [sentence_context(doc, s.start, s.end, self.rules) for s in doc.sents]
+        return doc
+
+
+def contexts_in(doc: Doc, start: int, end: int) -> list[SentenceContext]:
+    """The sentence contexts overlapping tokens [start, end)."""
+    return [c for c in doc._.context if c.start < end and start < c.end]
+
+
+def _token_in(attr: str):
+    def getter(token: Token) -> bool:
+        for c in token.doc._.context or ():
+            if c.start <= token.i < c.end:
+                if attr == "negated":
+                    return any(token.i in n.scope for n in c.negations if n.start not in c.conditional)
+                return token.i in getattr(c, attr)
+        return False
+    return getter
+
+
+def _span_any(attr: str):
+    get = _token_in(attr)
+    return lambda span: any(get(t) for t in span)
+
+
+Doc.set_extension("context", default=None, force=True)
+for _attr in ("negated", "conditional", "hedged", "mitigated"):
+    Token.set_extension(_attr, getter=_token_in(_attr), force=True)
+    Span.set_extension(_attr, getter=_span_any(_attr), force=True)
+
+
+@Language.factory("context", default_config={"rules": ""})
+def make_context(nlp: Language, name: str, rules: str) -> ContextScopes:
+    """spaCy factory: config ``rules`` is the rules folder (empty: the default folder)."""
+    return ContextScopes(RuleSet.load(rules) if rules else RuleSet.load())

@@ -1,0 +1,196 @@
+"""The ``rule_matcher`` component: every phrase and token pattern of the rule set, in one pass.
+
+One PhraseMatcher (case-insensitive, on LOWER) holds the treatment names and the phrases of
+every rule file; one GatedMatcher holds the token patterns. Each match is sorted into the Doc
+extension of its file, as plain tuples (token start, token end, id or rule):
+
+- ``doc._.treatments``: [(start, end, treatment_id)], longest match wins;
+- ``doc._.cues``: [(start, end, cue_id)] (negation, hedges, claim-type triggers, ...);
+- ``doc._.aspect_hits``: [(start, end, Rule)] (aspect values, qualifiers, cancels, ...);
+- ``doc._.compliance_hits``: [(start, end, rule_id)]; ``doc._.context_hits``: [(start, end, id)].
+
+The treatment mentions are also on ``doc.spans["treatments"]`` (label: treatment id).
+Per-token flags read once with ``Doc.to_array`` are kept in ``doc._.tok`` (``Tokens``), so the
+components after this one index Python lists instead of creating Token objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .lemmas import phrase_forms
+from .ruleset import RuleSet
+
+for _name in ("treatments", "cues", "aspect_hits", "compliance_hits", "context_hits", "tok"):
+    Doc.set_extension(_name, default=None, force=True)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Per-token flags and texts of one Doc as plain lists (read with C-level ``to_array``)."""
+
+    alpha: list
+    stop: list
+    punct: list
+    space: list
+    text: list
+    lower: list
+
+    @classmethod
+    def of(cls, doc: Doc) -> "Tokens":
+        arr = doc.to_array([IS_ALPHA, IS_STOP, IS_PUNCT, IS_SPACE, ORTH, LOWER])
+        strings = doc.vocab.strings
+        return cls(arr[:, 0].astype(bool).tolist(), arr[:, 1].astype(bool).tolist(),
+                   arr[:, 2].astype(bool).tolist(), arr[:, 3].astype(bool).tolist(),
+                   [strings[o] for o in arr[:, 4].tolist()], [strings[o] for o in arr[:, 5].tolist()])
+
+
+def _required_words(vocab, pattern) -> list[frozenset[int]]:
+    """For each token of a pattern that must occur (no optional or negated OP) and is given by
+    its lower-case form(s): the LOWER hashes it accepts. A doc lacking any of them cannot match."""
+    out = []
+    for token in pattern:
+        lower = token.get("LOWER")
+        if token.get("OP") not in (None, "1", "+") or lower is None:
+            continue
+        if isinstance(lower, str):
+            words = [lower]
+        elif isinstance(lower, dict) and set(lower) == {"IN"}:
+            words = list(lower["IN"])
+        else:
+            continue
+        out.append(frozenset(vocab.strings.add(w.lower()) for w in words))
+    return out
+
+
+class GatedMatcher:
+    """spaCy token patterns, one Matcher each, run only on docs that hold every word a pattern
+    requires. Same matches as one Matcher with all patterns, at a fraction of the cost: the
+    Matcher tests every pattern's predicates at every token, most docs can match few patterns.
+    Each pattern is indexed under the words of its first required token."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+        self.entries: list[tuple[list[frozenset[int]], Matcher]] = []
+        self.always: list[int] = []              # patterns that require no particular word
+        self.by_word: dict[int, list[int]] = {}  # word hash -> patterns requiring it first
+
+    def add(self, key: str, patterns: list) -> None:
+        for pattern in patterns:
+            matcher = Matcher(self.vocab, validate=True)
+            matcher.add(key, [list(pattern)])
+            required = _required_words(self.vocab, pattern)
+            n = len(self.entries)
+            self.entries.append((required, matcher))
+            if required:
+                for word in required[0]:
+                    self.by_word.setdefault(word, []).append(n)
+            else:
+                self.always.append(n)
+
+    def __call__(self, doc: Doc, lowers: set[int]) -> list[tuple[int, int, int]]:
+        candidates = set(self.always)
+        for word in lowers & self.by_word.keys():
+            candidates.update(self.by_word[word])
+        found = []
+        for n in sorted(candidates):
+            required, matcher = self.entries[n]
+            if all(not words.isdisjoint(lowers) for words in required[1:]):
+                found.extend(matcher(doc))
+        return found
+
+
+_WORD_TOKENS: dict[tuple[int, str], list[str]] = {}
+
+
+def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
+    """Pattern docs for a phrase matcher on LOWER: the phrases, or all their forms for "lemma".
+
+    The tokenizer splits on spaces before anything else, so a phrase's tokens are its words'
+    tokens: each distinct word is tokenized once and the thousands of inflected forms are built
+    from them (a third of the start-up time of `check` otherwise)."""
+    texts = [f for p in rule_phrases for f in phrase_forms(p)] if match == "lemma" else list(rule_phrases)
+    key = id(nlp.tokenizer)
+    docs = []
+    for text in dict.fromkeys(texts):
+        words: list[str] = []
+        for word in text.split():
+            tokens = _WORD_TOKENS.get((key, word))
+            if tokens is None:
+                tokens = _WORD_TOKENS[(key, word)] = [t.text for t in nlp.make_doc(word)]
+            words.extend(tokens)
+        docs.append(Doc(nlp.vocab, words=words))
+    return docs
+
+
+class RuleMatcher:
+    """Finds every rule of the rule set in a Doc (see the module docstring)."""
+
+    def __init__(self, nlp: Language, rules: RuleSet):
+        self.rules = rules
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.patterns = GatedMatcher(nlp.vocab)
+        self.keys: dict[int, tuple[str, object]] = {}   # match key -> (kind, id or Rule)
+        self.aspect_rules = {**rules.aspects.values, **rules.aspects.extra}
+
+        def add(kind: str, ident: str, payload, phrases, match: str, patterns) -> None:
+            key = f"{kind}:{ident}"
+            self.keys[nlp.vocab.strings.add(key)] = (kind, payload)
+            if phrases:
+                docs = (phrase_patterns(nlp, phrases, match) if kind != "T"
+                        else [nlp.make_doc(n) for n in phrases])
+                self.phrases.add(key, docs)
+            if patterns:
+                self.patterns.add(key, list(patterns))
+
+        for t in rules.treatments:
+            add("T", t.id, t.id, t.names, "lower", ())
+        for r in rules.cues:
+            add("C", r.id, r.id, r.phrases, r.match, (r.pattern,) if r.pattern else ())
+        for r in rules.aspect_rules:
+            if r.category in ("value", "qualifier", "cancel", "pseudo_negation"):
+                add("A", r.id, r, r.phrases, r.match, (r.pattern,) if r.pattern else ())
+        for r in rules.compliance:
+            add("R", r.id, r.id, r.phrases, r.match, r.patterns)
+        for r in rules.context:
+            add("X", r.id, r.id, r.phrases, r.match, (r.pattern,) if r.pattern else ())
+
+    def __call__(self, doc: Doc) -> Doc:
+        tok = Tokens.of(doc)
+        doc._.tok = tok
+        lowers = set(doc.to_array(LOWER).tolist()) if len(doc) else set()
+        found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
+        keys = self.keys
+        for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers)]:
+            kind, payload = keys[key]
+            if kind in ("T", "C"):
+                found[kind].append((start, end, payload))
+            elif kind == "A":
+                found[kind].add((start, end, payload.id))
+            else:
+                found[kind].add((start, end, payload))
+        treatments = found["T"]
+        if len(treatments) > 1:
+            keep = {(sp.start, sp.end) for sp in filter_spans([doc[s:e] for s, e, _ in treatments])}
+            treatments = [m for m in treatments if (m[0], m[1]) in keep]
+        treatments.sort()
+        doc._.treatments = treatments
+        doc._.cues = sorted(found["C"])
+        aspect_rules = self.aspect_rules
+        doc._.aspect_hits = [(s, e, aspect_rules[rid]) for s, e, rid in sorted(found["A"])
+                             if rid in aspect_rules]
+        doc._.compliance_hits = sorted(found["R"])
+        doc._.context_hits = sorted(found["X"])
+        doc.spans["treatments"] = [Span(doc, s, e, label=tid) for s, e, tid in treatments]
+        return doc
+
+
+@Language.factory("rule_matcher", default_config={"rules": ""})
+def make_rule_matcher(nlp: Language, name: str, rules: str) -> RuleMatcher:
+    """spaCy factory: config ``rules`` is the rules folder (empty: the default folder)."""
+    return RuleMatcher(nlp, RuleSet.load(rules) if rules else RuleSet.load())

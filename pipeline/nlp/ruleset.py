@@ -1,0 +1,558 @@
+"""The rule set: every vocabulary of one rules folder, loaded and validated once.
+
+A compliance reviewer edits the JSONL files of ``pipeline/rules/`` (or of a copy given with
+``--rules DIR``), not code. ``RuleSet.load(folder)`` reads all of them, checks every line
+(unknown keys, categories, values, cross-references between files) and raises RuleError naming
+the file, the line and the problem, e.g.::
+
+    pipeline/rules/cues.jsonl:12: unknown category 'hedging' (allowed: anaphor, ...)
+
+The RuleSet is the only source of rules for every stage: the spaCy components are built from
+it, and contradiction, evidence and flag stages read their vocabularies from the same object.
+
+Files (one rule a line, ``#`` comments allowed):
+
+- ``treatments.jsonl``: treatment ids with their names;
+- ``cues.jsonl``: negation, hedge, condition, claim-type ... cues (categories below);
+- ``aspects.jsonl``: aspects, their values, conflicts, qualifiers (see ``nlp.aspects``);
+- ``compliance.jsonl``: compliance rules (family, severity, wording, message, reference);
+- ``compliance_context.jsonl``: denial and report cues that turn a rule match into a mention.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import config
+from ..io import read_jsonl
+
+
+class RuleError(ValueError):
+    """A rule file entry that is malformed; the message names file and line."""
+
+
+CUE_CATEGORIES = {
+    "negation": "asserts absence or denial; needs direction",
+    "pseudo_negation": "looks like a negation, hedge or condition but is not one ('not only', 'as if')",
+    "hedge": "lowers certainty ('may', 'can', 'often')",
+    "conditional": "makes the claim true only under a condition ('if', 'unless')",
+    "terminator": "ends the scope of a negation or hedge ('but', 'however')",
+    "clause_break": "a place where a sentence may split into two claims (', but')",
+    "anaphor": "refers to the treatment without naming it ('it', 'the procedure')",
+    "claim_type": "a trigger for one claim type; needs type",
+    "not_claim": "marks text that is not a claim (calls to action, bylines, lead-ins)",
+    "skin_subject": "a subject about skin, pores or a condition rather than a treatment",
+    "mitigation": "a verb whose object is a harm prevented ('prevent', 'minimize the risk of'): "
+                  "safety words in its scope do not make a safety claim; needs direction",
+    "imperative": "a verb that, opening a sentence or clause, makes it an instruction (advice)",
+    "intro": "opens an introductory phrase ending at a comma ('However,', 'After a peel,'); "
+             "the subject follows it; optional demote: claim-type words inside count weakly",
+    "predicate": "an auxiliary or modal that ends the subject ('is', 'can', 'will')",
+    "answer": "a whole sentence that answers the question before it ('No.', 'The short answer is "
+              "yes.'); needs polarity (yes or no)",
+}
+DIRECTIONS = ("forward", "backward", "bidirectional")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_MATCH_KEYS = {"id", "category", "phrases", "pattern", "match", "position", "note"}
+_CUE_EXTRA = {
+    "negation": {"direction"}, "hedge": {"direction"}, "conditional": {"direction"},
+    "mitigation": {"direction"}, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
+    "anaphor": {"pronoun"}, "imperative": {"negative"}, "intro": {"demote", "concessive"},
+    "answer": {"polarity"},
+}
+_BOOL_FLAGS = ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
+               "unmitigated", "absolute", "negation_inside", "universal", "nearest")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated rule line: id, category, phrases or token pattern, and its attributes."""
+
+    id: str
+    category: str
+    phrases: tuple[str, ...] = ()
+    pattern: tuple = ()
+    match: str = "lower"            # lower: exact words, case-insensitive; lemma: any inflection
+    attrs: dict = field(default_factory=dict, hash=False, compare=False)
+    where: str = ""                 # file:line, for messages
+
+    def get(self, key: str, default=None):
+        return self.attrs.get(key, default)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """A treatment id with its label and the names that refer to it."""
+
+    id: str
+    label: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ComplianceRule:
+    """One validated compliance rule."""
+
+    id: str
+    family: str
+    severity: str
+    message: str
+    reason: str
+    reference: str
+    phrases: tuple[str, ...] = ()
+    patterns: tuple = ()
+    match: str = "lower"
+    treatments: tuple[str, ...] = ()
+    unless_negated: bool = True
+    requires_family: tuple[str, ...] = ()
+    where: str = ""
+
+
+# --- line-level validation -------------------------------------------------------------------
+
+def _parse_lines(path: Path) -> list[tuple[str, dict]]:
+    out = []
+    try:
+        lines = read_jsonl(path)
+    except FileNotFoundError:
+        raise RuleError(f"{path}: rule file not found") from None
+    for n, line in lines:
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RuleError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise RuleError(f"{where}: each line must be a JSON object")
+        out.append((where, obj))
+    return out
+
+
+def _check_keys(where: str, obj: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {unknown} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_id(where: str, obj: dict, seen: set[str]) -> str:
+    rid = obj.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        raise RuleError(f"{where}: 'id' must be lower-case letters, digits, '_', '.', '-' (got {rid!r})")
+    if rid in seen:
+        raise RuleError(f"{where}: duplicate id {rid!r}")
+    seen.add(rid)
+    return rid
+
+
+def _string_list(where: str, obj: dict, key: str, required: bool = True) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None and not required:
+        return ()
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)):
+        raise RuleError(f"{where}: {key!r} must be a non-empty list of non-empty strings")
+    return tuple(v.strip() for v in value)
+
+
+def _check_flags(where: str, obj: dict) -> None:
+    for flag in _BOOL_FLAGS:
+        if not isinstance(obj.get(flag, False), bool):
+            raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
+
+
+def _validate_pattern(where: str, pattern) -> tuple:
+    if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
+        raise RuleError(f"{where}: 'pattern' must be a non-empty list of token objects (spaCy Matcher)")
+    from spacy.matcher import Matcher
+    from spacy.vocab import Vocab
+
+    try:
+        Matcher(Vocab(), validate=True).add("x", [pattern])
+    except Exception as exc:  # spaCy raises MatchPatternError / ValueError with details
+        first = str(exc).strip().splitlines()
+        raise RuleError(f"{where}: invalid token pattern: {' '.join(first)[:300]}") from None
+    return tuple(pattern)
+
+
+def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
+    """A rule's match mode, phrases and token pattern (exactly one of phrases or pattern)."""
+    match = obj.get("match", "lower")
+    if match not in ("lower", "lemma"):
+        raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+    phrases = _string_list(where, obj, "phrases", required=False)
+    pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
+    if bool(phrases) == bool(pattern):
+        raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
+    return match, phrases, pattern
+
+
+def _attrs(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k not in {"id", "category", "phrases", "pattern", "match"}}
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+def load_treatments(path: Path) -> tuple[Treatment, ...]:
+    """Treatments with their names; a name may belong to one treatment only."""
+    path = Path(path)
+    seen: set[str] = set()
+    owner: dict[str, str] = {}
+    out = []
+    for where, obj in _parse_lines(path):
+        _check_keys(where, obj, {"id", "label", "names", "note"})
+        tid = _check_id(where, obj, seen)
+        if not re.match(r"^[a-z][a-z0-9_]*$", tid):
+            raise RuleError(f"{where}: treatment id must be lower case with underscores (got {tid!r})")
+        names = _string_list(where, obj, "names")
+        for name in names:
+            key = name.lower()
+            if key in owner and owner[key] != tid:
+                raise RuleError(f"{where}: name {name!r} already belongs to treatment {owner[key]!r}")
+            owner[key] = tid
+        out.append(Treatment(tid, str(obj.get("label") or tid), names))
+    if not out:
+        raise RuleError(f"{path}: no treatments defined")
+    return tuple(out)
+
+
+def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: dict[str, dict],
+                   extra_keys: dict[str, set]) -> tuple[Rule, ...]:
+    seen: set[str] = set()
+    rules = []
+    for where, obj in _parse_lines(Path(path)):
+        rid = _check_id(where, obj, seen)
+        cat = obj.get("category")
+        if cat not in allowed:
+            raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(allowed))})")
+        _check_keys(where, obj, _MATCH_KEYS | extra_keys.get(cat, set()))
+        for key, values in required_by_category.get(cat, {}).items():
+            if obj.get(key) not in values:
+                raise RuleError(f"{where}: category {cat!r} needs {key!r} in {list(values)} (got {obj.get(key)!r})")
+        match, phrases, pattern = _phrases_or_pattern(where, obj)
+        if obj.get("position", "start") != "start":
+            raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
+        _check_flags(where, obj)
+        rules.append(Rule(rid, cat, phrases, pattern, match, _attrs(obj), where))
+    return tuple(rules)
+
+
+def load_cues(path: Path) -> tuple[Rule, ...]:
+    """Cue rules for claims: negation, hedges, conditions, claim-type triggers, anaphors ..."""
+    required = {
+        "negation": {"direction": DIRECTIONS},
+        "hedge": {"direction": DIRECTIONS},
+        "conditional": {"direction": DIRECTIONS},
+        "mitigation": {"direction": DIRECTIONS},
+        "answer": {"polarity": ("yes", "no")},
+        "claim_type": {"type": config.CLAIM_TYPES},
+    }
+    return _load_cue_file(Path(path), CUE_CATEGORIES, required, _CUE_EXTRA)
+
+
+CONTEXT_CATEGORIES = {
+    "denial": "the claim says the matched wording is false ('it is not true that', 'myth')",
+    "report": "the claim reports or warns about someone's wording ('avoid clinics that promise')",
+}
+
+
+def load_context(path: Path) -> tuple[Rule, ...]:
+    """Denial and report cues that turn a compliance rule match into a mention (cue format)."""
+    required = {c: {"direction": ("forward", "bidirectional")} for c in CONTEXT_CATEGORIES}
+    return _load_cue_file(Path(path), CONTEXT_CATEGORIES, required,
+                          {c: {"direction"} for c in CONTEXT_CATEGORIES})
+
+
+ASPECT_CATEGORIES = {
+    "aspect": "declares an aspect: label, kind, allowed values, qualifier and blocking",
+    "value": "a phrase that asserts a value of an aspect; optional negated_value when negated",
+    "conflict": "two values of one aspect that exclude each other",
+    "qualifier": "a group or outcome named near a candidacy/ranking cue",
+    "pseudo_negation": "contains a negation word but negates no aspect value ('not without')",
+    "cancel": "cancels an overlapping value cue of its aspect ('one of the best')",
+    "subtype": "a named sub-type of a treatment ('glycolic' peel); needs treatment and subtype",
+}
+_ASPECT_KEYS = {
+    "aspect": {"id", "category", "aspect", "label", "kind", "values", "qualifier", "block",
+               "universal", "nearest", "note"},
+    "value": _MATCH_KEYS | {"aspect", "value", "negated_value", "absolute", "negation_inside",
+                            "qualifier_suffix"},
+    "conflict": {"id", "category", "aspect", "values", "note"},
+    "qualifier": _MATCH_KEYS | {"aspect", "qualifier", "covers"},
+    "cancel": _MATCH_KEYS | {"aspect", "window"},
+    "subtype": _MATCH_KEYS | {"treatment", "subtype"},
+    "pseudo_negation": _MATCH_KEYS,
+}
+ASPECT_KINDS = ("safety", "efficacy", "other")
+ASPECT_QUALIFIERS = ("none", "words", "group")
+ASPECT_BLOCKS = ("treatment", "qualifier")
+
+
+def _check_aspect_decl(where: str, obj: dict) -> None:
+    for key, allowed in (("kind", ASPECT_KINDS), ("qualifier", ASPECT_QUALIFIERS), ("block", ASPECT_BLOCKS)):
+        if obj.get(key) not in allowed:
+            raise RuleError(f"{where}: an aspect needs {key!r} in {list(allowed)} (got {obj.get(key)!r})")
+    _string_list(where, obj, "values")
+
+
+def _check_aspect_refs(out: list[Rule]) -> None:
+    """Cross-checks: every rule names a declared aspect and only its declared values."""
+    decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
+    for r in out:
+        if r.category in ("aspect", "pseudo_negation", "subtype"):
+            continue
+        aspect = r.get("aspect")
+        if aspect not in decl:
+            raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
+        allowed = set(decl[aspect].get("values"))
+        used = {"value": [r.get("value"), r.get("negated_value")], "conflict": r.get("values") or []}
+        for v in used.get(r.category, []):
+            if v is not None and v not in allowed:
+                raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
+        if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
+            raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
+                            f"{decl[aspect].get('qualifier')!r})")
+
+
+def load_aspects(path: Path) -> tuple[Rule, ...]:
+    """Aspect declarations, value cues, conflicts, qualifiers and blockers (cue line format)."""
+    path = Path(path)
+    seen: set[str] = set()
+    out = []
+    for where, obj in _parse_lines(path):
+        rid = _check_id(where, obj, seen)
+        cat = obj.get("category")
+        if cat not in ASPECT_CATEGORIES:
+            raise RuleError(f"{where}: unknown category {cat!r} (allowed: {', '.join(sorted(ASPECT_CATEGORIES))})")
+        _check_keys(where, obj, _ASPECT_KEYS[cat])
+        _check_flags(where, obj)
+        if cat == "subtype" and not all(isinstance(obj.get(k), str) and obj[k] for k in ("treatment", "subtype")):
+            raise RuleError(f"{where}: a subtype rule needs 'treatment' and 'subtype'")
+        if cat not in ("pseudo_negation", "subtype") and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
+            raise RuleError(f"{where}: 'aspect' must be a non-empty string")
+        if cat in ("aspect", "conflict"):
+            if cat == "aspect":
+                _check_aspect_decl(where, obj)
+            else:
+                values = obj.get("values")
+                if not (isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values)):
+                    raise RuleError(f"{where}: a conflict needs 'values': [value_a, value_b]")
+            out.append(Rule(rid, cat, (), (), "lower", _attrs(obj), where))
+            continue
+        if cat == "value" and not isinstance(obj.get("value"), str):
+            raise RuleError(f"{where}: a value rule needs 'value'")
+        if cat == "qualifier" and not (isinstance(obj.get("qualifier"), str) and _ID.match(obj["qualifier"])):
+            raise RuleError(f"{where}: a qualifier rule needs 'qualifier' (a lower-case slug)")
+        match, phrases, pattern = _phrases_or_pattern(where, obj)
+        out.append(Rule(rid, cat, phrases, pattern, match, _attrs(obj), where))
+    _check_aspect_refs(out)
+    return tuple(out)
+
+
+_COMPLIANCE_KEYS = {"id", "family", "severity", "phrases", "patterns", "match", "message", "reason",
+                    "reference", "treatments", "unless_negated", "requires_family", "note"}
+
+
+def _text_field(where: str, obj: dict, key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError(f"{where}: {key!r} must be a non-empty string")
+    return value.strip()
+
+
+def _one_of(where: str, obj: dict, key: str, allowed) -> str:
+    value = obj.get(key)
+    if value not in allowed:
+        raise RuleError(f"{where}: {key!r} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[str]) -> ComplianceRule:
+    """Validate one line of compliance.jsonl into a rule; RuleError names file:line."""
+    _check_keys(where, obj, _COMPLIANCE_KEYS)
+    rid = _check_id(where, obj, seen)
+    family = _one_of(where, obj, "family", config.COMPLIANCE_FAMILIES)
+    if not rid.startswith(family + "."):
+        raise RuleError(f"{where}: id {rid!r} must start with its family '{family}.'")
+    phrases = _string_list(where, obj, "phrases", required=False)
+    raw_patterns = obj.get("patterns", [])
+    if not isinstance(raw_patterns, list):
+        raise RuleError(f"{where}: 'patterns' must be a list of token patterns")
+    patterns = tuple(_validate_pattern(where, p) for p in raw_patterns)
+    if not phrases and not patterns:
+        raise RuleError(f"{where}: give 'phrases' and/or 'patterns'")
+    treatments = _string_list(where, obj, "treatments", required=False)
+    bad = sorted(set(treatments) - treatment_ids)
+    if bad:
+        raise RuleError(f"{where}: unknown treatments {bad} (see treatments.jsonl)")
+    requires = _string_list(where, obj, "requires_family", required=False)
+    bad = sorted(set(requires) - set(config.COMPLIANCE_FAMILIES))
+    if bad:
+        raise RuleError(f"{where}: unknown families in 'requires_family': {bad}")
+    unless_negated = obj.get("unless_negated", True)
+    if not isinstance(unless_negated, bool):
+        raise RuleError(f"{where}: 'unless_negated' must be true or false")
+    return ComplianceRule(
+        id=rid, family=family, severity=_one_of(where, obj, "severity", config.SEVERITIES),
+        message=_text_field(where, obj, "message"), reason=_text_field(where, obj, "reason"),
+        reference=_text_field(where, obj, "reference"), phrases=phrases, patterns=patterns,
+        match=_one_of(where, {"match": obj.get("match", "lower")}, "match", ("lower", "lemma")),
+        treatments=treatments, unless_negated=unless_negated, requires_family=requires,
+        where=where)
+
+
+def load_compliance(path: Path, treatment_ids: set[str]) -> tuple[ComplianceRule, ...]:
+    """The compliance rules, validated (file:line errors); at least one rule."""
+    path = Path(path)
+    seen: set[str] = set()
+    out = tuple(_compliance_rule(where, obj, seen, treatment_ids) for where, obj in _parse_lines(path))
+    if not out:
+        raise RuleError(f"{path}: no compliance rules defined")
+    return out
+
+
+# --- the aspect vocabulary, prepared for lookups ------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class AspectIndex:
+    """The aspect rules prepared once: declarations, value rules, conflicts, extra rules."""
+
+    decl: dict
+    values: dict
+    conflicts: dict
+    extra: dict
+    covers: dict
+    subtypes: tuple = ()
+
+    @classmethod
+    def build(cls, aspects: tuple[Rule, ...]) -> "AspectIndex":
+        conflicts: dict[str, set] = {}
+        for r in aspects:
+            if r.category == "conflict":
+                conflicts.setdefault(r.get("aspect"), set()).add(frozenset(r.get("values")))
+        return cls(
+            decl={r.get("aspect"): r for r in aspects if r.category == "aspect"},
+            values={r.id: r for r in aspects if r.category == "value"},
+            conflicts=conflicts,
+            extra={r.id: r for r in aspects if r.category in ("qualifier", "pseudo_negation", "cancel")},
+            covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects
+                    if r.category == "qualifier"},
+            subtypes=tuple((r.get("treatment"), r.get("subtype"), re.sub(r"[^a-z0-9]+", " ", p.lower()).strip())
+                           for r in aspects if r.category == "subtype" for p in r.phrases),
+        )
+
+    def label(self, aspect: str) -> str:
+        decl = self.decl.get(aspect)
+        return decl.get("label") if decl is not None else aspect.replace("_", " ")
+
+    def kind(self, aspect: str) -> str:
+        decl = self.decl.get(aspect)
+        return decl.get("kind") if decl is not None else "other"
+
+    def by_qualifier(self, aspect: str) -> bool:
+        """Whether pairs of this aspect are blocked by qualifier (ranking) instead of treatment."""
+        decl = self.decl.get(aspect)
+        return decl is not None and decl.get("block") == "qualifier"
+
+    def qualifier_kind(self, aspect: str) -> str:
+        decl = self.decl.get(aspect)
+        return decl.get("qualifier") if decl is not None else "none"
+
+    def universal(self) -> set[str]:
+        """Aspects on which a claim about pores in general meets every treatment."""
+        return {a for a, d in self.decl.items() if d.get("universal")}
+
+    def absolute_values(self) -> set[tuple[str, str]]:
+        return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}
+
+    def subtypes_of(self, treatment: str, text: str) -> frozenset:
+        """Sub-types of a treatment a text names (whole words, case-insensitive)."""
+        low = f" {re.sub(r'[^a-z0-9]+', ' ', text.lower())} "
+        return frozenset(sub for t, sub, phrase in self.subtypes
+                         if t == treatment and f" {phrase} " in low)
+
+    def groups_meet(self, q1: str, q2: str) -> bool:
+        """Two candidacy groups meet: equal, or one covers the other ("all skin types" covers
+        "sensitive skin"; "all skin tones" covers "darker skin" only)."""
+        def covers(a: str, b: str) -> bool:
+            c = self.covers.get(a, ())
+            return "*" in c or b in c
+        return q1 == q2 or covers(q1, q2) or covers(q2, q1)
+
+    def conflicting(self, aspect: str, v1: str, v2: str) -> bool:
+        """Whether two base values of an aspect exclude each other (a conflict rule)."""
+        return frozenset((v1, v2)) in self.conflicts.get(aspect, set()) or (
+            v1 == v2 and frozenset((v1,)) in self.conflicts.get(aspect, set()))
+
+    def values_clash(self, aspect: str, v1: str, q1: str, v2: str, q2: str) -> bool:
+        """Two asserted (value, qualifier) pairs exclude each other: a conflict rule on the
+        values and, for groups, qualifiers that meet (ranking: the same outcome)."""
+        if not self.conflicting(aspect, v1, v2):
+            return False
+        if self.qualifier_kind(aspect) != "group":
+            return True
+        if self.by_qualifier(aspect):
+            return q1 == q2
+        return self.groups_meet(q1, q2)
+
+
+# --- the rule set -------------------------------------------------------------------------------
+
+FILES = {
+    "treatments": "treatments.jsonl",
+    "cues": "cues.jsonl",
+    "aspects": "aspects.jsonl",
+    "compliance": "compliance.jsonl",
+    "context": "compliance_context.jsonl",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    """Every vocabulary of one rules folder, validated; the only source of rules."""
+
+    folder: Path
+    treatments: tuple[Treatment, ...]
+    cues: tuple[Rule, ...]
+    aspect_rules: tuple[Rule, ...]
+    compliance: tuple[ComplianceRule, ...]
+    context: tuple[Rule, ...]
+    aspects: AspectIndex = field(init=False)
+    cue_by_id: dict = field(init=False)
+    compliance_by_id: dict = field(init=False)
+    context_by_id: dict = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "aspects", AspectIndex.build(self.aspect_rules))
+        object.__setattr__(self, "cue_by_id", {r.id: r for r in self.cues})
+        object.__setattr__(self, "compliance_by_id", {r.id: r for r in self.compliance})
+        object.__setattr__(self, "context_by_id", {r.id: r for r in self.context})
+
+    @classmethod
+    def load(cls, folder: Path | str = config.RULES_DIR) -> "RuleSet":
+        """Load and validate every rule file of a folder (cached per folder and file times)."""
+        folder = Path(folder).resolve()
+        if not folder.is_dir():
+            raise RuleError(f"{folder}: not a folder of rule files")
+        stamp = tuple((name, (folder / name).stat().st_mtime_ns if (folder / name).exists() else 0)
+                      for name in FILES.values())
+        return _load(folder, stamp)
+
+    def treatment_ids(self) -> set[str]:
+        return {t.id for t in self.treatments}
+
+
+@functools.lru_cache(maxsize=8)
+def _load(folder: Path, stamp: tuple) -> RuleSet:
+    treatments = load_treatments(folder / FILES["treatments"])
+    ids = {t.id for t in treatments}
+    aspects = load_aspects(folder / FILES["aspects"])
+    for r in aspects:
+        if r.category == "subtype" and r.get("treatment") not in ids:
+            raise RuleError(f"{r.where}: unknown treatment {r.get('treatment')!r} (see {FILES['treatments']})")
+    return RuleSet(folder=folder, treatments=treatments, cues=load_cues(folder / FILES["cues"]),
+                   aspect_rules=aspects,
+                   compliance=load_compliance(folder / FILES["compliance"], ids),
+                   context=load_context(folder / FILES["context"]))

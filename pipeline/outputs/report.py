@@ -1,0 +1,518 @@
+"""Report: the audit notebook executed headlessly (papermill) and exported to one HTML file.
+
+The notebook (notebooks/audit_report.ipynb) holds no logic: it calls the view functions below,
+which turn the processed tables into small frames, figures and HTML. The exported page embeds
+its images and styles and has every external <script> removed, so it opens offline.
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config, io, tables
+
+
+# --- views used by the notebook ---------------------------------------------------------
+# Each *_html view returns one self-contained HTML fragment (tables, and figures as embedded
+# PNG) wrapped in <section id=...>, so tests can find every section and its figures.
+
+NOT_AVAILABLE = "not available in this run"
+OPEN_GROUP_MAX = 10  # contradiction groups up to this size start unfolded; larger ones fold
+
+
+def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
+    """The audit's output tables, read from a processed folder (optional ones may be None)."""
+    return io.read_output_tables(Path(processed_dir))
+
+
+def _esc(v) -> str:
+    """Any value as escaped HTML text."""
+    return html.escape(str(v))
+
+
+def _section(key: str, body: str) -> str:
+    """A report section with a stable id (tests and the screenshot check find it by id)."""
+    return f"<section class='audit' id='{key}'>{body}</section>"
+
+
+def _not_available(key: str, what: str) -> str:
+    """A section that says plainly this run did not produce its input."""
+    return _section(key, f"<p class='na'><b>{_esc(what)}</b>: {NOT_AVAILABLE}.</p>")
+
+
+def _table(df: pd.DataFrame, table_id: str = "", cls: str = "grid") -> str:
+    """A plain escaped HTML table (no index), one data-col attribute per cell."""
+    head = "".join(f"<th>{_esc(c)}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td data-col='{_esc(c)}'>{_esc(v)}</td>" for c, v in zip(df.columns, r))
+                   + "</tr>" for r in df.itertuples(index=False))
+    tid = f" id='{table_id}'" if table_id else ""
+    return f"<table{tid} class='{cls}'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def figure_html(fig, fig_id: str, alt: str) -> str:
+    """A matplotlib figure as an embedded PNG <img> (no file, no network); closes the figure."""
+    import base64
+    import io as _io
+
+    import matplotlib.pyplot as plt
+
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f"<img id='{fig_id}' alt='{_esc(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def _plt():
+    """pyplot on the Agg backend (headless, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _integer_ticks(ax) -> None:
+    """Counts on the x axis: whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def flagged_ids(tables: dict) -> set[str] | None:
+    """Claims with at least one compliance flag, or None when this run has no flags."""
+    claims, flags = tables["claims"], tables.get("flags")
+    if "flags" in claims.columns:
+        return set(claims.loc[claims["flags"].astype(str).str.strip() != "", "claim_id"])
+    if flags is not None:
+        return set(flags["claim_id"])
+    return None
+
+
+def summary_figures(tables: dict) -> dict[str, object]:
+    """Headline figures: articles, claims, flagged, contradicted, contradictions by scope and
+    severity, claims by risk, evidence and review status. Missing inputs say so."""
+    claims, contra = tables["claims"], tables["contradictions"]
+    flagged = flagged_ids(tables)
+    in_pairs = set(contra["claim_a"]) | set(contra["claim_b"])
+    f: dict[str, object] = {
+        "articles audited": claims["source_id"].nunique(),
+        "claims": len(claims),
+        "claim families": claims["family_id"].nunique() if "family_id" in claims else len(claims),
+        "negated claims": int(claims["negated"].astype(bool).sum()),
+        "flagged claims": len(flagged) if flagged is not None else NOT_AVAILABLE,
+        "claims in a contradiction": len(in_pairs),
+        "contradictions": len(contra),
+        "within one source": int((contra["scope"] == "within_source").sum()),
+        "across sources": int((contra["scope"] == "cross_source").sum()),
+    }
+    for level in ("high", "medium", "low"):
+        f[f"contradictions of {level} severity"] = (
+            int((contra["severity"] == level).sum()) if "severity" in contra.columns else NOT_AVAILABLE)
+    for level in ("high", "medium", "low"):
+        f[f"claims of {level} risk"] = (
+            int((claims["risk"] == level).sum()) if "risk" in claims.columns else NOT_AVAILABLE)
+    f["claims with contradicting evidence"] = (
+        int((claims["evidence_status"] == "contradicted").sum())
+        if "evidence_status" in claims.columns else NOT_AVAILABLE)
+    if "review_status" in claims.columns:
+        for s in config.DECISIONS:
+            f[f"claims {s}"] = int((claims["review_status"] == s).sum())
+        f["claims with a stale decision"] = int(claims["review_status"].str.startswith("stale:").sum())
+    status = tables.get("review_status")
+    f["orphaned decisions"] = (int((status["status"] == "orphaned").sum())
+                               if status is not None else NOT_AVAILABLE)
+    f["files with problems"] = len(tables["problems"])
+    return f
+
+
+def summary_html(tables: dict) -> str:
+    """The summary as a two-column table; each row carries data-key for tests and scripts."""
+    rows = "".join(f"<tr data-key='{_esc(k)}'><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+                   for k, v in summary_figures(tables).items())
+    return _section("summary", f"<table id='summary-table' class='grid'>{rows}</table>")
+
+
+def summary(tables: dict) -> pd.DataFrame:
+    """Headline figures as a frame (figure -> value)."""
+    f = summary_figures(tables)
+    return pd.DataFrame({"figure": list(f), "value": list(f.values())}).set_index("figure")
+
+
+def counts_by_treatment_and_type(claims: pd.DataFrame) -> pd.DataFrame:
+    """Claims per treatment (rows) and claim type (columns, in the guide's order)."""
+    table = pd.crosstab(claims["treatment"], claims["claim_type"])
+    cols = [t for t in config.CLAIM_TYPES if t in table.columns]
+    table = table.reindex(columns=cols, fill_value=0)
+    table["total"] = table.sum(axis=1)
+    return table.sort_values(["total"], ascending=False, kind="stable")
+
+
+def heatmap(counts: pd.DataFrame):
+    """A heatmap figure of claims by treatment and claim type."""
+    plt = _plt()
+    data = counts.drop(columns=["total"], errors="ignore")
+    fig, ax = plt.subplots(figsize=(1.1 * max(4, len(data.columns)) + 2, 0.5 * max(3, len(data)) + 1.5))
+    im = ax.imshow(data.values, cmap="YlOrRd", aspect="auto")
+    ax.set_xticks(range(len(data.columns)), data.columns, rotation=35, ha="right")
+    ax.set_yticks(range(len(data.index)), data.index)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            v = data.values[i, j]
+            if v:
+                dark = v > 0.6 * data.values.max()
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=9, color="white" if dark else "black")
+    ax.set_title("Claims by treatment and claim type")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="claims")
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_html(claims: pd.DataFrame) -> str:
+    """The heatmap image and its counts table."""
+    if claims.empty:
+        return _section("heatmap-section", "<p>No claims in this run.</p>")
+    counts = counts_by_treatment_and_type(claims)
+    table = counts.reset_index().rename(columns={"treatment": "treatment"})
+    return _section("heatmap-section", figure_html(heatmap(counts), "heatmap",
+                                                   "Heatmap of claims by treatment and claim type")
+                    + _table(table, "heatmap-counts"))
+
+
+def contradictions_html(contra: pd.DataFrame) -> str:
+    """Contradictions grouped by treatment and aspect, both sentences side by side."""
+    if contra.empty:
+        return _section("contradictions", "<p>No contradictions found.</p>")
+    has_sev = "severity" in contra.columns
+    if has_sev:
+        contra = contradictions_grouped(contra)
+    parts = []
+    for (treatment, aspect), group in contra.groupby(["treatment", "aspect"], sort=True):
+        opened = " open" if len(group) <= OPEN_GROUP_MAX else ""
+        parts.append(f"<details{opened}><summary><h3 class='pair-group' data-treatment='{_esc(treatment)}'"
+                     f" data-aspect='{_esc(aspect)}' style='display:inline'>{_esc(treatment)} \u2014 "
+                     f"{_esc(aspect.replace('_', ' '))} ({len(group)} pairs)</h3></summary>"
+                     "<table class='pairs'><tr><th>Claim A</th><th>Claim B</th><th>Why</th></tr>")
+        for r in group.itertuples(index=False):
+            sev = f"<b>severity {_esc(r.severity)}</b><br>" if has_sev else ""
+            more = getattr(r, "repeats", 1)
+            more = f" <i>(stands for {int(more)} repeated pairs)</i>" if str(more).isdigit() and int(more) > 1 else ""
+            parts.append(
+                f"<tr data-id='{_esc(r.contradiction_id)}'>"
+                f"<td class='a'><b>{_esc(r.source_a)}</b> ({_esc(r.value_a)})<br>{_esc(r.text_a)}</td>"
+                f"<td class='b'><b>{_esc(r.source_b)}</b> ({_esc(r.value_b)})<br>{_esc(r.text_b)}</td>"
+                f"<td>{sev}{_esc(r.scope.replace('_', ' '))}: {_esc(r.rationale)}{more}</td></tr>")
+        parts.append("</table></details>")
+    return _section("contradictions", "".join(parts))
+
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def contradictions_grouped(contra: pd.DataFrame) -> pd.DataFrame:
+    """Pairs ordered for review: by treatment and aspect, most severe first."""
+    order = contra.assign(_s=contra["severity"].map(_SEVERITY_ORDER))
+    order = order.sort_values(["treatment", "aspect", "_s", "source_a", "source_b"], kind="stable")
+    return order.drop(columns="_s").reset_index(drop=True)
+
+
+def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per (claim contradicted by evidence, evidence row), with the full citation."""
+    cols = ["claim_id", "source_id", "treatment", "text", "evidence_id", "statement", "quote",
+            "source_title", "publisher", "url", "is_mirror"]
+    if "evidence_status" not in claims or evidence is None or evidence.empty:
+        return pd.DataFrame(columns=cols)
+    bad = claims[claims["evidence_status"] == "contradicted"]
+    rows = bad.assign(evidence_id=bad["evidence_ids"].str.split(";")).explode("evidence_id")
+    merged = rows.merge(evidence.astype({"evidence_id": str}), on="evidence_id", how="left",
+                        suffixes=("", "_ev"))
+    return merged[cols].sort_values(["source_id", "claim_id", "evidence_id"], kind="stable").reset_index(drop=True)
+
+
+def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> str:
+    """Each claim the evidence contradicts, with the evidence statement and its citation."""
+    table = contradicted_by_evidence(claims, evidence)
+    if table.empty:
+        return "<p>No claim is contradicted by the evidence table.</p>"
+    parts = ["<h3>Claims contradicted by evidence</h3><table class='pairs' id='evidence-citations'>"
+             "<tr><th>Claim</th><th>Evidence</th><th>Citation</th></tr>"]
+    for (cid, sid, text), group in table.groupby(["claim_id", "source_id", "text"], sort=False):
+        for i, r in enumerate(group.itertuples(index=False)):
+            mirror = " (mirror or index copy)" if str(r.is_mirror).lower() in ("yes", "true", "1") else ""
+            claim_cell = f"<td rowspan='{len(group)}'><b>{_esc(sid)}</b><br>{_esc(text)}</td>" if i == 0 else ""
+            parts.append(
+                f"<tr>{claim_cell}<td><b>{_esc(r.evidence_id)}</b>: {_esc(r.statement)}</td>"
+                f"<td>{_esc(r.source_title)}, {_esc(r.publisher)}{_esc(mirror)}<br>"
+                f"<a href='{_esc(r.url)}'>{_esc(r.url)}</a><br>\u201c{_esc(r.quote)}\u201d</td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def families_html(claims: pd.DataFrame) -> str:
+    """Claims repeated verbatim or nearly (one family), each family once with its occurrences."""
+    from ..stages.families import families
+
+    fams = families(claims)
+    fams = fams[fams["size"] > 1]
+    if fams.empty:
+        return _section("families", "<p>No claim is repeated.</p>")
+    view = fams[["size", "treatment", "representative", "sources", "claim_ids"]]
+    return _section("families", f"<p>{len(fams)} claims occur more than once.</p>" + _table(view, "families-table"))
+
+
+def source_links(contra: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of sources with the number of contradictions between them (a == b: within one)."""
+    if contra.empty:
+        return pd.DataFrame(columns=["source_a", "source_b", "contradictions"])
+    pairs = pd.DataFrame({"source_a": contra[["source_a", "source_b"]].min(axis=1),
+                          "source_b": contra[["source_a", "source_b"]].max(axis=1)})
+    return (pairs.groupby(["source_a", "source_b"]).size().rename("contradictions")
+            .reset_index().sort_values(["source_a", "source_b"], kind="stable"))
+
+
+def source_graph(sources: list[str], links: pd.DataFrame):
+    """Sources as nodes on a circle, a line per pair of sources that contradict each other
+    (width and label: how many contradictions), and each node's within-source count."""
+    import math
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 7))
+    n = max(1, len(sources))
+    pos = {s: (math.cos(2 * math.pi * i / n), math.sin(2 * math.pi * i / n)) for i, s in enumerate(sources)}
+    within = {r.source_a: r.contradictions for r in links.itertuples() if r.source_a == r.source_b}
+    top = max([1] + list(links["contradictions"]))
+    for r in links.itertuples():
+        if r.source_a == r.source_b:
+            continue
+        (x1, y1), (x2, y2) = pos[r.source_a], pos[r.source_b]
+        ax.plot([x1, x2], [y1, y2], color="#c0392b", alpha=0.6, lw=1 + 6 * r.contradictions / top, zorder=1)
+        ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(r.contradictions), fontsize=9, ha="center",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "#c0392b"}, zorder=3)
+    for s, (x, y) in pos.items():
+        ax.scatter([x], [y], s=min(400 + 40 * within.get(s, 0), 2500), color="#2e86c1", zorder=2)
+        ax.text(x * 1.32, y * 1.32, f"{s}\n{within.get(s, 0)} within itself", ha="center", va="center",
+                fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.9, 1.9)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_axis_off()
+    ax.set_title("Sources linked by their contradictions")
+    fig.tight_layout()
+    return fig
+
+
+def source_graph_html(tables: dict) -> str:
+    """The graph of sources and the table of links it draws."""
+    contra = tables["contradictions"]
+    if contra.empty:
+        return _section("source-graph", "<p>No contradictions, so no links between sources.</p>")
+    links = source_links(contra)
+    sources = sorted(set(tables["claims"]["source_id"]) | set(links["source_a"]) | set(links["source_b"]))
+    return _section("source-graph", figure_html(source_graph(sources, links), "graph",
+                                                "Graph of sources linked by contradictions")
+                    + _table(links, "source-links"))
+
+
+def risky_by_rule(tables: dict) -> pd.DataFrame | None:
+    """Flagged claims per compliance rule (rule, family, severity, claims, example), or None."""
+    flags = tables.get("flags")
+    if flags is None:
+        claims = tables["claims"]
+        if "flags" not in claims.columns:
+            return None
+        rows = [{"claim_id": c, "rule_id": r, "text": t} for c, f, t in
+                zip(claims["claim_id"], claims["flags"].astype(str), claims["text"]) for r in f.split(";") if r]
+        flags = pd.DataFrame(rows, columns=["claim_id", "rule_id", "text"])
+    if flags.empty:
+        return pd.DataFrame(columns=["rule_id", "claims", "example"])
+    keys = [c for c in ("rule_id", "family", "severity") if c in flags.columns]
+    example = next((c for c in ("text", "message") if c in flags.columns), "claim_id")
+    out = (flags.groupby(keys, sort=True)
+           .agg(claims=("claim_id", "nunique"), example=(example, "first")).reset_index())
+    return out.sort_values(["claims", "rule_id"], ascending=[False, True], kind="stable")
+
+
+def risky_html(tables: dict) -> str:
+    """Risky claims by rule: a bar chart and the table, or 'not available'."""
+    table = risky_by_rule(tables)
+    if table is None:
+        return _not_available("risky", "Risky claims by rule (no flags.csv or flags column)")
+    if table.empty:
+        return _section("risky", "<p>No claim was flagged.</p>")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
+    ax.barh(table["rule_id"][::-1], table["claims"][::-1], color="#e67e22")
+    ax.set_xlabel("claims flagged")
+    _integer_ticks(ax)
+    ax.set_title("Risky claims by rule")
+    fig.tight_layout()
+    return _section("risky", figure_html(fig, "risky-chart", "Risky claims by rule") + _table(table, "risky-table"))
+
+
+def evidence_html(tables: dict) -> str:
+    """Evidence status per treatment: a stacked bar chart and the counts, or 'not available'."""
+    claims = tables["claims"]
+    if "evidence_status" not in claims.columns:
+        return _not_available("evidence", "Evidence status (no evidence_status column)")
+    counts = pd.crosstab(claims["treatment"], claims["evidence_status"])
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(counts) + 2.2))
+    colours = {"supported": "#27ae60", "contradicted": "#c0392b", "no_evidence": "#bdc3c7"}
+    left = pd.Series(0, index=counts.index)
+    for status in counts.columns:
+        ax.barh(counts.index, counts[status], left=left, label=status, color=colours.get(status))
+        left = left + counts[status]
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_xlabel("claims")
+    _integer_ticks(ax)
+    ax.set_title("Evidence status by treatment")
+    fig.tight_layout()
+    evidence = tables.get("evidence")
+    note = f"<p>{len(evidence)} evidence rows.</p>" if evidence is not None else ""
+    return _section("evidence", figure_html(fig, "evidence-chart", "Evidence status by treatment")
+                    + _table(counts.reset_index(), "evidence-table") + note
+                    + evidence_citations_html(claims, evidence))
+
+
+def review_html(tables: dict) -> str:
+    """Review decisions: how many per status, the stale ones (decided vs current text) and
+    every orphaned decision, kept so nobody's work is lost."""
+    status = tables.get("review_status")
+    if status is None:
+        return _not_available("review", "Review decisions (no review_status.csv)")
+    if status.empty:
+        return _section("review", "<p>No review decisions yet (data/review/decisions.csv is empty).</p>")
+    counts = status["status"].value_counts().reindex(
+        ["unchanged", "stale", "orphaned", "superseded"], fill_value=0).rename_axis("status").reset_index(name="decisions")
+    stale = status[status["status"] == "stale"][["claim_id", "decision", "reviewer", "date", "claim_text",
+                                                 "current_claim_id", "current_text", "similarity"]]
+    orphaned = status[status["status"] == "orphaned"][["claim_id", "decision", "reviewer", "date", "note",
+                                                       "source_id", "claim_text"]]
+    body = (_table(counts, "review-counts")
+            + "<h3>Stale decisions (the claim's text changed)</h3>"
+            + (_table(stale, "review-stale") if len(stale) else "<p>None.</p>")
+            + "<h3>Orphaned decisions (the claim is gone)</h3>"
+            + (_table(orphaned, "review-orphaned") if len(orphaned) else "<p>None.</p>"))
+    return _section("review", body)
+
+
+FULL_TABLE_COLUMNS = ["claim_id", "source_id", "section", "text", "treatment", "claim_type", "certainty",
+                      "negated", "evidence_status", "flags", "risk", "review_status", "review_note"]
+_FILTER_JS = """<script>
+(function(){var t=document.getElementById('claims-table');if(!t)return;
+var ins=t.querySelectorAll('thead input'),rows=t.querySelectorAll('tbody tr'),c=document.getElementById('claims-shown');
+function f(){var n=0;rows.forEach(function(r){var ok=true;ins.forEach(function(i){var v=i.value.toLowerCase();
+if(v&&r.cells[+i.dataset.i].textContent.toLowerCase().indexOf(v)<0)ok=false;});r.style.display=ok?'':'none';if(ok)n++;});
+if(c)c.textContent=n;}
+ins.forEach(function(i){i.addEventListener('input',f);});})();
+</script>"""
+
+
+def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
+    """The full claims table with the columns a reviewer reads first."""
+    return claims[[c for c in FULL_TABLE_COLUMNS if c in claims.columns]]
+
+
+def claims_table_html(claims: pd.DataFrame) -> str:
+    """The full claims table with one filter box per column (inline script, works offline)."""
+    view = claims_view(claims)
+    table = _table(view, "claims-table")
+    filters = "<tr class='filters'>" + "".join(
+        f"<th><input data-i='{i}' placeholder='filter {_esc(c)}' size='8'></th>"
+        for i, c in enumerate(view.columns)) + "</tr>"
+    table = table.replace("</tr></thead>", "</tr>" + filters + "</thead>", 1)
+    return _section("all-claims", f"<p><span id='claims-shown'>{len(view)}</span> of {len(view)} claims shown;"
+                    " type in a box to filter that column.</p>" + table + _FILTER_JS)
+
+
+def style_html() -> str:
+    """The page's small inline stylesheet."""
+    return ("<style>section.audit table{border-collapse:collapse;font-size:12px;margin:6px 0}"
+            "section.audit td,section.audit th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left !important}"
+            "table.pairs{width:100%}table.pairs td{width:40%}table.pairs td:last-child{width:20%}"
+            "section.audit td[data-col=text]{min-width:320px}section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
+
+
+def problems_html(problems: pd.DataFrame) -> str:
+    """Files that could not be audited, and why."""
+    body = _table(problems, "problems-table") if len(problems) else "<p>None.</p>"
+    return _section("problems", body)
+
+
+def outputs_html(output_dir: str | Path) -> str:
+    """Where the reviewer finds the workbook and the decisions file."""
+    out = Path(output_dir)
+    return _section("outputs", "<ul>"
+                    f"<li>Review workbook: <code>{_esc(out / config.CLAIMS_REVIEW_XLSX)}</code></li>"
+                    f"<li>Decision status: <code>{_esc(out / config.REVIEW_STATUS_CSV)}</code></li>"
+                    f"<li>Decisions file: <code>{_esc(config.DECISIONS_FILE.relative_to(config.ROOT))}</code>"
+                    " (import the workbook with <code>python -m pipeline review import FILE.xlsx</code>)</li></ul>")
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.I)
+_EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=[\"']https?://[^>]*>", re.I)
+_CDN_SCRIPT_BLOCK = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>", re.S | re.I)
+_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+
+
+def offline_html(page: str) -> str:
+    """Remove every script or stylesheet the page would fetch from the network."""
+    page = _MATHJAX.sub("", page)
+    page = _EXTERNAL_SCRIPT.sub("", page)
+    page = _CDN_SCRIPT_BLOCK.sub("", page)
+    return _EXTERNAL_LINK.sub("", page)
+
+
+@contextlib.contextmanager
+def _kernel_stderr_captured():
+    """Keep the notebook kernel's start-up chatter (it writes to the inherited stderr, e.g.
+    ipykernel's "running over TCP without encryption" warning) off the user's terminal; it is
+    printed after all when the execution fails, so nothing useful is lost."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def render_report(processed_dir: Path, output_dir: Path | None = None,
+                  notebook: Path = config.REPORT_NOTEBOOK) -> str:
+    """Execute the report notebook (papermill parameters input_dir, output_dir) against
+    processed_dir and return self-contained HTML."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / "report.ipynb"
+        with _kernel_stderr_captured():
+            papermill.execute_notebook(
+                str(notebook), str(executed),
+                parameters={"input_dir": str(Path(processed_dir).resolve()),
+                            "output_dir": str(Path(output_dir or processed_dir).resolve())},
+                cwd=str(config.ROOT), progress_bar=False, log_output=False, kernel_name="python3",
+            )
+        nb = nbformat.read(executed, as_version=4)
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return offline_html(body)

@@ -1,0 +1,225 @@
+"""Contradict: claims in, contradicting pairs out, each with severity and a readable rationale.
+
+Each claim's assertions are rows of the assertions table (aspect, value, qualifier, words; the
+``aspect_assertions`` component; the aspect vocabulary, value cues and conflicts are data in
+pipeline/rules/aspects.jsonl). Two claims contradict when they assert values of one aspect that
+a conflict rule declares exclusive:
+
+- for aspects blocked by treatment (side effects, pain, invasiveness, ...) both claims are about
+  the same treatment; for candidacy the groups must meet (same group, or one side says "all");
+- for ranking (block "qualifier") two *different* treatments are each called the best (or the
+  safest) for the same outcome: the pair is blocked by outcome, not by treatment;
+- absence is never a contradiction: only asserted values pair.
+
+Pairing is blocked (by (treatment, aspect), or (aspect, outcome) for ranking) and runs on claim
+families, not claims: repeated identical claims (one family_id) are paired once per scope, the
+earliest occurrences shown, and ``repeats`` counts the claim pairs the row stands for. A reviewer
+sees each clash once; the cost grows with the distinct families inside a block, never with the
+square of all claims.
+
+Severity: high when an absolute safety or efficacy claim is contradicted: a side asserts an
+absolute value (no side effects, painless, non-invasive, no downtime, permanent, one session,
+suits everyone, best/safest: ``absolute`` in the data) without a condition, or states a safety or
+efficacy value as plain fact (certainty absolute); medium for other clashes on a safety aspect
+or against an absolute value under a condition; low otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+from itertools import product
+
+import pandas as pd
+
+from .. import config, tables
+from ..nlp.ruleset import AspectIndex
+
+_ASSERTED = ["claim_id", "family_id", "source_id", "start", "treatment", "certainty", "text",
+             "aspect", "value", "base", "qualifier", "words", "absolute"]
+
+
+def full_value(base: str, qualifier: str) -> str:
+    """The value as shown to reviewers: the base value and its qualifier ('named:breakout')."""
+    return f"{base}:{qualifier}" if qualifier else base
+
+
+def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectIndex,
+                  keep_no_treatment: bool = False) -> pd.DataFrame:
+    """One row per (claim, aspect, value) with the claim's columns; claims without a treatment
+    drop unless asked to keep them."""
+    absolute = index.absolute_values()
+    if not len(assertions) or not len(claims):
+        return pd.DataFrame(columns=_ASSERTED)
+    cols = ["claim_id", "source_id", "start", "treatment", "text"]
+    info = claims[cols].assign(
+        family_id=claims["family_id"] if "family_id" in claims else claims["claim_id"],
+        certainty=claims["certainty"] if "certainty" in claims else "")
+    rows = assertions.merge(info, on="claim_id", how="inner", sort=False)
+    if not keep_no_treatment:
+        rows = rows[~rows["treatment"].isin(["", config.NO_TREATMENT])]
+    fam = rows["family_id"].where(rows["family_id"].astype(bool), rows["claim_id"])
+    out = pd.DataFrame({
+        "claim_id": rows["claim_id"], "family_id": fam, "source_id": rows["source_id"],
+        "start": rows["start"].astype(int), "treatment": rows["treatment"],
+        "certainty": rows["certainty"], "text": rows["text"], "aspect": rows["aspect"],
+        "value": [full_value(b, q) for b, q in zip(rows["value"], rows["qualifier"])],
+        "base": rows["value"], "qualifier": rows["qualifier"], "words": rows["words"],
+        "absolute": [(a, b) in absolute for a, b in zip(rows["aspect"], rows["value"])],
+    }, columns=_ASSERTED)
+    return out.reset_index(drop=True)
+
+
+def _say(value: str) -> str:
+    return value.replace("_", " ").replace(":", ": ")
+
+
+def rationale(index: AspectIndex, aspect: str, a, b) -> str:
+    """One sentence a reviewer can read without opening the articles: treatment, aspect and the
+    clashing words on each side."""
+    first = f"{a.source_id} says"
+    second = f"{b.source_id} says" if a.source_id != b.source_id else "the same article also says"
+    wa, wb = a.words or _say(a.value), b.words or _say(b.value)
+    if index.by_qualifier(aspect):
+        outcome = _say(a.qualifier) or "the same outcome"
+        return (f"Ranking for {outcome}: {first} {a.treatment} is \u201c{wa}\u201d, {second} "
+                f"{b.treatment} is \u201c{wb}\u201d; two different treatments cannot both be "
+                f"the {_say(a.base)} for {outcome}.")
+    return (f"{a.treatment.replace('_', ' ').capitalize()}, {index.label(aspect)}: {first} "
+            f"\u201c{wa}\u201d ({_say(a.value)}) but {second} \u201c{wb}\u201d ({_say(b.value)}); "
+            f"both cannot be true.")
+
+
+def severity(index: AspectIndex, aspect: str, a, b) -> str:
+    """high: an absolute safety or efficacy claim is contradicted, i.e. a side asserts an absolute
+    value ("no side effects", "non-invasive", "the best") without a condition, or states a safety
+    or efficacy value as fact (certainty absolute); medium: other clashes on a safety aspect or
+    against an absolute value under a condition; low: the rest (hedged efficacy clashes)."""
+    kind = index.kind(aspect)
+    for s in (a, b):
+        if s.absolute and s.certainty != "conditional":
+            return "high"
+        if s.certainty == "absolute" and kind in ("safety", "efficacy"):
+            return "high"
+    if a.absolute or b.absolute or kind == "safety":
+        return "medium"
+    return "low"
+
+
+def _families_clash(index: AspectIndex, aspect: str, fa: "_Family", fb: "_Family") -> bool:
+    """Per pair of families: not the same family, not two general claims, different treatments
+    for ranking, and no disjoint named sub-types of one treatment."""
+    if fa.key[3] == fb.key[3] or (fa.universal and fb.universal):
+        return False
+    a, b = fa.rep, fb.rep
+    if index.by_qualifier(aspect):
+        return a.treatment != b.treatment
+    if a.treatment == b.treatment and fa.subtypes and fb.subtypes and not fa.subtypes & fb.subtypes:
+        return False
+    return True
+
+
+def _with_universal(asserted: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
+    """Claims about pores in general (treatment none) join every treatment's block on a
+    'universal' aspect ("nothing can permanently shrink pores" vs "strips permanently shrink
+    pores"); on other aspects they pair with nothing."""
+    universal = index.universal()
+    general = asserted["treatment"].isin(["", config.NO_TREATMENT])
+    out = [asserted[~general].assign(universal=False)]
+    for aspect in sorted(universal):
+        rows = asserted[general & (asserted["aspect"] == aspect)]
+        others = sorted(set(asserted.loc[~general & (asserted["aspect"] == aspect), "treatment"]))
+        for t in others:
+            out.append(rows.assign(treatment=t, universal=True))
+    return pd.concat(out, ignore_index=True)
+
+
+class _Family:
+    """The occurrences of one claim family asserting one (aspect, value) for one treatment."""
+
+    __slots__ = ("key", "rows", "rep", "per_source", "subtypes", "universal")
+
+    def __init__(self, key: tuple, rows: list, index: AspectIndex):
+        self.key, self.rows, self.rep = key, rows, rows[0]
+        self.per_source: dict[str, list] = {}
+        for r in rows:
+            self.per_source.setdefault(r.source_id, []).append(r)
+        self.subtypes = index.subtypes_of(self.rep.treatment, self.rep.text)
+        self.universal = bool(self.rep.universal)
+
+
+def _families(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, dict[str, list]]:
+    """Blocks -> value -> families. A block is (treatment, aspect), or (outcome, aspect) for
+    aspects blocked by qualifier (ranking)."""
+    members: dict[tuple, list] = {}
+    for row in asserted.itertuples(index=False):
+        members.setdefault((row.aspect, row.value, row.treatment, row.family_id), []).append(row)
+    blocks: dict[tuple, dict[str, list]] = {}
+    for key, rows in members.items():
+        aspect, value, treatment, _ = key
+        block = ("*" + rows[0].qualifier if index.by_qualifier(aspect) else treatment, aspect)
+        blocks.setdefault(block, {}).setdefault(value, []).append(_Family(key, rows, index))
+    return blocks
+
+
+def _family_pairs(asserted: pd.DataFrame, index: AspectIndex):
+    """Yield (aspect, family a, family b) for every clashing pair of families inside a block:
+    value pairs are checked once per block, families only within clashing values."""
+    for (_, aspect), by_value in sorted(_families(asserted, index).items()):
+        values = sorted(by_value)
+        for i, v1 in enumerate(values):
+            for v2 in values[i:]:
+                r1, r2 = by_value[v1][0].rep, by_value[v2][0].rep
+                if not index.values_clash(aspect, r1.base, r1.qualifier, r2.base, r2.qualifier):
+                    continue
+                for fa, fb in product(by_value[v1], by_value[v2]):
+                    if (v1 != v2 or fa.key[3] < fb.key[3]) and _families_clash(index, aspect, fa, fb):
+                        yield aspect, fa, fb
+
+
+def _occurrence_pairs(fa: _Family, fb: _Family) -> dict:
+    """Per scope: (first pair of occurrences, count of occurrence pairs) for two families."""
+    pa, pb = fa.per_source, fb.per_source
+    shared = [s for s in pa if s in pb]
+    within = sum(len(pa[s]) * len(pb[s]) for s in shared)
+    out = {}
+    if within:
+        s = min(shared)
+        out["within_source"] = ((pa[s][0], pb[s][0]), within)
+    cross = len(fa.rows) * len(fb.rows) - within
+    if cross:
+        a = fa.rep
+        b = next((y for y in fb.rows if y.source_id != a.source_id), None)
+        if b is None:
+            b = fb.rep
+            a = next(x for x in fa.rows if x.source_id != b.source_id)
+        out["cross_source"] = ((a, b), cross)
+    return out
+
+
+def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
+    """Pairs of claims whose assertions exclude each other, one row per pair of claim families
+    and scope, with severity, rationale and the number of claim pairs it stands for."""
+    asserted = _with_universal(assertions_of(claims, assertions, index, keep_no_treatment=True), index)
+    asserted = asserted.sort_values(["source_id", "start", "claim_id"], kind="stable")
+    rows = []
+    for aspect, fa, fb in _family_pairs(asserted, index):
+        for scope, ((a, b), count) in _occurrence_pairs(fa, fb).items():
+            if (a.source_id, a.start) > (b.source_id, b.start):
+                a, b = b, a
+            ranking = index.by_qualifier(aspect)
+            key = (a.claim_id, b.claim_id, aspect, a.value, b.value)
+            rows.append({
+                "contradiction_id": "x" + hashlib.sha1("\x1f".join(key).encode()).hexdigest()[:12],
+                "claim_a": a.claim_id, "claim_b": b.claim_id,
+                "source_a": a.source_id, "source_b": b.source_id, "scope": scope,
+                "treatment": f"{a.treatment}|{b.treatment}" if ranking else a.treatment,
+                "aspect": aspect, "value_a": a.value, "value_b": b.value,
+                "text_a": a.text, "text_b": b.text,
+                "rationale": rationale(index, aspect, a, b),
+                "severity": severity(index, aspect, a, b), "repeats": count,
+                "start_a": a.start, "start_b": b.start,
+            })
+    out = pd.DataFrame(rows, columns=tables.CONTRADICTIONS + ["start_a", "start_b"])
+    out = out.drop_duplicates("contradiction_id")
+    out = out.sort_values(["treatment", "aspect", "source_a", "start_a", "source_b", "start_b", "contradiction_id"],
+                          kind="stable")
+    return out[tables.CONTRADICTIONS].reset_index(drop=True)

@@ -1,0 +1,76 @@
+"""Extract: blocks in, units out, with their assertions and compliance matches; one spaCy pass.
+
+Every block (heading, list item, paragraph) is parsed once by ``nlp.pipe`` (the components of
+``pipeline.nlp``). Each span of ``doc.spans["claims"]`` becomes a row of the units table, with
+source offsets and the cue features the tag stage reads; its assertions and compliance matches
+become rows of two long tables keyed by the unit's number. Offsets are exact source offsets:
+a block is parsed with its whitespace runs compacted (``text.compact``) and mapped back.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..nlp import make_block
+from ..text import back, compact
+
+FEATURES = ["treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
+            "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
+            "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms",
+            "cue_ids", "n_words", "question", "answer", "lead_in"]
+UNIT_COLUMNS = ["unit", "source_id", "block", "clause", "kind", "start", "end", "text", "section",
+                *FEATURES]
+UNIT_ASSERTION_COLUMNS = ["unit", "aspect", "value", "qualifier", "words", "absolute"]
+UNIT_FINDING_COLUMNS = ["unit", "rule_id", "start", "end", "match"]
+
+
+@dataclass
+class Extracted:
+    """The units of a batch of articles, and what each unit asserts and claims (long tables)."""
+
+    units: pd.DataFrame
+    assertions: pd.DataFrame
+    findings: pd.DataFrame
+
+
+def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256) -> Extracted:
+    """Units (headings, sentences, clauses, list items) of all blocks, parsed in one pass."""
+    by_source = {d.source_id: d for d in docs.itertuples(index=False)}
+
+    def inputs():
+        for b in blocks.itertuples(index=False):
+            text, anchors = compact(by_source[b.source_id].visible[b.start:b.end])
+            kind = b.kind if b.kind in ("heading", "list_item") else "paragraph"
+            yield make_block(nlp, text, kind), (b, anchors)
+
+    units: dict[str, list] = {c: [] for c in UNIT_COLUMNS}
+    assertions: list[tuple] = []
+    findings: list[tuple] = []
+    n = 0
+    for doc, (b, anchors) in nlp.pipe(inputs(), as_tuples=True, batch_size=batch_size):
+        d = by_source[b.source_id]
+
+        def source(i: int) -> int:
+            return b.start + back(anchors, i)
+
+        for span in doc.spans["claims"]:
+            start, end = source(span.start_char), source(span.end_char - 1) + 1
+            shown = d.text[start:end] if d.format == "text" else re.sub(r"\s+", " ", d.shown[start:end]).strip()
+            row = (n, b.source_id, b.block, span._.clause,
+                   "sentence" if b.kind == "paragraph" else b.kind, start, end, shown, b.section)
+            for col, value in zip(UNIT_COLUMNS, row):
+                units[col].append(value)
+            feats = span._.features
+            for col in FEATURES:
+                units[col].append(feats[col])
+            assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute)
+                              for a in span._.assertions)
+            for rid, s, e in span._.findings:
+                a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
+                findings.append((n, rid, source(a), source(z - 1) + 1, doc.text[a:z]))
+            n += 1
+    return Extracted(pd.DataFrame(units, columns=UNIT_COLUMNS),
+                     pd.DataFrame(assertions, columns=UNIT_ASSERTION_COLUMNS),
+                     pd.DataFrame(findings, columns=UNIT_FINDING_COLUMNS))

@@ -1,0 +1,90 @@
+"""Flag: compliance matches in, findings out (risky marketing language, rule by rule).
+
+The ``compliance_findings`` component has already kept, per unit, the rule wordings that are
+claimed rather than mentioned (negation scopes, quotes, denial and report cues). This stage
+applies what needs the tagged claim:
+
+- a rule with ``treatments`` fires only on claims about one of them;
+- a rule with ``requires_family`` fires only when a rule of one of those families fired on the
+  same claim or on another clause of the same sentence ("permanent results; results may vary").
+
+``findings`` gives one row per (claim, rule) with the match's source offsets; ``add_flags``
+adds the ``flags`` (rule ids, in rule-file order) and ``risk`` columns to the claims table.
+Both are pure.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pandas as pd
+
+from .. import config, tables
+from ..nlp.ruleset import RuleSet
+from ..text import text_key
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(config.SEVERITIES)}
+FINDING_COLUMNS = ["claim_id", "source_id", "rule_id", "family", "severity", "start", "end",
+                   "match", "fingerprint"]
+
+
+def fingerprint(text: str, rule_id: str) -> str:
+    """Stable id of one finding: normalised claim text + rule id (not file or offsets), so an
+    ignore survives moving the sentence or pasting it into another draft."""
+    return hashlib.sha1(f"{text_key(text)}\x1f{rule_id}".encode()).hexdigest()[:16]
+
+
+def _same_sentence(visible: str, prev, claim) -> bool:
+    """True when two claims of one source are clauses of one sentence (no sentence end between)."""
+    return (prev is not None and prev.source_id == claim.source_id
+            and not re.search(r"[.!?]", visible[max(prev.end - 1, 0):claim.start]))
+
+
+def findings(claims: pd.DataFrame, matches: pd.DataFrame, visible: dict[str, str],
+             rules: RuleSet) -> pd.DataFrame:
+    """One row per (claim, fired rule). ``matches``: the component's matches keyed by claim_id
+    (rule_id, start, end, match); ``visible``: each source's matching text (sentence ends)."""
+    by_claim: dict[str, list] = {}
+    for m in matches.itertuples(index=False):
+        by_claim.setdefault(m.claim_id, []).append(m)
+    rows = []
+    prev, prev_families = None, set()
+    for c in claims.itertuples(index=False):
+        hits = [(rules.compliance_by_id[m.rule_id], m) for m in by_claim.get(c.claim_id, ())]
+        hits = [(r, m) for r, m in hits if not r.treatments or c.treatment in r.treatments]
+        near = prev_families if _same_sentence(visible.get(c.source_id, ""), prev, c) else set()
+        families = {r.family for r, _ in hits} | near
+        hits = [(r, m) for r, m in hits if not r.requires_family or families & set(r.requires_family)]
+        prev, prev_families = c, {r.family for r, _ in hits}
+        for r, m in hits:
+            rows.append((c.claim_id, c.source_id, r.id, r.family, r.severity, m.start, m.end,
+                         m.match, fingerprint(c.text, r.id)))
+    out = pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    return out.sort_values(["source_id", "start", "rule_id"], kind="stable").reset_index(drop=True)
+
+
+def risk_of(severities) -> str:
+    """The claim's risk: its most severe finding, or 'none'."""
+    ranked = sorted(severities, key=_SEVERITY_RANK.__getitem__)
+    return ranked[0] if ranked else "none"
+
+
+def add_flags(claims: pd.DataFrame, found: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """The claims table with ``flags`` (rule ids, in rule-file order) and ``risk``."""
+    order = {r.id: i for i, r in enumerate(rules.compliance)}
+    by_claim: dict[str, list] = {}
+    for cid, rid, sev in zip(found["claim_id"], found["rule_id"], found["severity"]):
+        by_claim.setdefault(cid, []).append((order.get(rid, len(order)), rid, sev))
+    out = claims.copy()
+    hits = [sorted(by_claim.get(cid, [])) for cid in out["claim_id"]]
+    out["flags"] = [tuple(h[1] for h in hit) for hit in hits]
+    out["risk"] = [risk_of([h[2] for h in hit]) for hit in hits]
+    return out
+
+
+def flags_view(claims: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """flags.csv: one row per (claim, rule in its flags) with the rule's message, claims order."""
+    rows = [(c.claim_id, rid, rules.compliance_by_id[rid].family, rules.compliance_by_id[rid].severity,
+             rules.compliance_by_id[rid].message, c.text)
+            for c in claims.itertuples(index=False) for rid in c.flags]
+    return pd.DataFrame(rows, columns=tables.FLAGS)

@@ -1,0 +1,163 @@
+"""Tag: units in, labelled units out (is_claim, treatment, claim_type, certainty, negated).
+
+Pure table logic over the cue features the ``claim_units`` component found, following the
+claims guide and tests/gold/LABELLING.md:
+
+- a claim is a sentence, clause or list item with a claim-type trigger that is not a heading,
+  question, call to action, list lead-in or plain physiology of normal skin; a short answer
+  ("No.") to the question before it is a claim of the question's type;
+- claim_type: a dominant frame ("it is essential to") decides; else strong triggers (an opening
+  imperative, "best", "permanently", "non-invasive") outrank ordinary ones; among equals the
+  most compliance-relevant type wins (guide order);
+- certainty: conditional > hedged > absolute;
+- treatment: the treatment named as the subject; a subject about skin or a condition is "none";
+  a pronoun subject refers to the paragraph's last subject; otherwise the topic: the treatment
+  last named as a subject in the paragraph, else the section heading's, else the article's
+  (``main_treatments``: sources.csv, else inferred from the article's own text).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from .. import config
+from ..text import claim_id, text_key
+
+# Claim types that speak about a treatment even when it is not named.
+_TREATMENT_TYPES = {"safety", "comparative", "durability", "efficacy", "candidacy", "regimen",
+                    "mechanism", "advice"}
+TAG_COLUMNS = ["is_claim", "treatment", "treatments", "claim_type", "certainty", "negated",
+               "cues", "claim_id"]
+
+
+def infer_main_treatments(units: pd.DataFrame, titles: dict[str, str] | None = None) -> dict[str, str]:
+    """The treatment each article is about, from its own text: the one it names most, where
+    the title, the headings and the opening line count three times."""
+    out = {}
+    for sid, group in units.groupby("source_id", sort=False):
+        counts: Counter = Counter()
+        first: dict[str, int] = {}
+        for i, (kind, found) in enumerate(zip(group["kind"], group["treatments_found"])):
+            for t in found:
+                counts[t] += 3 if kind == "heading" or i == 0 else 1
+                first.setdefault(t, i)
+        out[sid] = (max(counts, key=lambda t: (counts[t], -first[t]))
+                    if counts else config.NO_TREATMENT)
+    return out
+
+
+def _certainty(conditional: bool, hedged: bool) -> str:
+    return "conditional" if conditional else "hedged" if hedged else "absolute"
+
+
+def _section_topic(heading) -> str | None:
+    """The treatment a heading puts its section under: the one it names; "none" for a heading
+    about a condition ("Factors Contributing to Enlarged Pores"); None when it says neither."""
+    if heading.treatments_found:
+        return heading.treatments_found[0]
+    if heading.skin_terms and "etiology" in heading.types_found:
+        return config.NO_TREATMENT
+    return None
+
+
+def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
+    """The claim's subject (guide: "Treatment"), from the unit's own words first.
+
+    A treatment named as the subject wins; a subject about skin, pores or a condition is "none"
+    when no treatment is named at all; an instruction ("Avoid retinoids for a week") is about
+    the topic unless it names what to use; a pronoun subject ("It", "They") or an anaphor ("the
+    procedure") refers to the topic; otherwise the first treatment named, else the topic when
+    the claim type speaks about a treatment.
+    """
+    if u.subject_treatments:
+        return u.subject_treatments[0]
+    if u.imperative:
+        return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
+    if u.skin_subject and not u.treatments_found and (
+            {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
+        # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused
+        # by ..."), unless it states an outcome ("pores looked 44 percent smaller after ...")
+        return config.NO_TREATMENT
+    if u.pronoun_subject:
+        return subject  # "These openings can become clogged": what the paragraph was about
+    if u.anaphor:
+        return topic if topic != config.NO_TREATMENT else article
+    if u.treatments_found:
+        return u.treatments_found[0]
+    return topic if ctype in _TREATMENT_TYPES else config.NO_TREATMENT
+
+
+def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
+    """The tag columns of one article's units, in order."""
+    out: dict[str, list] = {c: [] for c in TAG_COLUMNS}
+    section_topic = None
+    block, block_topic, block_subject = None, None, None
+    prev_treatment = config.NO_TREATMENT
+    question = None  # the unit before, when it was a question
+    occurrences: Counter = Counter()
+    for u in group.itertuples(index=False):
+        if u.kind == "heading":
+            section_topic = _section_topic(u)
+        if u.block != block:
+            block, block_topic, block_subject = u.block, None, None
+        is_claim = bool(
+            u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
+            and not u.physiology and u.n_words >= 2 and u.types_found
+        )
+        ctype = (u.strong_types or u.types_found or ("",))[0] if is_claim else ""
+        topic = block_topic or section_topic or article
+        if u.clause == 2 and not u.subject_treatments:
+            treatment = prev_treatment
+        else:
+            treatment = _treatment(u, ctype, topic, block_subject or topic, article)
+        answered = bool(u.answer) and question is not None and bool(question.types_found)
+        if answered:
+            # "Does a HydraFacial hurt?" "No.": the answer asserts what the question asks
+            is_claim = True
+            ctype = (question.strong_types or question.types_found)[0]
+            treatment = (question.subject_treatments or question.treatments_found or (topic,))[0]
+        question = u if u.question else None
+        if treatment == config.NO_TREATMENT and is_claim and (
+                u.skin_subject or "etiology" in u.types_found) \
+                and not {"durability", "comparative"} & set(u.strong_types):
+            ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
+        if u.subject_treatments:
+            block_topic = block_subject = u.subject_treatments[0]
+        elif u.skin_subject and not u.treatments_found:
+            block_subject = treatment  # "Pores are tiny openings ...": none
+        prev_treatment = treatment
+        out["is_claim"].append(is_claim)
+        out["treatment"].append(treatment if is_claim else "")
+        out["treatments"].append(tuple(dict.fromkeys(
+            ([treatment] if treatment not in ("", config.NO_TREATMENT) else [])
+            + list(u.treatments_found))) if is_claim else ())
+        out["claim_type"].append(ctype)
+        out["certainty"].append(_certainty(u.conditional, u.hedged) if is_claim else "")
+        out["negated"].append((u.answer == "no" if answered else bool(u.negated)) if is_claim else False)
+        out["cues"].append(u.cue_ids)
+        if is_claim:
+            key = text_key(u.text)
+            out["claim_id"].append(claim_id(u.source_id, u.text, occurrences[key]))
+            occurrences[key] += 1
+        else:
+            out["claim_id"].append("")
+    return out
+
+
+def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> pd.DataFrame:
+    """Label every unit; claims are the rows with is_claim True (units keep their order).
+
+    The topic a unit without a named subject refers to is, in order: the treatment last named
+    as a subject earlier in the same paragraph, the section's (from its heading), the article's.
+    """
+    main = {**infer_main_treatments(units), **{k: v for k, v in (main_treatments or {}).items() if v}}
+    cols: dict[str, list] = {c: [] for c in TAG_COLUMNS}
+    for sid, group in units.groupby("source_id", sort=False):
+        for c, values in _label_article(group, main.get(sid, config.NO_TREATMENT)).items():
+            cols[c].extend(values)
+    order = units.groupby("source_id", sort=False).ngroup().sort_values(kind="stable").index
+    labelled = units.loc[order].reset_index(drop=True)
+    for c in TAG_COLUMNS:
+        labelled[c] = cols[c] if len(labelled) else pd.Series([], dtype=object)
+    return labelled

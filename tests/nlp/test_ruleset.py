@@ -1,0 +1,119 @@
+"""The rule set: every vocabulary of a folder, validated on load with file:line errors."""
+import shutil
+
+import pytest
+
+from pipeline import config
+from pipeline.nlp import RuleSet, build_nlp, lemmas
+from pipeline.nlp import ruleset as rules
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def rules_copy(tmp_path, **appended: str):
+    """A copy of the default rules folder with lines appended to some files."""
+    folder = tmp_path / "rules"
+    shutil.copytree(config.RULES_DIR, folder)
+    for stem, lines in appended.items():
+        with open(folder / f"{stem}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(lines)
+    return folder
+
+
+def test_shipped_rule_files_load():
+    r = RuleSet.load()
+    assert {t.id for t in r.treatments} >= {"microneedling", "microdermabrasion"}
+    assert any(c.category == "negation" for c in r.cues)
+    assert any(a.category == "conflict" for a in r.aspect_rules)
+    assert r.compliance and r.context
+
+
+def test_unknown_keys_are_rejected_in_every_file(tmp_path):
+    for stem, line in (("treatments", '{"id": "x", "names": ["x"], "colour": "red"}'),
+                       ("cues", '{"id": "x", "category": "hedge", "direction": "forward", "phrases": ["x"], "strenght": true}'),
+                       ("aspects", '{"id": "x", "category": "pseudo_negation", "phrases": ["x"], "aspect": "pain"}'),
+                       ("compliance", '{"id": "guarantee.x", "family": "guarantee", "severity": "high", "phrases": ["x"], "message": "m", "reason": "r", "reference": "f", "sevrity": 1}'),
+                       ("compliance_context", '{"id": "x", "category": "denial", "direction": "forward", "phrases": ["x"], "why": "y"}')):
+        folder = rules_copy(tmp_path / stem, **{stem: line + "\n"})
+        with pytest.raises(rules.RuleError, match=r"\.jsonl:\d+: unknown keys"):
+            RuleSet.load(folder)
+
+
+def test_a_folder_that_is_not_there_is_an_error(tmp_path):
+    with pytest.raises(rules.RuleError, match="not a folder of rule files"):
+        RuleSet.load(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "x", "category": "hedge", "phrases": ["may"]', "not valid JSON"),
+    ('{"id": "x", "category": "hedging", "direction": "forward", "phrases": ["may"]}', "unknown category 'hedging'"),
+    ('{"id": "x", "category": "hedge", "direction": "sideways", "phrases": ["may"]}', "needs 'direction'"),
+    ('{"id": "x", "category": "claim_type", "type": "magic", "phrases": ["may"]}', "needs 'type'"),
+    ('{"id": "X Y", "category": "anaphor", "phrases": ["it"]}', "'id' must be"),
+    ('{"id": "x", "category": "anaphor", "phrases": []}', "non-empty list"),
+    ('{"id": "x", "category": "anaphor", "pattern": [{"LOWR": "it"}]}', "invalid token pattern"),
+    ('{"id": "x", "category": "hedge", "direction": "forward", "position": "end", "phrases": ["may"]}', "'position' can only be"),
+    ('{"id": "x", "category": "claim_type", "type": "safety", "strong": "yes", "phrases": ["risk"]}', "'strong' must be true or false"),
+])
+def test_bad_cue_lines_name_file_and_line(tmp_path, line, message):
+    p = write(tmp_path, "cues.jsonl", '# comment\n{"id": "ok", "category": "anaphor", "phrases": ["it"]}\n' + line + "\n")
+    with pytest.raises(rules.RuleError) as exc:
+        rules.load_cues(p)
+    assert f"{p}:3:" in str(exc.value) and message in str(exc.value)
+
+
+def test_duplicate_ids_and_shared_names_are_refused(tmp_path):
+    p = write(tmp_path, "t.jsonl", '{"id": "a", "names": ["peel"]}\n{"id": "b", "names": ["Peel"]}\n')
+    with pytest.raises(rules.RuleError, match=r"t.jsonl:2: name 'Peel' already belongs"):
+        rules.load_treatments(p)
+    p = write(tmp_path, "c.jsonl", '{"id": "a", "category": "anaphor", "phrases": ["it"]}\n' * 2)
+    with pytest.raises(rules.RuleError, match="duplicate id 'a'"):
+        rules.load_cues(p)
+
+
+def test_new_synonym_is_one_line_of_data(tmp_path):
+    folder = rules_copy(tmp_path, treatments='{"id": "mesotherapy", "names": ["mesotherapy", "meso therapy"]}\n')
+    nlp = build_nlp(RuleSet.load(folder))
+    doc = nlp("Meso therapy may cause bruising.")
+    assert [t for _, _, t in doc._.treatments] == ["mesotherapy"]
+    assert [(s.text, s.label_) for s in doc.spans["treatments"]] == [("Meso therapy", "mesotherapy")]
+
+
+def test_lemma_rules_match_inflections(nlp):
+    doc = nlp("The laser reduced the pores. Lasers reducing redness.")
+    ids = {rid for _, _, rid in doc._.cues}
+    assert "type.efficacy" in ids
+    assert lemmas.lemma("Reduces") == "reduce"
+
+
+def test_a_new_vocabulary_entry_is_one_line_in_one_data_file(tmp_path):
+    """README "Adding a vocabulary entry": a new treatment and a new hedge, no code change."""
+    from conftest import raw_frame
+
+    from pipeline.analyse import label_units
+
+    folder = rules_copy(
+        tmp_path,
+        treatments='{"id": "mesotherapy", "label": "Mesotherapy", "names": ["mesotherapy", "meso therapy"]}\n',
+        cues='{"id": "hedge.reportedly", "category": "hedge", "direction": "forward", "phrases": ["reportedly"]}\n')
+    c = label_units(raw_frame({"a.txt": "Meso therapy reportedly reduces pore size.\n"}), RuleSet.load(folder)).units.iloc[0]
+    assert (c.is_claim, c.treatment, c.claim_type, c.certainty) == (True, "mesotherapy", "efficacy", "hedged")
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "v", "category": "value", "aspect": "colour", "value": "red", "phrases": ["red"]}', "aspect 'colour' is not declared"),
+    ('{"id": "v", "category": "value", "aspect": "pain", "value": "agony", "phrases": ["agony"]}', "value 'agony' is not one of aspect 'pain'"),
+    ('{"id": "c", "category": "conflict", "aspect": "pain", "values": ["painless"]}', "a conflict needs 'values'"),
+    ('{"id": "a", "category": "aspect", "aspect": "x", "kind": "fun", "values": ["a"], "qualifier": "none", "block": "treatment"}', "needs 'kind'"),
+    ('{"id": "q", "category": "qualifier", "aspect": "pain", "qualifier": "all", "phrases": ["all"]}', "takes no qualifier groups"),
+    ('{"id": "s", "category": "subtype", "treatment": "laser", "phrases": ["ipl"]}', "needs 'treatment' and 'subtype'"),
+])
+def test_bad_aspect_lines_name_file_and_line(tmp_path, line, message):
+    decl = ('{"id": "aspect.pain", "category": "aspect", "aspect": "pain", "kind": "safety", '
+            '"values": ["painless", "painful"], "qualifier": "none", "block": "treatment"}\n')
+    p = write(tmp_path, "aspects.jsonl", "# comment\n" + decl + line + "\n")
+    with pytest.raises(rules.RuleError) as exc:
+        rules.load_aspects(p)
+    assert f"{p}:3:" in str(exc.value) and message in str(exc.value)

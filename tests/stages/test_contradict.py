@@ -1,0 +1,115 @@
+"""Contradictions on tiny literal claim tables (assertions given as the pipeline writes them)."""
+import pandas as pd
+
+from conftest import split_assertions
+
+from pipeline.nlp import RuleSet
+from pipeline.stages.contradict import find_contradictions as _find
+
+
+def find_contradictions(claims):
+    return _find(*split_assertions(claims), RuleSet.load().aspects)
+
+COLS = ["claim_id", "family_id", "source_id", "start", "text", "treatment", "certainty", "assertions"]
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=COLS)
+
+
+def test_pairs_need_same_treatment_and_conflicting_values():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Microneedling has virtually no side effects.", "microneedling", "hedged", "side_effects=minimal|virtually no side effects"),
+        ("c000000000002", "f2", "b", 5, "Microneedling may cause breakouts.", "microneedling", "hedged", "side_effects=named:breakouts|breakouts"),
+        ("c000000000003", "f3", "b", 9, "Peels may cause redness.", "chemical_peel", "hedged", "side_effects=named:redness|redness"),
+        ("c000000000004", "f4", "c", 1, "Microneedling can cause mild pain.", "microneedling", "hedged", "pain=painful|pain"),
+    ])
+    out = find_contradictions(claims)
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert (row.claim_a, row.claim_b, row.scope, row.aspect) == ("c000000000001", "c000000000002", "cross_source", "side_effects")
+    assert "virtually no side effects" in row.rationale and "breakouts" in row.rationale
+    assert row.rationale.startswith("Microneedling, side effects:")
+    assert row.severity == "high" and row.repeats == 1
+
+
+def test_absence_is_not_a_contradiction():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Peels are painless.", "chemical_peel", "absolute", "pain=painless|painless"),
+        ("c000000000002", "f2", "a", 9, "Peels reduce pores.", "chemical_peel", "absolute", "pore_size_effect=reduces|reduce pores"),
+    ])
+    assert find_contradictions(claims).empty
+
+
+def test_within_source_scope_and_severity_of_hedged_efficacy_clash():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Microderm might not change pore size.", "microdermabrasion", "hedged", "pore_size_effect=no_effect|not change pore size"),
+        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "pore_size_effect=reduces|pores tend to shrink"),
+    ])
+    out = find_contradictions(claims)
+    assert list(out["scope"]) == ["within_source"] and list(out["severity"]) == ["low"]
+    assert "the same article also says" in out.at[0, "rationale"]
+
+
+def test_repeated_claims_collapse_per_scope():
+    none = "side_effects=none|no side effects"
+    named = "side_effects=named:bruising|bruising"
+    claims = frame([
+        ("c000000000001", "fA", "a", 0, "Botox has no side effects.", "botox", "absolute", none),
+        ("c000000000002", "fA", "a", 50, "Botox has no side effects.", "botox", "absolute", none),
+        ("c000000000003", "fB", "a", 90, "Botox may cause bruising.", "botox", "hedged", named),
+        ("c000000000004", "fB", "b", 10, "Botox may cause bruising.", "botox", "hedged", named),
+    ])
+    out = find_contradictions(claims)
+    assert sorted(zip(out["scope"], out["repeats"])) == [("cross_source", 2), ("within_source", 2)]
+    within = out[out["scope"] == "within_source"].iloc[0]
+    assert (within.claim_a, within.claim_b) == ("c000000000001", "c000000000003")
+
+
+def test_ranking_conflict_is_blocked_by_outcome_across_treatments():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "A TCA peel is the best treatment for enlarged pores.", "chemical_peel", "absolute", "ranking=best:enlarged_pores|the best"),
+        ("c000000000002", "f2", "b", 0, "Fraxel is the gold standard for enlarged pores.", "laser", "absolute", "ranking=best:enlarged_pores|gold standard"),
+        ("c000000000003", "f3", "b", 60, "Fraxel is the best for acne.", "laser", "absolute", "ranking=best:acne|the best"),
+        ("c000000000004", "f4", "c", 0, "HydraFacial is the safest way to treat enlarged pores.", "hydrafacial", "absolute", "ranking=safest:enlarged_pores|the safest"),
+    ])
+    out = find_contradictions(claims)
+    assert list(zip(out["treatment"], out["aspect"])) == [("chemical_peel|laser", "ranking")]
+    assert "cannot both be the best for enlarged pores" in out.at[0, "rationale"]
+
+
+def test_candidacy_groups_must_meet_and_general_claims_join_universal_aspects():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Peels suit all skin types.", "chemical_peel", "absolute", "candidacy=suitable:all|suit"),
+        ("c000000000002", "f2", "a", 40, "Not for sensitive skin.", "chemical_peel", "absolute", "candidacy=unsuitable:sensitive_skin|not for you"),
+        ("c000000000003", "f3", "a", 80, "Not for pregnant women if peel is strong.", "chemical_peel", "conditional", "candidacy=unsuitable:pregnant|not for"),
+        ("c000000000004", "f4", "b", 0, "Nothing can permanently shrink pores.", "none", "absolute", "permanence=not_permanent|nothing permanently shrink"),
+        ("c000000000005", "f5", "c", 0, "Strips permanently shrink pores.", "pore_strips", "absolute", "permanence=permanent|permanently shrink"),
+        ("c000000000006", "f6", "c", 50, "Acne can cause scarring.", "none", "hedged", "side_effects=named:scarring|scarring"),
+    ])
+    out = find_contradictions(claims)
+    got = sorted(zip(out["claim_a"], out["claim_b"], out["aspect"], out["treatment"]))
+    assert got == [("c000000000001", "c000000000002", "candidacy", "chemical_peel"),
+                   ("c000000000001", "c000000000003", "candidacy", "chemical_peel"),
+                   ("c000000000004", "c000000000005", "permanence", "pore_strips")]
+
+
+def test_different_named_subtypes_do_not_pair():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Glycolic peels have no downtime.", "chemical_peel", "absolute", "downtime=none|no downtime"),
+        ("c000000000002", "f2", "a", 40, "TCA peels need a week of recovery time.", "chemical_peel", "absolute", "downtime=some|recovery time"),
+        ("c000000000003", "f3", "a", 90, "After a glycolic peel expect 5 days of peeling.", "chemical_peel", "absolute", "downtime=some|5 days of peeling"),
+    ])
+    out = find_contradictions(claims)
+    assert list(zip(out["claim_a"], out["claim_b"])) == [("c000000000001", "c000000000003")]
+
+
+def test_absolute_efficacy_claim_contradicted_is_high():
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Microderm does not change pore size.", "microdermabrasion", "absolute", "pore_size_effect=no_effect|not change pore size"),
+        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "pore_size_effect=reduces|pores tend to shrink"),
+        ("c000000000003", "f3", "b", 0, "It is painless if numbed.", "microdermabrasion", "conditional", "pain=painless|painless"),
+        ("c000000000004", "f4", "b", 40, "It may sting.", "microdermabrasion", "hedged", "pain=painful|sting"),
+    ])
+    out = find_contradictions(claims)
+    assert dict(zip(out["aspect"], out["severity"])) == {"pore_size_effect": "high", "pain": "medium"}

@@ -1,0 +1,64 @@
+"""Claim families: near-duplicate claims of one treatment share a family_id (tiny literal frames)."""
+import pandas as pd
+
+from pipeline.stages.families import families, family_ids
+
+
+def frame(rows):
+    return pd.DataFrame(rows, columns=["claim_id", "source_id", "start", "end", "treatment", "text"])
+
+
+CLAIMS = frame([
+    ("a", "s1", 0, 40, "microneedling", "Microneedling has virtually no side effects."),
+    ("b", "s2", 50, 90, "microneedling", "Microneedling has virtually\u00a0no side effects unlike other treatments."),
+    ("c", "s1", 60, 80, "microneedling", "It stimulates collagen."),
+    ("d", "s2", 0, 40, "laser", "Microneedling has virtually no side effects."),
+])
+
+
+def test_near_duplicates_of_one_treatment_share_a_family():
+    ids = family_ids(CLAIMS)
+    assert ids[0] == ids[1]
+    assert ids[0] != ids[2]
+    assert ids[0] != ids[3]  # same words, different treatment: a different claim
+
+
+def test_family_ids_do_not_depend_on_row_order():
+    shuffled = CLAIMS.iloc[[3, 2, 1, 0]]
+    assert list(family_ids(shuffled).sort_index()) == list(family_ids(CLAIMS))
+
+
+def test_families_table_lists_each_family_once_with_occurrences():
+    fam = families(CLAIMS)
+    assert list(fam.columns) == ["family_id", "size", "sources", "treatment", "representative", "claim_ids"]
+    top = fam.iloc[0]
+    assert (top["size"], top["sources"], top["claim_ids"]) == (2, "s1;s2", "a;b")
+    assert top["representative"] == "Microneedling has virtually no side effects."
+    assert fam["size"].sum() == len(CLAIMS)
+
+
+def test_a_short_claim_inside_a_long_one_is_another_family():
+    claims = frame([("a", "s", 0, 10, "laser", "It is safe."),
+                    ("b", "s", 20, 90, "laser", "It is safe for every skin type and leaves no marks at all.")])
+    ids = family_ids(claims)
+    assert ids[0] != ids[1]
+
+
+def test_batches_grouped_apart_share_families_through_identical_claims():
+    """Two batches grouped separately: a claim repeated verbatim ends in one family, even when
+    each batch rooted its family at a different member."""
+    import pandas as pd
+
+    from pipeline.stages.families import family_ids, unify_families
+
+    a = pd.DataFrame({"claim_id": ["c1", "c2"], "source_id": ["a", "a"], "start": [0, 50], "end": [40, 90],
+                      "treatment": ["botox"] * 2,
+                      "text": ["Botox results last four months", "Botox results last four months."]})
+    b = pd.DataFrame({"claim_id": ["c3", "c4"], "source_id": ["b", "b"], "start": [0, 50], "end": [45, 90],
+                      "treatment": ["botox"] * 2,
+                      "text": ["Botox results last about four months", "Botox results last four months"]})
+    a["family_id"], b["family_id"] = family_ids(a), family_ids(b)
+    both = pd.concat([a, b], ignore_index=True)
+    assert both["family_id"].nunique() == 2          # each batch rooted its own family
+    unified = unify_families(both)
+    assert unified.nunique() == 1 and unified.iloc[0] == min(both["family_id"])
