@@ -125,7 +125,7 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
 def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None) -> tables.Tables:
     """What needs every claim at once: contradictions between claim families."""
     with timed(timings, "contradict"):
-        t.contradictions = find_contradictions(t.claims, t.assertions, rules.aspects)
+        t.contradictions = find_contradictions(t.claims, t.assertions, rules)
     return t
 
 

@@ -191,8 +191,9 @@ def read_corpus(corpus_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if missing or assertions is None:
         raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
                          f"(missing {missing or [config.ASSERTIONS_CSV]}); run `make audit` again")
-    assertions = assertions.astype({"qualifier": str, "words": str}).fillna("")
-    return claims, assertions
+    assertions = assertions.fillna("").astype({"qualifier": str, "words": str})
+    # the file lists are text for people: the corpus pairs on each claim's treatment
+    return claims.drop(columns=[c for c in ("subjects", "treatments") if c in claims]), assertions
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

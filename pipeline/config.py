@@ -39,7 +39,7 @@ REPORT_HTML = "report.html"
 
 # Allowed label values (the claims guide is the spec).
 CLAIM_TYPES = (
-    "safety", "comparative", "durability", "efficacy", "candidacy",
+    "safety", "regulatory", "comparative", "durability", "efficacy", "candidacy",
     "regimen", "mechanism", "advice", "etiology",
 )  # in priority order: when two fit, the earlier wins
 CERTAINTIES = ("absolute", "hedged", "conditional")
@@ -51,12 +51,14 @@ NO_TREATMENT = "none"
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
 INTRO_MAX_TOKENS = 16      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
 LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
+LABEL_ITEM_MAX_SENTENCES = 3  # a "Label: text" line with this many sentence ends is a paragraph
 SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
 # A subject opening with these is the reader's or the previous sentence's, not skin in general
 # ("Your skin may look pink", "It hydrates the pores").
 NOT_SKIN_SUBJECT_STARTS = ("your", "it", "they", "this", "these")
 MAX_BLOCK_CHARS = 4000      # longer paragraphs are cut at sentence ends (keeps a 20 MB line linear)
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
+LONG_DURATION_DAYS = 7      # a recovery of this many days or more clashes with "minimal downtime"
 
 # Bad input and scale.
 ENGLISH_MIN_SHARE = 0.12    # below this share of English function words an article is not audited

@@ -13,7 +13,7 @@ import pandas as pd
 
 CLAIMS = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
-    "treatment", "treatments", "claim_type", "certainty", "negated", "family_id", "cues",
+    "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "family_id", "cues",
     "evidence_status", "evidence_ids", "flags", "risk",
 ]
 REVIEW = ["review_status", "review_note"]                   # added by the review merge
@@ -38,10 +38,10 @@ REVIEW_STATUS = ["claim_id", "decision", "reviewer", "date", "note", "source_id"
 
 # Claims columns a person reads in a file: lists joined with their separator, and the
 # assertions shown as aspect=value:qualifier|words after ``negated``.
-LIST_SEPARATORS = {"treatments": ";", "cues": " ", "evidence_ids": ";", "flags": ";"}
+LIST_SEPARATORS = {"treatments": ";", "subjects": ";", "cues": " ", "evidence_ids": ";", "flags": ";"}
 CLAIMS_FOR_PEOPLE = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
-    "treatment", "treatments", "claim_type", "certainty", "negated", "assertions", "family_id",
+    "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "assertions", "family_id",
     "cues", "evidence_status", "evidence_ids", "flags", "risk",
 ]
 

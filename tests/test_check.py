@@ -188,11 +188,11 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     [f] = report["findings"]
     assert f["rule_id"] == "absolute_safety.no_side_effects"
     [c] = f["contradicting_claims"]
-    # values carry qualifiers (pipeline.assertions): "named:redness,swelling", "virtually no" = minimal
-    assert c["source_id"] == "src" and (c["aspect"], c["value"].split(":")[0], c["claim_value"].split(":")[0]) == ("side_effects", "named", "minimal")
+    # values carry qualifiers: "named:redness,swelling"; "virtually no side effects" is none
+    assert c["source_id"] == "src" and (c["aspect"], c["value"].split(":")[0], c["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
     [e] = f["contradicting_evidence"]
     assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True
-    assert (e["aspect"], e["value"].split(":")[0], e["claim_value"].split(":")[0]) == ("side_effects", "named", "minimal")
+    assert (e["aspect"], e["value"].split(":")[0], e["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
 
 
 def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, rules, nlp):
@@ -204,8 +204,8 @@ def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, rules, nlp):
                    corpus_dir=folder, **NO_SUPPRESSIONS)
     against = {f["rule_id"]: {(c["aspect"], c["value"], c["claim_value"]) for c in f["contradicting_claims"]}
                for f in report["findings"]}
-    assert against == {"non_invasive_needling.non_invasive": {("invasiveness", "invasive", "non_invasive")},
-                       "pain_free.painless": {("pain", "painful", "painless")}}
+    assert against == {"non_invasive_needling.non_invasive": {("invasiveness", "breaks_skin", "non_invasive")},
+                       "pain_free.painless": {("pain", "some", "none")}}
 
 
 def test_missing_corpus_and_evidence_are_reported_not_fatal(tmp_path):

@@ -16,7 +16,10 @@ Files (one rule a line, ``#`` comments allowed):
 - ``cues.jsonl``: negation, hedge, condition, claim-type ... cues (categories below);
 - ``aspects.jsonl``: aspects, their values, conflicts, qualifiers (see ``nlp.aspects``);
 - ``compliance.jsonl``: compliance rules (family, severity, wording, message, reference);
-- ``compliance_context.jsonl``: denial and report cues that turn a rule match into a mention.
+- ``compliance_context.jsonl``: denial and report cues that turn a rule match into a mention;
+- ``lexicons.jsonl``: named word lists (harms, outcomes, durations ...) that any rule may use:
+  ``"@harms"`` in a phrases list or in a token pattern's ``IN`` list stands for every word of
+  the lexicon ``harms`` (all inflections when the lexicon says ``"match": "lemma"``).
 """
 from __future__ import annotations
 
@@ -36,7 +39,9 @@ class RuleError(ValueError):
 
 CUE_CATEGORIES = {
     "negation": "asserts absence or denial; needs direction",
-    "pseudo_negation": "looks like a negation, hedge or condition but is not one ('not only', 'as if')",
+    "pseudo_negation": "looks like a negation, hedge, condition or claim word but is not one ('not only', "
+                       "'as if', 'the best results'): cues inside it do not count; optional blocks: the "
+                       "categories it cancels (default: all)",
     "hedge": "lowers certainty ('may', 'can', 'often')",
     "conditional": "makes the claim true only under a condition ('if', 'unless')",
     "terminator": "ends the scope of a negation or hedge ('but', 'however')",
@@ -57,14 +62,17 @@ CUE_CATEGORIES = {
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _MATCH_KEYS = {"id", "category", "phrases", "pattern", "match", "position", "note"}
+_SCOPE_KEYS = {"direction", "window", "list"}
 _CUE_EXTRA = {
-    "negation": {"direction"}, "hedge": {"direction"}, "conditional": {"direction"},
-    "mitigation": {"direction"}, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
+    "negation": _SCOPE_KEYS, "hedge": _SCOPE_KEYS, "conditional": _SCOPE_KEYS,
+    "mitigation": _SCOPE_KEYS, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
     "anaphor": {"pronoun"}, "imperative": {"negative"}, "intro": {"demote", "concessive"},
-    "answer": {"polarity"},
+    "answer": {"polarity"}, "pseudo_negation": {"blocks"},
 }
 _BOOL_FLAGS = ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
-               "unmitigated", "absolute", "negation_inside", "universal", "nearest")
+               "unmitigated", "absolute", "negation_inside", "universal", "nearest", "list",
+               "mitigable", "requires_quantity")
+QUANTITIES = ("duration",)
 
 
 @dataclass(frozen=True)
@@ -165,9 +173,40 @@ def _check_flags(where: str, obj: dict) -> None:
             raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
 
 
+_LEXICONS: dict[str, tuple[str, ...]] = {}   # set by RuleSet loading, read by the expanders
+
+
+def _expand_words(where: str, values) -> list:
+    """A list of words with "@name" lexicon references replaced by the lexicon's words."""
+    out = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("@"):
+            if v[1:] not in _LEXICONS:
+                raise RuleError(f"{where}: unknown lexicon {v!r} (declare it in lexicons.jsonl)")
+            out.extend(_LEXICONS[v[1:]])
+        else:
+            out.append(v)
+    return list(dict.fromkeys(out))
+
+
+def _expand_pattern(where: str, pattern: list) -> list:
+    """A token pattern with lexicon references expanded ({"LOWER": {"IN": "@harms"}})."""
+    out = []
+    for token in pattern:
+        t = {}
+        for attr, value in token.items():
+            if isinstance(value, dict):
+                value = {k: (_expand_words(where, [v] if isinstance(v, str) else v)
+                             if k in ("IN", "NOT_IN") else v) for k, v in value.items()}
+            t[attr] = value
+        out.append(t)
+    return out
+
+
 def _validate_pattern(where: str, pattern) -> tuple:
     if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
         raise RuleError(f"{where}: 'pattern' must be a non-empty list of token objects (spaCy Matcher)")
+    pattern = _expand_pattern(where, pattern)
     from spacy.matcher import Matcher
     from spacy.vocab import Vocab
 
@@ -184,7 +223,7 @@ def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
     match = obj.get("match", "lower")
     if match not in ("lower", "lemma"):
         raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
-    phrases = _string_list(where, obj, "phrases", required=False)
+    phrases = tuple(_expand_words(where, _string_list(where, obj, "phrases", required=False)))
     pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
     if bool(phrases) == bool(pattern):
         raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
@@ -250,6 +289,11 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         if obj.get("position", "start") != "start":
             raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
         _check_flags(where, obj)
+        blocks = obj.get("blocks", [])
+        if not (isinstance(blocks, list) and set(blocks) <= set(allowed)):
+            raise RuleError(f"{where}: 'blocks' must list cue categories (got {blocks!r})")
+        if "window" in obj and not (isinstance(obj["window"], int) and 0 < obj["window"] <= 40):
+            raise RuleError(f"{where}: 'window' must be a number of tokens from 1 to 40 (got {obj['window']!r})")
         rules.append(Rule(rid, cat, phrases, pattern, match, _attrs(obj), where))
     return tuple(rules)
 
@@ -291,9 +335,11 @@ ASPECT_CATEGORIES = {
 }
 _ASPECT_KEYS = {
     "aspect": {"id", "category", "aspect", "label", "kind", "values", "qualifier", "block",
-               "universal", "nearest", "note"},
+               "universal", "nearest", "note", "mitigable", "words_values", "claim_types",
+               "claim_type"},
     "value": _MATCH_KEYS | {"aspect", "value", "negated_value", "absolute", "negation_inside",
-                            "qualifier_suffix"},
+                            "qualifier_suffix", "quantity", "long_value", "short_value",
+                            "requires_quantity", "mitigable", "window"},
     "conflict": {"id", "category", "aspect", "values", "note"},
     "qualifier": _MATCH_KEYS | {"aspect", "qualifier", "covers"},
     "cancel": _MATCH_KEYS | {"aspect", "window"},
@@ -312,23 +358,47 @@ def _check_aspect_decl(where: str, obj: dict) -> None:
     _string_list(where, obj, "values")
 
 
+def rule_aspects(r: Rule) -> tuple[str, ...]:
+    """The aspects a rule serves (a qualifier may serve several: "aspect": ["effect", "ranking"])."""
+    a = r.get("aspect")
+    return tuple(a) if isinstance(a, list) else (a,)
+
+
 def _check_aspect_refs(out: list[Rule]) -> None:
     """Cross-checks: every rule names a declared aspect and only its declared values."""
     decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
     for r in out:
+        if r.category == "aspect":
+            t = r.get("claim_type")
+            if t is not None and not (t in config.CLAIM_TYPES or isinstance(t, dict) and set(t) <= set(r.get("values"))
+                                      and set(t.values()) <= set(config.CLAIM_TYPES)):
+                raise RuleError(f"{r.where}: 'claim_type' must be a claim type, or map values of the aspect "
+                                f"to claim types (got {t!r})")
+            ct = r.get("claim_types") or []
+            lists = ct.values() if isinstance(ct, dict) else [ct]
+            if not all(isinstance(x, list) and set(x) <= set(config.CLAIM_TYPES) for x in lists) or (
+                    isinstance(ct, dict) and not set(ct) <= set(r.get("values"))):
+                raise RuleError(f"{r.where}: 'claim_types' must list claim types of the guide, or map "
+                                f"values of the aspect to such lists (got {ct!r})")
+            wv = r.get("words_values") or []
+            if not set(wv) <= set(r.get("values")):
+                raise RuleError(f"{r.where}: 'words_values' must be values of the aspect (got {wv!r})")
         if r.category in ("aspect", "pseudo_negation", "subtype"):
             continue
-        aspect = r.get("aspect")
-        if aspect not in decl:
-            raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
-        allowed = set(decl[aspect].get("values"))
-        used = {"value": [r.get("value"), r.get("negated_value")], "conflict": r.get("values") or []}
-        for v in used.get(r.category, []):
-            if v is not None and v not in allowed:
-                raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
-        if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
-            raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
-                            f"{decl[aspect].get('qualifier')!r})")
+        for aspect in rule_aspects(r):
+            if aspect not in decl:
+                raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
+            allowed = set(decl[aspect].get("values"))
+            used = {"value": [r.get("value"), r.get("negated_value"), r.get("long_value"), r.get("short_value")],
+                    "conflict": r.get("values") or []}
+            for v in used.get(r.category, []):
+                if v and v not in allowed:
+                    raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
+            if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
+                raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
+                                f"{decl[aspect].get('qualifier')!r})")
+        if r.category == "value" and r.get("quantity") not in (None, *QUANTITIES):
+            raise RuleError(f"{r.where}: 'quantity' must be one of {list(QUANTITIES)} (got {r.get('quantity')!r})")
 
 
 def load_aspects(path: Path) -> tuple[Rule, ...]:
@@ -345,8 +415,13 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
         _check_flags(where, obj)
         if cat == "subtype" and not all(isinstance(obj.get(k), str) and obj[k] for k in ("treatment", "subtype")):
             raise RuleError(f"{where}: a subtype rule needs 'treatment' and 'subtype'")
-        if cat not in ("pseudo_negation", "subtype") and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
-            raise RuleError(f"{where}: 'aspect' must be a non-empty string")
+        aspect = obj.get("aspect")
+        if cat not in ("pseudo_negation", "subtype") and not (
+                isinstance(aspect, str) and aspect
+                or cat == "qualifier" and isinstance(aspect, list) and aspect
+                and all(isinstance(a, str) and a for a in aspect)):
+            raise RuleError(f"{where}: 'aspect' must be a non-empty string"
+                            + (" or list of strings" if cat == "qualifier" else ""))
         if cat in ("aspect", "conflict"):
             if cat == "aspect":
                 _check_aspect_decl(where, obj)
@@ -357,7 +432,7 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
             out.append(Rule(rid, cat, (), (), "lower", _attrs(obj), where))
             continue
         if cat == "value" and not isinstance(obj.get("value"), str):
-            raise RuleError(f"{where}: a value rule needs 'value'")
+            raise RuleError(f"{where}: a value rule needs 'value' (\"\" when it asserts only its negated_value)")
         if cat == "qualifier" and not (isinstance(obj.get("qualifier"), str) and _ID.match(obj["qualifier"])):
             raise RuleError(f"{where}: a qualifier rule needs 'qualifier' (a lower-case slug)")
         match, phrases, pattern = _phrases_or_pattern(where, obj)
@@ -391,7 +466,7 @@ def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[s
     family = _one_of(where, obj, "family", config.COMPLIANCE_FAMILIES)
     if not rid.startswith(family + "."):
         raise RuleError(f"{where}: id {rid!r} must start with its family '{family}.'")
-    phrases = _string_list(where, obj, "phrases", required=False)
+    phrases = tuple(_expand_words(where, _string_list(where, obj, "phrases", required=False)))
     raw_patterns = obj.get("patterns", [])
     if not isinstance(raw_patterns, list):
         raise RuleError(f"{where}: 'patterns' must be a list of token patterns")
@@ -430,6 +505,11 @@ def load_compliance(path: Path, treatment_ids: set[str]) -> tuple[ComplianceRule
 
 # --- the aspect vocabulary, prepared for lookups ------------------------------------------------
 
+def _words(text: str) -> str:
+    """Lower-case words joined by single spaces, hyphenated words kept whole."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-", "")).strip()
+
+
 @dataclass(frozen=True, eq=False)
 class AspectIndex:
     """The aspect rules prepared once: declarations, value rules, conflicts, extra rules."""
@@ -454,7 +534,7 @@ class AspectIndex:
             extra={r.id: r for r in aspects if r.category in ("qualifier", "pseudo_negation", "cancel")},
             covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects
                     if r.category == "qualifier"},
-            subtypes=tuple((r.get("treatment"), r.get("subtype"), re.sub(r"[^a-z0-9]+", " ", p.lower()).strip())
+            subtypes=tuple((r.get("treatment"), r.get("subtype"), _words(p))
                            for r in aspects if r.category == "subtype" for p in r.phrases),
         )
 
@@ -475,6 +555,33 @@ class AspectIndex:
         decl = self.decl.get(aspect)
         return decl.get("qualifier") if decl is not None else "none"
 
+    def words_values(self, aspect: str) -> tuple[str, ...]:
+        """The values of a 'words' aspect that carry the matched words ("named:redness")."""
+        decl = self.decl.get(aspect)
+        return tuple(decl.get("words_values") or ("named",)) if decl is not None else ()
+
+    def claim_type_of(self, aspect: str, value: str) -> str:
+        """The claim type an assertion speaks for (the aspect's claim_type: one type, or a map
+        from value to type), '' when the aspect names none."""
+        decl = self.decl.get(aspect)
+        t = decl.get("claim_type") if decl is not None else None
+        if isinstance(t, dict):
+            t = t.get(value)
+        return t or ""
+
+    def counts_in(self, aspect: str, value: str, claim_type: str) -> bool:
+        """Whether an assertion counts in a claim of this type: the aspect's claim_types (a list
+        for every value, or value -> list: "improves" only in efficacy-like claims)."""
+        decl = self.decl.get(aspect)
+        allowed = decl.get("claim_types") if decl is not None else None
+        if isinstance(allowed, dict):
+            allowed = allowed.get(value)
+        return not allowed or not claim_type or claim_type in allowed
+
+    def mitigable(self, aspect: str) -> bool:
+        decl = self.decl.get(aspect)
+        return bool(decl is not None and decl.get("mitigable"))
+
     def universal(self) -> set[str]:
         """Aspects on which a claim about pores in general meets every treatment."""
         return {a for a, d in self.decl.items() if d.get("universal")}
@@ -483,8 +590,9 @@ class AspectIndex:
         return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}
 
     def subtypes_of(self, treatment: str, text: str) -> frozenset:
-        """Sub-types of a treatment a text names (whole words, case-insensitive)."""
-        low = f" {re.sub(r'[^a-z0-9]+', ' ', text.lower())} "
+        """Sub-types of a treatment a text names (whole words, case-insensitive; "non-ablative"
+        is one word, so it does not name "ablative")."""
+        low = f" {_words(text)} "
         return frozenset(sub for t, sub, phrase in self.subtypes
                          if t == treatment and f" {phrase} " in low)
 
@@ -515,7 +623,27 @@ class AspectIndex:
 
 # --- the rule set -------------------------------------------------------------------------------
 
+def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
+    """Named word lists: {"id", "words", optional "match": "lemma" (all inflections), "note"}."""
+    from .lemmas import phrase_forms
+
+    seen: set[str] = set()
+    out: dict[str, tuple[str, ...]] = {}
+    for where, obj in _parse_lines(Path(path)):
+        _check_keys(where, obj, {"id", "words", "match", "note"})
+        lid = _check_id(where, obj, seen)
+        match = obj.get("match", "lower")
+        if match not in ("lower", "lemma"):
+            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        words = [w.lower() for w in _string_list(where, obj, "words")]
+        if match == "lemma":
+            words = [f for w in words for f in phrase_forms(w)]
+        out[lid] = tuple(dict.fromkeys(words))
+    return out
+
+
 FILES = {
+    "lexicons": "lexicons.jsonl",
     "treatments": "treatments.jsonl",
     "cues": "cues.jsonl",
     "aspects": "aspects.jsonl",
@@ -587,6 +715,8 @@ class RuleSet:
 
 @functools.lru_cache(maxsize=8)
 def _load(folder: Path, stamp: tuple) -> RuleSet:
+    _LEXICONS.clear()
+    _LEXICONS.update(load_lexicons(folder / FILES["lexicons"]))
     treatments = load_treatments(folder / FILES["treatments"])
     ids = {t.id for t in treatments}
     aspects = load_aspects(folder / FILES["aspects"])

@@ -19,9 +19,9 @@ from ..text import back, compact
 FEATURES = ["treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
             "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms",
-            "cue_ids", "n_words", "question", "answer", "lead_in"]
+            "cue_ids", "n_words", "question", "answer", "lead_in", "coordinated", "timed", "general"]
 UNIT_COLUMNS = ["unit", "source_id", "block", "clause", "kind", "start", "end", "text", "section",
-                *FEATURES]
+                *FEATURES, "asserts"]
 UNIT_ASSERTION_COLUMNS = ["unit", "aspect", "value", "qualifier", "words", "absolute"]
 UNIT_FINDING_COLUMNS = ["unit", "rule_id", "start", "end", "match"]
 
@@ -65,6 +65,7 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
             feats = span._.features
             for col in FEATURES:
                 units[col].append(feats[col])
+            units["asserts"].append(tuple((a.aspect, a.value) for a in span._.assertions))
             assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute)
                               for a in span._.assertions)
             for rid, s, e in span._.findings:

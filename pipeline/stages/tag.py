@@ -31,8 +31,8 @@ from ..text import claim_id, text_key
 # Claim types that speak about a treatment even when it is not named.
 _TREATMENT_TYPES = {"safety", "comparative", "durability", "efficacy", "candidacy", "regimen",
                     "mechanism", "advice"}
-TAG_COLUMNS = ["is_claim", "treatment", "treatments", "claim_type", "certainty", "negated",
-               "cues", "claim_id"]
+TAG_COLUMNS = ["is_claim", "treatment", "treatments", "subjects", "claim_type", "certainty",
+               "negated", "cues", "claim_id"]
 
 
 def infer_main_treatments(units: pd.DataFrame, rules: RuleSet) -> dict[str, str]:
@@ -64,6 +64,24 @@ def _resolve(t: str, topics: tuple, rules: RuleSet) -> str:
     return next((x for x in topics if x and rules.family_of(x) == t and not rules.is_family(x)), t)
 
 
+def _asserted_types(asserts: tuple, rules: RuleSet) -> tuple[str, ...]:
+    """The claim types the unit's assertions speak for (the aspects' claim_type in the rules):
+    "can make your pores bigger" is a safety claim even when no claim word is listed."""
+    index = rules.aspects
+    found = {index.claim_type_of(a, v) for a, v in asserts} - {""}
+    return tuple(sorted(found, key=config.CLAIM_TYPES.index))
+
+
+def _claim_type(strong: tuple, found: tuple, asserted: tuple) -> str:
+    """Strong triggers first; else the ordinary triggers; a safety assertion (a worsening, a
+    named harm) outranks ordinary triggers; with no trigger at all, the assertions decide."""
+    if strong:
+        return strong[0]
+    if "safety" in asserted:
+        return "safety"
+    return (found or asserted or ("",))[0]
+
+
 def _certainty(conditional: bool, hedged: bool) -> str:
     return "conditional" if conditional else "hedged" if hedged else "absolute"
 
@@ -89,12 +107,18 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     """
     if u.subject_treatments:
         return u.subject_treatments[0]
+    if u.general and not u.treatments_found:
+        return config.NO_TREATMENT  # "Nothing can permanently shrink pores": about every treatment
     if u.imperative:
-        return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
-    if u.skin_subject and not u.treatments_found and (
+        # "Use a salicylic cleanser" and "Don't resort to chemical peels" speak about what they
+        # name; "Avoid retinoids for a week" is care around the topic treatment
+        return u.treatments_found[0] if u.treatments_found and not (u.negative_imperative and u.timed) else topic
+    improves = ("effect", "improves") in u.asserts and not u.negated and ("durability", "temporary") not in u.asserts
+    if u.skin_subject and not u.treatments_found and not improves and (
             {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
         # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused
-        # by ..."), unless it states an outcome ("pores looked 44 percent smaller after ...")
+        # by ..."), unless it states an improvement ("the pores may also get smaller"): then it
+        # speaks of the treatment the paragraph is about
         return config.NO_TREATMENT
     if u.pronoun_subject:
         return subject  # "These openings can become clogged": what the paragraph was about
@@ -120,11 +144,12 @@ def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[st
                 section_topic = _resolve(section_topic, (article,), rules)
         if u.block != block:
             block, block_topic, block_subject = u.block, None, None
+        asserted = _asserted_types(u.asserts, rules)
         is_claim = bool(
             u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-            and not u.physiology and u.n_words >= 2 and u.types_found
+            and not u.physiology and u.n_words >= 2 and (u.types_found or asserted)
         )
-        ctype = (u.strong_types or u.types_found or ("",))[0] if is_claim else ""
+        ctype = _claim_type(u.strong_types, u.types_found, asserted) if is_claim else ""
         topic = block_topic or section_topic or article
         if u.clause == 2 and not u.subject_treatments:
             treatment = prev_treatment
@@ -136,12 +161,12 @@ def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[st
             is_claim = True
             ctype = (question.strong_types or question.types_found)[0]
             treatment = (question.subject_treatments or question.treatments_found or (topic,))[0]
-        topics = (block_topic, section_topic, article)
+        topics = (*u.treatments_found, block_topic, section_topic, article)
         treatment = _resolve(treatment, topics, rules)
         question = u if u.question else None
         if treatment == config.NO_TREATMENT and is_claim and (
                 u.skin_subject or "etiology" in u.types_found) \
-                and not {"durability", "comparative"} & set(u.strong_types):
+                and not {"durability", "comparative", "regulatory"} & set(u.strong_types):
             ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
         if u.subject_treatments:
             block_topic = block_subject = _resolve(u.subject_treatments[0], topics, rules)
@@ -153,6 +178,9 @@ def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[st
         out["treatments"].append(tuple(dict.fromkeys(
             ([treatment] if treatment not in ("", config.NO_TREATMENT) else [])
             + [_resolve(t, topics, rules) for t in u.treatments_found])) if is_claim else ())
+        co = [_resolve(t, topics, rules) for t in u.coordinated]
+        out["subjects"].append(tuple(dict.fromkeys([treatment] + co)) if is_claim and treatment in co
+                               else ((treatment,) if is_claim else ()))
         out["claim_type"].append(ctype)
         out["certainty"].append(_certainty(u.conditional, u.hedged) if is_claim else "")
         out["negated"].append((u.answer == "no" if answered else bool(u.negated)) if is_claim else False)

@@ -105,16 +105,16 @@ pair((T1, 'A glycolic peel has no downtime', 'none'),
 NOIMPACT = (S3, 'Microderm does not have any direct impact on the size of pores', 'no_effect')
 for sub in ['the pore size reduces gradually', 'hence shrinking the pores on the skin',
             'large pores tend to shrink']:
-    pair(NOIMPACT, (S3, sub, 'reduces'), 'microdermabrasion', 'pore_size_effect')
+    pair(NOIMPACT, (S3, sub, 'reduces'), 'microdermabrasion', 'effect')
 STRIPS_PERM = (T3, 'Our charcoal formula permanently shrinks pores', None)
 pair((T3, STRIPS_PERM[1], 'reduces'), (T4, 'They do not make pores any smaller', 'no_effect'),
-     'pore_strips', 'pore_size_effect')
+     'pore_strips', 'effect')
 
 # --- permanence (a universal "nothing/cannot" claim about pores covers pore strips)
 for src, sub in [(S2, 'cannot be permanently minimized'),
                  (T4, 'nothing can permanently shrink pores'),
                  (T4, 'the pore refills within days')]:
-    pair((T3, STRIPS_PERM[1], 'permanent'), (src, sub, 'not_permanent'), 'pore_strips', 'permanence')
+    pair((T3, STRIPS_PERM[1], 'permanent'), (src, sub, 'not_permanent'), 'pore_strips', 'durability')
 
 # --- setting
 pair((T2, 'can only be performed by a trained professional', 'professional_only'),
