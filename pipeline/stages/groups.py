@@ -30,9 +30,10 @@ evidence row counts as an absolute statement (it states a published fact).
 - ``low``: a hedged claim whose every counter-claim is hedged.
 
 Rows are sorted by severity (high first), then by how many claims contradict the claim (most
-first), then by how many evidence rows do, then corpus order. Cost: one pass over the pairs
-and one over the claims (plus a set union of the counter families' sources per group), never
-pairs x pairs.
+first), then by how many evidence rows do, then corpus order. Cost: one pass over the pairs;
+the claims table is only filtered and counted column-wise (family sizes and sources for the
+families in pairs), and each group unites the source sets of its counter families; no step
+compares pairs with pairs.
 """
 from __future__ import annotations
 
@@ -74,23 +75,27 @@ def _ids(value) -> tuple[str, ...]:
 
 
 class _Claims:
-    """Per-claim facts and per-family sizes and sources, from one pass over the claims."""
+    """The facts the groups need, for the claims under attack and their counter-claims only
+    (``wanted``), and the size and sources of their families: column operations over the whole
+    claims table, Python loops over the few claims in pairs."""
 
-    def __init__(self, claims: pd.DataFrame):
+    def __init__(self, claims: pd.DataFrame, wanted: set[str]):
         fam = claims["family_id"] if "family_id" in claims else claims["claim_id"]
+        fam = fam.where(fam.notna() & (fam != ""), claims["claim_id"]).astype(str)
+        mine = claims["claim_id"].isin(wanted)
+        cols = [claims[c][mine].tolist() for c in ("claim_id", "source_id", "start", "text", "treatment", "certainty")]
         self.row: dict[str, tuple] = {}
         self.family: dict[str, str] = {}
-        size: dict[str, int] = {}
-        sources: dict[str, set] = {}
-        for cid, sid, start, text, treatment, cert, f in zip(
-                claims["claim_id"], claims["source_id"], claims["start"], claims["text"],
-                claims["treatment"], claims["certainty"], fam):
-            f = f or cid
+        for cid, sid, start, text, treatment, cert, f in zip(*cols, fam[mine].tolist()):
             self.row[cid] = (sid, int(start), text, treatment, cert)
             self.family[cid] = f
-            size[f] = size.get(f, 0) + 1
+        in_family = fam.isin(set(self.family.values()))
+        members = pd.DataFrame({"family": fam[in_family], "source_id": claims["source_id"][in_family]})
+        self.size = members["family"].value_counts().to_dict()
+        sources: dict[str, set] = {}
+        distinct = members.drop_duplicates()
+        for f, sid in zip(distinct["family"].tolist(), distinct["source_id"].tolist()):
             sources.setdefault(f, set()).add(sid)
-        self.size = size
         self.sources = {f: frozenset(s) for f, s in sources.items()}
 
     def strength(self, cid: str) -> tuple:
@@ -113,29 +118,32 @@ def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
     evidence rows (their curated ``aspect`` column)."""
     if not len(claims):
         return tables.empty(tables.GROUPS)
-    info = _Claims(claims)
+    known = set(claims["claim_id"].tolist())
+    pairs = [(x, a, b, asp) for x, a, b, asp in zip(
+        contradictions["contradiction_id"].tolist(), contradictions["claim_a"].tolist(),
+        contradictions["claim_b"].tolist(), contradictions["aspect"].tolist()) if a in known and b in known]
+    refuted: list[tuple[str, tuple[str, ...]]] = []
+    if "evidence_status" in claims:
+        bad = claims[claims["evidence_status"] == "contradicted"]
+        refuted = [(c, _ids(i)) for c, i in zip(bad["claim_id"].tolist(), bad["evidence_ids"].tolist()) if _ids(i)]
+    info = _Claims(claims, {c for _, a, b, _ in pairs for c in (a, b)} | {c for c, _ in refuted})
     attacked: dict[str, dict] = {}
 
     def group(cid: str) -> dict:
         return attacked.setdefault(cid, {"counters": {}, "aspects": set(), "pairs": [], "evidence": ()})
 
-    for xid, a, b, aspect in zip(contradictions["contradiction_id"], contradictions["claim_a"],
-                                 contradictions["claim_b"], contradictions["aspect"]):
-        if a not in info.row or b not in info.row:
-            continue
+    for xid, a, b, aspect in pairs:
         for me, other in ((a, b), (b, a)):
             g = group(me)
             g["counters"][other] = None
             g["aspects"].add(aspect)
             g["pairs"].append(xid)
-    if "evidence_status" in claims:
-        ev_aspects = _evidence_aspects(evidence)
-        for cid, status, ids in zip(claims["claim_id"], claims["evidence_status"], claims["evidence_ids"]):
-            if status == "contradicted" and _ids(ids):
-                g = group(cid)
-                g["evidence"] = _ids(ids)
-                for e in g["evidence"]:
-                    g["aspects"].update(ev_aspects.get(e, ()))
+    ev_aspects = _evidence_aspects(evidence)
+    for cid, ids in refuted:
+        g = group(cid)
+        g["evidence"] = ids
+        for e in ids:
+            g["aspects"].update(ev_aspects.get(e, ()))
     rows = sorted((_row(cid, g, info) for cid, g in attacked.items()), key=lambda r: r.pop("_key"))
     return pd.DataFrame(rows, columns=tables.GROUPS)
 
