@@ -60,7 +60,7 @@ def label_units(raw: pd.DataFrame, rules: RuleSet, main: dict[str, str] | None =
     with timed(timings, "extract"):
         ex = extract(docs, blocks, nlp)
     with timed(timings, "tag"):
-        units = tag(ex.units, main or {})
+        units = tag(ex.units, rules, main or {})
         claim_of = dict(zip(units["unit"], units["claim_id"]))
         keyed = [ex.assertions, ex.findings]
         for i, t in enumerate(keyed):

@@ -232,7 +232,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
 
         t0 = time.perf_counter()
         result.validation = validate_tables({"claims": people, "contradictions": contradictions,
-                                             "contradiction_groups": groups, "evidence": evidence})
+                                             "contradiction_groups": groups, "evidence": evidence}, rules)
         timings["validate"] = time.perf_counter() - t0
         io.write_json(out_dir / config.VALIDATION_JSON, result.validation)
         failed = failures(result.validation)

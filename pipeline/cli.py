@@ -131,14 +131,14 @@ def review_import(
               f"appended to {decisions}")
 
 
-EVAL_PARTS = ("claims", "contradictions", "rules")
+EVAL_PARTS = ("claims", "contradictions", "rules", "corpus")
 
 
 @app.command("eval")
 def eval_(details: bool = typer.Option(True, "--details/--summary",
                                       help="List misses, false alarms and wrong labels."),
           part: list[str] = typer.Option(list(EVAL_PARTS), "--part",
-                                         help="claims, contradictions or rules (repeatable; default all).")) -> None:
+                                         help="claims, contradictions, rules or corpus (repeatable; default all).")) -> None:
     """Score claims, labels, contradictions and compliance rules against the hand-labelled gold.
 
     Claims and their labels against tests/gold/claims (and the held-out articles), contradictions
@@ -162,6 +162,10 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
             from .dev.eval_rules import run as run_rules
             typer.echo("")
             run_rules(typer.echo)
+        if "corpus" in part:
+            from .dev.eval_corpus import run as run_corpus
+            typer.echo("")
+            run_corpus(typer.echo, details=details)
     except (RuleError, FileNotFoundError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -21,6 +21,8 @@ GOLD_CLAIMS_DIR = ROOT / "tests" / "gold" / "claims"   # hand-labelled units, on
 HELDOUT_DIR = ROOT / "tests" / "heldout" / "articles"  # articles never used to tune the rules
 HELDOUT_GOLD_DIR = ROOT / "tests" / "heldout" / "gold"
 TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
+DEV_CORPUS_DIR = ROOT.parent / "shared" / "corpus"    # real-world pages with hand gold (not in the repo)
+WIDER_CORPUS_DIR = ROOT / "tests" / "wider"           # pages on wider treatments, written for tests
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")

@@ -188,9 +188,10 @@ def write_json(path: Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV the pipeline wrote (all columns as written, empty strings kept)."""
-    return pd.read_csv(path, keep_default_na=False)
+def read_csv(path: Path, text: bool = False) -> pd.DataFrame:
+    """Read a CSV the pipeline wrote (all columns as written, empty strings kept); ``text``:
+    every column as text (hand-made gold, where "01" is a name, not a number)."""
+    return pd.read_csv(path, keep_default_na=False, dtype=str if text else None)
 
 
 def read_json(path: Path):

@@ -76,7 +76,7 @@ BASE = ('{"id": "pain_free.x", "family": "pain_free", "severity": "medium", "phr
     (BASE.replace('"pain_free.x"', '"superlative.x"') + "}", "must start with its family"),
     (BASE.replace('"message": "m", ', "") + "}", "'message' must be a non-empty string"),
     (BASE + ', "colour": "red"}', "unknown keys ['colour']"),
-    (BASE + ', "treatments": ["needling"]}', "unknown treatments ['needling']"),
+    (BASE + ', "treatments": ["needlework"]}', "unknown treatments ['needlework']"),
     (BASE + ', "patterns": [[{"LOWR": "x"}]]}', "invalid token pattern"),
     (BASE.replace('"phrases": ["painless"], ', "") + "}", "give 'phrases' and/or 'patterns'"),
     (BASE + ', "unless_negated": "yes"}', "'unless_negated' must be true or false"),

@@ -173,7 +173,7 @@ def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
     import pipeline.outputs.validate as validate
 
     raw, out, before = previous
-    monkeypatch.setattr(validate, "validate_tables", lambda tables: {"claims": {"success": False}})
+    monkeypatch.setattr(validate, "validate_tables", lambda tables, rules=None: {"claims": {"success": False}})
     monkeypatch.setattr(validate, "failures", lambda summary: ["claims: expect_x failed: 1 unexpected"])
     with pytest.raises(validate.ValidationFailed, match="tables not written"):
         run_audit(raw, out, validate=True, report=False)

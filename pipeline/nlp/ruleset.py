@@ -85,11 +85,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class Treatment:
-    """A treatment id with its label and the names that refer to it."""
+    """A treatment id (or a family of treatments) with its label and the names that refer to it."""
 
     id: str
     label: str
     names: tuple[str, ...]
+    family: str = ""               # the family id; a family's own line has its own id here
+    is_family: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,24 +198,37 @@ def _attrs(obj: dict) -> dict:
 # --- the files ---------------------------------------------------------------------------------
 
 def load_treatments(path: Path) -> tuple[Treatment, ...]:
-    """Treatments with their names; a name may belong to one treatment only."""
+    """Treatments and families with their names; a name may belong to one of them only; every
+    treatment's family is declared (a family line) or is the treatment itself."""
     path = Path(path)
     seen: set[str] = set()
     owner: dict[str, str] = {}
-    out = []
+    out, wheres = [], {}
     for where, obj in _parse_lines(path):
-        _check_keys(where, obj, {"id", "label", "names", "note"})
+        _check_keys(where, obj, {"id", "label", "names", "note", "family", "kind"})
         tid = _check_id(where, obj, seen)
         if not re.match(r"^[a-z][a-z0-9_]*$", tid):
             raise RuleError(f"{where}: treatment id must be lower case with underscores (got {tid!r})")
-        names = _string_list(where, obj, "names")
+        kind = obj.get("kind", "treatment")
+        if kind not in ("treatment", "family"):
+            raise RuleError(f"{where}: 'kind' must be 'treatment' or 'family' (got {kind!r})")
+        names = _string_list(where, obj, "names", required=kind == "treatment")
         for name in names:
             key = name.lower()
             if key in owner and owner[key] != tid:
                 raise RuleError(f"{where}: name {name!r} already belongs to treatment {owner[key]!r}")
             owner[key] = tid
-        out.append(Treatment(tid, str(obj.get("label") or tid), names))
-    if not out:
+        family = tid if kind == "family" else obj.get("family", tid)
+        if not isinstance(family, str) or not family:
+            raise RuleError(f"{where}: 'family' must be a family id (got {family!r})")
+        out.append(Treatment(tid, str(obj.get("label") or tid), names, family, kind == "family"))
+        wheres[tid] = where
+    families = {t.id for t in out if t.is_family or t.family == t.id}
+    for t in out:
+        if not t.is_family and t.family not in families | {t.id}:
+            raise RuleError(f"{wheres[t.id]}: family {t.family!r} is not declared (add a line "
+                            f'{{"id": "{t.family}", "kind": "family", ...}})')
+    if not any(not t.is_family for t in out):
         raise RuleError(f"{path}: no treatments defined")
     return tuple(out)
 
@@ -526,6 +541,13 @@ class RuleSet:
 
     def __post_init__(self):
         object.__setattr__(self, "aspects", AspectIndex.build(self.aspect_rules))
+        object.__setattr__(self, "_family", {t.id: t.family for t in self.treatments})
+        object.__setattr__(self, "_family_ids", frozenset(t.id for t in self.treatments if t.is_family))
+        members: dict[str, list] = {}
+        for t in self.treatments:
+            if not t.is_family:
+                members.setdefault(t.family, []).append(t.id)
+        object.__setattr__(self, "_members", {f: tuple(m) for f, m in members.items()})
         object.__setattr__(self, "cue_by_id", {r.id: r for r in self.cues})
         object.__setattr__(self, "compliance_by_id", {r.id: r for r in self.compliance})
         object.__setattr__(self, "context_by_id", {r.id: r for r in self.context})
@@ -541,7 +563,26 @@ class RuleSet:
         return _load(folder, stamp)
 
     def treatment_ids(self) -> set[str]:
+        """Every id a claim can be about: treatments and families."""
         return {t.id for t in self.treatments}
+
+    def family_of(self, treatment: str) -> str:
+        """The family of a treatment id (a family's own id for a family; '' for unknown/none)."""
+        return self._family.get(treatment, "")
+
+    def is_family(self, treatment: str) -> bool:
+        """Whether an id names a whole family ("laser") rather than one treatment. A treatment
+        that is its own family ("topical": other creams and serums) is a treatment here."""
+        return treatment in self._family_ids
+
+    def members(self, family: str) -> tuple[str, ...]:
+        """The treatment ids of a family (for a treatment id: that id alone)."""
+        return self._members.get(family, (family,))
+
+    def covers(self, general: str, specific: str) -> bool:
+        """Whether a claim or fact about ``general`` speaks about ``specific`` too: the same id,
+        or ``general`` is the family of ``specific``."""
+        return general == specific or (self.is_family(general) and self.family_of(specific) == general)
 
 
 @functools.lru_cache(maxsize=8)

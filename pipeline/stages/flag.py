@@ -4,7 +4,8 @@ The ``compliance_findings`` component has already kept, per unit, the rule wordi
 claimed rather than mentioned (negation scopes, quotes, denial and report cues). This stage
 applies what needs the tagged claim:
 
-- a rule with ``treatments`` fires only on claims about one of them;
+- a rule with ``treatments`` fires only on claims about one of them (or a member of a family
+  it names);
 - a rule with ``requires_family`` fires only when a rule of one of those families fired on the
   same claim or on another clause of the same sentence ("permanent results; results may vary").
 
@@ -51,7 +52,8 @@ def findings(claims: pd.DataFrame, matches: pd.DataFrame, visible: dict[str, str
     prev, prev_families = None, set()
     for c in claims.itertuples(index=False):
         hits = [(rules.compliance_by_id[m.rule_id], m) for m in by_claim.get(c.claim_id, ())]
-        hits = [(r, m) for r, m in hits if not r.treatments or c.treatment in r.treatments]
+        hits = [(r, m) for r, m in hits
+                if not r.treatments or any(rules.covers(t, c.treatment) for t in r.treatments)]
         near = prev_families if _same_sentence(visible.get(c.source_id, ""), prev, c) else set()
         families = {r.family for r, _ in hits} | near
         hits = [(r, m) for r, m in hits if not r.requires_family or families & set(r.requires_family)]

@@ -25,10 +25,12 @@ def test_groups_suite_passes_real_groups_and_catches_broken_ones():
 
     good = literal_groups()
     empty = tables.groups_for_people(tables.empty(tables.GROUPS))
-    broken = good.assign(severity=["critical", "low"], contradicting_sources=[5, 1])
+    broken = good.assign(severity=["critical", "low"], contradicting_sources=[5, 1],
+                         treatment=["microneedling", "not_a_treatment"])
     summary = validate_tables({"contradiction_groups": good})
     assert summary["contradiction_groups"]["success"], failures(summary)
     assert validate_tables({"contradiction_groups": empty})["contradiction_groups"]["success"]
     failed = failures(validate_tables({"contradiction_groups": broken}))
     assert any("(column severity)" in f for f in failed), failed
     assert any("pair_values_a_to_be_greater_than_b" in f for f in failed), failed
+    assert any("(column treatment)" in f for f in failed), failed
