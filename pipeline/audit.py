@@ -93,6 +93,14 @@ def _batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
         yield _frame(chunk)
 
 
+def with_source_titles(articles: pd.DataFrame, sources: pd.DataFrame | None) -> pd.DataFrame:
+    """Articles titled by sources.csv where it gives a title (it outranks the page's own)."""
+    if sources is None or "title" not in sources or not len(articles):
+        return articles
+    given = {s: str(t).strip() for s, t in zip(sources["source_id"], sources["title"]) if str(t).strip()}
+    return articles.assign(title=[given.get(s, t) for s, t in zip(articles["source_id"], articles["title"])])
+
+
 def main_treatments(sources: pd.DataFrame | None) -> dict[str, str]:
     """The optional main treatment per source from sources.csv (an override of the inferred one)."""
     if sources is not None and "main_treatment" in sources:
@@ -155,7 +163,8 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     timings = {} if timings is None else timings
     ev = normalise_evidence(evidence, build_nlp(rules))
     total = len(io.list_articles(raw_dir))
-    main = main_treatments(io.read_sources(raw_dir))
+    sources = io.read_sources(raw_dir)
+    main = main_treatments(sources)
     parts: list[tables.Tables] = []
     done = 0
 
@@ -172,7 +181,8 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev)
     merged = merge(parts)
     del parts[:]
-    return cross_check(merged, rules, timings)
+    merged.articles = with_source_titles(merged.articles, sources)
+    return cross_check(merged, rules, timings, evidence)
 
 
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -216,12 +226,13 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     result = AuditResult(result_tables, evidence, timings=timings, review=review_status)
     people = tables.claims_for_people(claims, result_tables.assertions)
     contradictions, problems = result_tables.contradictions, result_tables.problems
+    groups = tables.groups_for_people(result_tables.groups)
     if validate:
         from .outputs.validate import ValidationFailed, failures, validate_tables
 
         t0 = time.perf_counter()
         result.validation = validate_tables({"claims": people, "contradictions": contradictions,
-                                             "evidence": evidence}, rules)
+                                             "contradiction_groups": groups, "evidence": evidence}, rules)
         timings["validate"] = time.perf_counter() - t0
         io.write_json(out_dir / config.VALIDATION_JSON, result.validation)
         failed = failures(result.validation)
@@ -234,6 +245,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
         out_dir / config.CLAIMS_PARQUET: io.parquet_bytes(people),
         out_dir / config.ASSERTIONS_CSV: io.csv_bytes(result_tables.assertions),
         out_dir / config.CONTRADICTIONS_CSV: io.csv_bytes(contradictions),
+        out_dir / config.CONTRADICTION_GROUPS_CSV: io.csv_bytes(groups),
+        out_dir / config.ARTICLES_CSV: io.csv_bytes(result_tables.articles),
         out_dir / config.PROBLEMS_CSV: io.csv_bytes(problems),
         out_dir / config.EVIDENCE_CSV: io.csv_bytes(evidence),
         out_dir / config.FLAGS_CSV: io.csv_bytes(flags),

@@ -224,6 +224,8 @@ def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
     return {
         "claims": pd.read_parquet(d / config.CLAIMS_PARQUET),
         "contradictions": read_csv(d / config.CONTRADICTIONS_CSV),
+        "groups": read_optional_csv(d / config.CONTRADICTION_GROUPS_CSV),
+        "articles": read_optional_csv(d / config.ARTICLES_CSV),
         "problems": problems if problems is not None else pd.DataFrame(columns=tables.PROBLEMS),
         "evidence": read_optional_csv(d / config.EVIDENCE_CSV),
         "flags": read_optional_csv(d / config.FLAGS_CSV),

@@ -26,6 +26,20 @@ CONTRADICTIONS = [
     "severity", "repeats",
 ]
 PROBLEMS = ["file", "problem"]
+# One row per claim under attack (pipeline.stages.groups; contradiction_groups.csv): the claim,
+# how many claims in how many sources contradict it, the three strongest counter-claims, the
+# contradicting evidence rows and a severity that ranks. List columns are tuples in memory.
+GROUPS = [
+    "group_id", "severity", "claim_id", "source_id", "text", "treatment", "certainty", "aspects",
+    "contradicting_claims", "contradicting_sources", "evidence_ids",
+    "counter_1_source", "counter_1_text", "counter_2_source", "counter_2_text",
+    "counter_3_source", "counter_3_text", "counter_claim_ids", "contradiction_ids",
+]
+GROUP_LIST_COLUMNS = ("aspects", "evidence_ids", "counter_claim_ids", "contradiction_ids")  # ";"-joined
+# One row per audited article (articles.csv): its title for people, from sources.csv, else the
+# first heading (HTML <title>, Markdown's first heading, a text file's first heading line), else
+# the file name.
+ARTICLES = ["source_id", "file", "title"]
 EVIDENCE = [
     "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
     "source_title", "publisher", "url", "is_mirror", "note",
@@ -60,6 +74,8 @@ class Tables:
     findings: pd.DataFrame = field(default_factory=lambda: empty(FINDINGS))
     contradictions: pd.DataFrame = field(default_factory=lambda: empty(CONTRADICTIONS))
     problems: pd.DataFrame = field(default_factory=lambda: empty(PROBLEMS))
+    groups: pd.DataFrame = field(default_factory=lambda: empty(GROUPS))
+    articles: pd.DataFrame = field(default_factory=lambda: empty(ARTICLES))
 
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":
@@ -70,6 +86,14 @@ class Tables:
             if frames:
                 setattr(out, f.name, pd.concat(frames, ignore_index=True))
         return out
+
+
+def groups_for_people(groups: pd.DataFrame) -> pd.DataFrame:
+    """The contradiction groups as files for people show them: list columns joined with ';'."""
+    out = groups.copy()
+    for col in GROUP_LIST_COLUMNS:
+        out[col] = [";".join(v) for v in out[col]]
+    return out[GROUPS]
 
 
 def assertion_text(aspect: str, value: str, qualifier: str, words: str) -> str:

@@ -147,7 +147,8 @@ def test_a_20_mb_paragraph_is_cut_into_bounded_blocks():
 
 # --- atomic outputs -------------------------------------------------------------------------
 
-TABLES = (config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV)
+TABLES = (config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
+          config.CONTRADICTION_GROUPS_CSV, config.ARTICLES_CSV)
 
 
 @pytest.fixture()

@@ -70,7 +70,7 @@ _CUE_EXTRA = {
     "answer": {"polarity"}, "pseudo_negation": {"blocks"},
 }
 _BOOL_FLAGS = ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
-               "unmitigated", "absolute", "negation_inside", "universal", "nearest", "list",
+               "unmitigated", "absolute", "negation_inside", "nearest", "list",
                "mitigable", "requires_quantity")
 QUANTITIES = ("duration",)
 
@@ -369,6 +369,9 @@ def _check_aspect_refs(out: list[Rule]) -> None:
     decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
     for r in out:
         if r.category == "aspect":
+            u = r.get("universal", False)
+            if not (isinstance(u, bool) or isinstance(u, list) and set(u) <= set(r.get("values"))):
+                raise RuleError(f"{r.where}: 'universal' must be true, false or a list of the aspect's values (got {u!r})")
             t = r.get("claim_type")
             if t is not None and not (t in config.CLAIM_TYPES or isinstance(t, dict) and set(t) <= set(r.get("values"))
                                       and set(t.values()) <= set(config.CLAIM_TYPES)):
@@ -582,9 +585,16 @@ class AspectIndex:
         decl = self.decl.get(aspect)
         return bool(decl is not None and decl.get("mitigable"))
 
-    def universal(self) -> set[str]:
-        """Aspects on which a claim about pores in general meets every treatment."""
-        return {a for a, d in self.decl.items() if d.get("universal")}
+    def universal(self) -> dict[str, frozenset | None]:
+        """Aspects on which a claim about pores in general meets every treatment, with the
+        values that do (None: every value; "oil makes pores look bigger" is no claim about
+        treatments, "pore size cannot be changed" is)."""
+        out = {}
+        for a, d in self.decl.items():
+            u = d.get("universal")
+            if u:
+                out[a] = frozenset(u) if isinstance(u, list) else None
+        return out
 
     def absolute_values(self) -> set[tuple[str, str]]:
         return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}

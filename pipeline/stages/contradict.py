@@ -151,8 +151,10 @@ def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
             if (aspect, m) in present:
                 out.append(rows.assign(treatment=m, via=fam))
     universal = index.universal()
-    for aspect in sorted(universal):
+    for aspect, values in sorted(universal.items()):
         rows = asserted[general & ~asserted["named"] & (asserted["aspect"] == aspect)]
+        if values is not None:
+            rows = rows[rows["base"].isin(values)]
         others = sorted({t for a, t in present if a == aspect})
         for t in others:
             out.append(rows.assign(treatment=t, via="*"))

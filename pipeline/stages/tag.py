@@ -77,8 +77,8 @@ def _claim_type(strong: tuple, found: tuple, asserted: tuple) -> str:
     named harm) outranks ordinary triggers; with no trigger at all, the assertions decide."""
     if strong:
         return strong[0]
-    if "safety" in asserted:
-        return "safety"
+    if "safety" in asserted and "etiology" not in found:
+        return "safety"  # a worsening or a named harm, unless it is what causes a condition
     return (found or asserted or ("",))[0]
 
 
