@@ -92,7 +92,7 @@ FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of
 COMPLIANCE_FAMILIES = (
     "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
     "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
-    "qualifier_does_not_cure",
+    "qualifier_does_not_cure", "regulatory_misstatement", "cure_claim", "urgency_pressure",
 )  # docs/compliance-sources.md
 EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings

@@ -19,7 +19,7 @@ CLAIMS = [
 REVIEW = ["review_status", "review_note"]                   # added by the review merge
 ASSERTIONS = ["claim_id", "aspect", "value", "qualifier", "words", "absolute"]
 FINDINGS = ["claim_id", "source_id", "rule_id", "family", "severity", "start", "end", "match",
-            "fingerprint"]
+            "detail", "fingerprint"]
 CONTRADICTIONS = [
     "contradiction_id", "claim_a", "claim_b", "source_a", "source_b", "scope",
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",

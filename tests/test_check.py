@@ -78,7 +78,7 @@ BASE = ('{"id": "pain_free.x", "family": "pain_free", "severity": "medium", "phr
     (BASE + ', "colour": "red"}', "unknown keys ['colour']"),
     (BASE + ', "treatments": ["needlework"]}', "unknown treatments ['needlework']"),
     (BASE + ', "patterns": [[{"LOWR": "x"}]]}', "invalid token pattern"),
-    (BASE.replace('"phrases": ["painless"], ', "") + "}", "give 'phrases' and/or 'patterns'"),
+    (BASE.replace('"phrases": ["painless"], ', "") + "}", "give 'phrases', 'patterns' and/or 'when'"),
     (BASE + ', "unless_negated": "yes"}', "'unless_negated' must be true or false"),
     (BASE + ', "requires_family": ["vibes"]}', "unknown families"),
 ])

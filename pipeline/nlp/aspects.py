@@ -12,6 +12,7 @@ negation scopes. For each span of ``doc.spans["claims"]`` this component decides
   minimized" negates permanence, not the reduction; a governed cue asserts its negated_value or
   nothing ("does not cause irritation" says nothing about side effects in general); value cues
   that overlap the governed one are dropped ("nothing can permanently shrink pores");
+- a value word inside a treatment's name asserts nothing ("laser hair removal is painful");
 - a negation word inside a value phrase is part of the phrase ("no side effects", "pain-free"),
   except for rules marked negation_inside (long patterns such as "palms ... don't have pores");
 - pseudo-negations of the aspect vocabulary ("not without", "without the worry of") negate
@@ -61,6 +62,8 @@ class Assertion:
     qualifier: str = ""
     words: str = ""
     absolute: bool = False
+    start: int = -1       # token span of the words in the Doc (for findings' offsets)
+    end: int = -1
 
 
 def _overlaps(a: tuple, b: tuple) -> bool:
@@ -182,10 +185,12 @@ def _governed(doc: Doc, s: int, e: int, hits: list, extra: list) -> dict[int, st
                 continue  # "if done without aftercare": a condition, not a denial
             own = [i for i, h in enumerate(hits) if _overlaps((cs, ce), h) and not h[2].get("negation_inside")]
             if own:
-                # the negation word is part of a value phrase ("no downtime"); it still denies
-                # what is coordinated with it ("no downtime or post-treatment care")
-                for k in _coordinated(doc, hits, own[0]):
-                    governed.setdefault(k, doc[cs:ce].text)
+                # the negation word is part of a value phrase ("no downtime"); a word before the
+                # phrase's head still denies what is coordinated with it ("no downtime or
+                # post-treatment care"); a suffix does not ("painless and permanent")
+                if ce < hits[own[0]][1]:
+                    for k in _coordinated(doc, hits, own[0]):
+                        governed.setdefault(k, doc[cs:ce].text)
                 continue
             inside_hits = [i for i, h in enumerate(hits) if h[2].get("negation_inside") and h[0] <= cs and ce <= h[1]]
             if inside_hits:
@@ -234,7 +239,10 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
     found = [h for h in doc._.aspect_hits if s <= h[0] and h[1] <= e]
     if not found:
         return []
-    values = [x for x in found if x[2].category == "value"]
+    # a treatment's name asserts nothing: "laser hair removal is painful" says nothing of removal
+    names = [(t.start, t.end) for t in doc.spans.get("treatments", ()) if s <= t.start and t.end <= e]
+    values = [x for x in found if x[2].category == "value"
+              and not any(ns <= x[0] and x[1] <= ne for ns, ne in names)]
     extra = [x for x in found if x[2].category != "value"]
     extra = [x for x in extra if not any(
         x[2].category == y[2].category == "qualifier" and set(rule_aspects(x[2])) & set(rule_aspects(y[2]))
@@ -272,7 +280,7 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
             quals = [amount]
         for q in quals:
             if not any(a.aspect == aspect and a.value == value and a.qualifier == q for a in out):
-                out.append(Assertion(aspect, value, q, words, absolute))
+                out.append(Assertion(aspect, value, q, words, absolute, hs, he))
     return _merge_words(out, index)
 
 
@@ -287,7 +295,7 @@ def _merge_words(items: list[Assertion], index: AspectIndex) -> list[Assertion]:
                 o = out[prev]
                 if a.qualifier not in o.qualifier.split(","):
                     out[prev] = Assertion(o.aspect, o.value, ",".join(filter(None, (o.qualifier, a.qualifier))),
-                                          f"{o.words}, {a.words}", o.absolute or a.absolute)
+                                          f"{o.words}, {a.words}", o.absolute or a.absolute, o.start, o.end)
                 continue
         out.append(a)
     return out

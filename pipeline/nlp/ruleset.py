@@ -118,6 +118,11 @@ class ComplianceRule:
     treatments: tuple[str, ...] = ()
     unless_negated: bool = True
     requires_family: tuple[str, ...] = ()
+    when: dict | None = field(default=None, hash=False, compare=False)   # an assertion that fires it
+    claim_types: tuple[str, ...] = ()       # fires only on claims of these types
+    certainty: tuple[str, ...] = ()         # fires only on claims of this certainty
+    regulatory: str = ""                    # "status": unless the treatment's status is approved;
+                                            # "uses": when the outcome is not an authorised use
     where: str = ""
 
 
@@ -445,7 +450,8 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
 
 
 _COMPLIANCE_KEYS = {"id", "family", "severity", "phrases", "patterns", "match", "message", "reason",
-                    "reference", "treatments", "unless_negated", "requires_family", "note"}
+                    "reference", "treatments", "unless_negated", "requires_family", "note", "when",
+                    "claim_types", "certainty", "regulatory"}
 
 
 def _text_field(where: str, obj: dict, key: str) -> str:
@@ -462,7 +468,29 @@ def _one_of(where: str, obj: dict, key: str, allowed) -> str:
     return value
 
 
-def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[str]) -> ComplianceRule:
+def _when(where: str, obj: dict, index: AspectIndex) -> dict | None:
+    """A rule's assertion condition: {"aspect", "values", optional "qualifiers"}, checked against
+    the aspect vocabulary."""
+    when = obj.get("when")
+    if when is None:
+        return None
+    if not isinstance(when, dict) or set(when) - {"aspect", "values", "qualifiers"}:
+        raise RuleError(f"{where}: 'when' must be an object with aspect, values and optional qualifiers")
+    aspect = when.get("aspect")
+    if aspect not in index.decl:
+        raise RuleError(f"{where}: 'when' names aspect {aspect!r}, which aspects.jsonl does not declare")
+    values = when.get("values")
+    allowed = set(index.decl[aspect].get("values"))
+    if not (isinstance(values, list) and values and set(values) <= allowed):
+        raise RuleError(f"{where}: 'when' needs 'values' among {sorted(allowed)} (got {values!r})")
+    quals = when.get("qualifiers", [])
+    if not isinstance(quals, list):
+        raise RuleError(f"{where}: 'when' qualifiers must be a list")
+    return {"aspect": aspect, "values": tuple(values), "qualifiers": tuple(quals)}
+
+
+def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[str],
+                     index: AspectIndex | None = None) -> ComplianceRule:
     """Validate one line of compliance.jsonl into a rule; RuleError names file:line."""
     _check_keys(where, obj, _COMPLIANCE_KEYS)
     rid = _check_id(where, obj, seen)
@@ -474,8 +502,18 @@ def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[s
     if not isinstance(raw_patterns, list):
         raise RuleError(f"{where}: 'patterns' must be a list of token patterns")
     patterns = tuple(_validate_pattern(where, p) for p in raw_patterns)
-    if not phrases and not patterns:
-        raise RuleError(f"{where}: give 'phrases' and/or 'patterns'")
+    when = _when(where, obj, index) if index is not None else None
+    if not phrases and not patterns and not when:
+        raise RuleError(f"{where}: give 'phrases', 'patterns' and/or 'when'")
+    claim_types = _string_list(where, obj, "claim_types", required=False)
+    if set(claim_types) - set(config.CLAIM_TYPES):
+        raise RuleError(f"{where}: unknown claim types {sorted(set(claim_types) - set(config.CLAIM_TYPES))}")
+    certainty = _string_list(where, obj, "certainty", required=False)
+    if set(certainty) - set(config.CERTAINTIES):
+        raise RuleError(f"{where}: 'certainty' must list {list(config.CERTAINTIES)}")
+    regulatory = obj.get("regulatory", "")
+    if regulatory not in ("", "status", "uses"):
+        raise RuleError(f"{where}: 'regulatory' must be 'status' or 'uses' (got {regulatory!r})")
     treatments = _string_list(where, obj, "treatments", required=False)
     bad = sorted(set(treatments) - treatment_ids)
     if bad:
@@ -493,14 +531,14 @@ def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[s
         reference=_text_field(where, obj, "reference"), phrases=phrases, patterns=patterns,
         match=_one_of(where, {"match": obj.get("match", "lower")}, "match", ("lower", "lemma")),
         treatments=treatments, unless_negated=unless_negated, requires_family=requires,
-        where=where)
+        when=when, claim_types=claim_types, certainty=certainty, regulatory=regulatory, where=where)
 
 
-def load_compliance(path: Path, treatment_ids: set[str]) -> tuple[ComplianceRule, ...]:
+def load_compliance(path: Path, treatment_ids: set[str], index: AspectIndex | None = None) -> tuple[ComplianceRule, ...]:
     """The compliance rules, validated (file:line errors); at least one rule."""
     path = Path(path)
     seen: set[str] = set()
-    out = tuple(_compliance_rule(where, obj, seen, treatment_ids) for where, obj in _parse_lines(path))
+    out = tuple(_compliance_rule(where, obj, seen, treatment_ids, index) for where, obj in _parse_lines(path))
     if not out:
         raise RuleError(f"{path}: no compliance rules defined")
     return out
@@ -652,8 +690,44 @@ def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
     return out
 
 
+@dataclass(frozen=True)
+class Regulation:
+    """What a regulator has done with a treatment: its status and its authorised uses."""
+
+    treatment: str
+    status: str                     # approved | cleared | exempt | not_reviewed | not_approved
+    uses: tuple[str, ...]           # outcomes it is authorised for (qualifier slugs of "effect")
+    regulator: str
+    reference: str
+
+
+REGULATORY_STATUSES = ("approved", "cleared", "exempt", "not_reviewed", "not_approved")
+
+
+def load_regulation(path: Path, treatment_ids: set[str]) -> dict[str, Regulation]:
+    """treatment -> Regulation, from regulatory.jsonl (one treatment a line)."""
+    seen: set[str] = set()
+    out: dict[str, Regulation] = {}
+    for where, obj in _parse_lines(Path(path)):
+        _check_keys(where, obj, {"id", "treatment", "status", "uses", "regulator", "reference", "note"})
+        _check_id(where, obj, seen)
+        t = obj.get("treatment")
+        if t not in treatment_ids:
+            raise RuleError(f"{where}: unknown treatment {t!r}")
+        if t in out:
+            raise RuleError(f"{where}: treatment {t!r} already has a line")
+        status = _one_of(where, obj, "status", REGULATORY_STATUSES)
+        uses = obj.get("uses", [])
+        if not (isinstance(uses, list) and all(isinstance(u, str) for u in uses)):
+            raise RuleError(f"{where}: 'uses' must be a list of outcomes")
+        out[t] = Regulation(t, status, tuple(uses), _text_field(where, obj, "regulator"),
+                            _text_field(where, obj, "reference"))
+    return out
+
+
 FILES = {
     "lexicons": "lexicons.jsonl",
+    "regulatory": "regulatory.jsonl",
     "treatments": "treatments.jsonl",
     "cues": "cues.jsonl",
     "aspects": "aspects.jsonl",
@@ -672,9 +746,11 @@ class RuleSet:
     aspect_rules: tuple[Rule, ...]
     compliance: tuple[ComplianceRule, ...]
     context: tuple[Rule, ...]
+    regulation: dict = field(default_factory=dict)   # treatment -> Regulation
     aspects: AspectIndex = field(init=False)
     cue_by_id: dict = field(init=False)
     compliance_by_id: dict = field(init=False)
+    assertion_rules: tuple = field(init=False)
     context_by_id: dict = field(init=False)
 
     def __post_init__(self):
@@ -688,6 +764,7 @@ class RuleSet:
         object.__setattr__(self, "_members", {f: tuple(m) for f, m in members.items()})
         object.__setattr__(self, "cue_by_id", {r.id: r for r in self.cues})
         object.__setattr__(self, "compliance_by_id", {r.id: r for r in self.compliance})
+        object.__setattr__(self, "assertion_rules", tuple(r for r in self.compliance if r.when))
         object.__setattr__(self, "context_by_id", {r.id: r for r in self.context})
 
     @classmethod
@@ -733,7 +810,9 @@ def _load(folder: Path, stamp: tuple) -> RuleSet:
     for r in aspects:
         if r.category == "subtype" and r.get("treatment") not in ids:
             raise RuleError(f"{r.where}: unknown treatment {r.get('treatment')!r} (see {FILES['treatments']})")
+    index = AspectIndex.build(aspects)
     return RuleSet(folder=folder, treatments=treatments, cues=load_cues(folder / FILES["cues"]),
                    aspect_rules=aspects,
-                   compliance=load_compliance(folder / FILES["compliance"], ids),
-                   context=load_context(folder / FILES["context"]))
+                   compliance=load_compliance(folder / FILES["compliance"], ids, index),
+                   context=load_context(folder / FILES["context"]),
+                   regulation=load_regulation(folder / FILES["regulatory"], ids))

@@ -1,7 +1,7 @@
 """Validate: every output table against its great-expectations suite in expectations/.
 
 Suites are plain JSON (``{"name": ..., "expectations": [{"type": ..., "kwargs": ...}]}``), one
-per table, so reviewers can read and extend them. A value written ``"$name"`` is a vocabulary of
+per table, so reviewers can read and extend them. A value written ``"$name"`` (or ``{$name}`` inside a regex) is a vocabulary of
 the rule set the audit ran with (``vocabularies``: treatment ids, aspects, claim types, ...), so a
 rule folder given with ``--rules`` validates against its own vocabulary. great_expectations is
 imported here only (it takes seconds to import), and runs in an ephemeral context: no network,
@@ -10,6 +10,7 @@ no files of its own.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -31,12 +32,20 @@ def vocabularies(rules) -> dict[str, list]:
     }
 
 
+def _named(name: str, names: dict[str, list]) -> list:
+    if name not in names:
+        raise ValueError(f"unknown vocabulary '${name}' in an expectation suite (known: {sorted(names)})")
+    return names[name]
+
+
 def _fill(value, names: dict[str, list]):
-    """Replace "$name" strings of a suite by the named vocabulary (recursively)."""
+    """Replace "$name" strings of a suite by the named vocabulary, and "{$name}" inside a regex
+    by an alternation of its words (recursively)."""
     if isinstance(value, str) and value.startswith("$"):
-        if value[1:] not in names:
-            raise ValueError(f"unknown vocabulary {value!r} in an expectation suite (known: {sorted(names)})")
-        return names[value[1:]]
+        return _named(value[1:], names)
+    if isinstance(value, str) and "{$" in value:
+        return re.sub(r"\{\$(\w+)\}", lambda m: "(?:" + "|".join(
+            re.escape(str(w)) for w in _named(m.group(1), names) if w) + ")", value)
     if isinstance(value, dict):
         return {k: _fill(v, names) for k, v in value.items()}
     if isinstance(value, list):

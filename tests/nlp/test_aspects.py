@@ -50,8 +50,11 @@ def items(nlp, text):
     ("It suits every skin type.", {("candidacy", "suitable:all_skin_types")}),
     ("If you have sensitive skin, these peels are not for you.", {("candidacy", "unsuitable:sensitive_skin")}),
     ("Darker skin has a greater risk of hyperpigmentation.", {("candidacy", "at_risk:darker_skin"), ("side_effects", "serious:hyperpigmentation")}),
-    ("It is the best treatment for clogged pores.", {("ranking", "best:clogged_pores")}),
-    ("It is one of the best treatments for enlarged pores.", set()),
+    ("It is the best treatment for clogged pores.", {("ranking", "best:clogged_pores"), ("effect", "improves:clogged_pores")}),
+    ("It is an effective treatment.", set()),   # praise with no outcome named asserts no effect
+    ("Laser hair removal is uncomfortable.", {("pain", "some")}),   # a name asserts nothing
+    ("Peels are not permanent.", {("durability", "temporary")}),
+    ("It is one of the best treatments for enlarged pores.", {("effect", "improves:pores")}),
     ("Does it reduce pores?", set()),
     ("The palms and soles are the only parts that don\u2019t have pores.", {("palms_soles_pores", "absent")}),
 ])
