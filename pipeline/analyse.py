@@ -1,7 +1,7 @@
 """The one wiring of the stages: raw articles in, ``Tables`` out. No I/O.
 
 ``analyse_articles`` runs the per-article stages on one batch (ingest -> segment -> extract ->
-tag -> claims table -> evidence -> flags); every stage works article by article, so batches can
+tag -> claims table -> flags -> evidence); every stage works article by article, so batches can
 run in any process, in any grouping, and give the same rows. ``cross_check`` runs what needs
 every claim at once (claim families across batches, contradictions and their groups). ``analyse`` is both, for
 a set of articles that fits in memory. The audit (in batches and in worker processes), ``check``,
@@ -110,12 +110,12 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
     nlp = nlp or build_nlp(rules)
     lab = label_units(raw, rules, main, nlp, timings)
     claims = claims_table(lab.units)
-    with timed(timings, "evidence"):
-        claims = check_evidence(claims, lab.assertions, evidence or Evidence.empty(), rules.aspects)
     with timed(timings, "flag"):
         visible = dict(zip(lab.docs["source_id"], lab.docs["visible"]))
         found = findings(claims, lab.matches, visible, rules)
         claims = add_flags(claims, found, rules)
+    with timed(timings, "evidence"):   # after the flags: a claim of proof needs strong evidence
+        claims = check_evidence(claims, lab.assertions, evidence or Evidence.empty(), rules)
     return tables.Tables(claims=claims[tables.CLAIMS], assertions=lab.assertions,
                          findings=found, problems=lab.problems,
                          articles=articles_table(lab.docs, lab.units))

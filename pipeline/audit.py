@@ -161,7 +161,7 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     """Stream the articles of raw_dir in batches through the per-article stages, then find
     contradictions once over all claims. Only the per-claim rows are kept between batches."""
     timings = {} if timings is None else timings
-    ev = normalise_evidence(evidence, build_nlp(rules))
+    ev = normalise_evidence(evidence, rules, where=str(Path(raw_dir) / config.EVIDENCE_CSV))
     total = len(io.list_articles(raw_dir))
     sources = io.read_sources(raw_dir)
     main = main_treatments(sources)

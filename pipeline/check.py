@@ -42,6 +42,7 @@ import pandas as pd
 from . import config, io, tables
 from .nlp import RuleSet
 from .stages.contradict import assertions_of
+from .stages.evidence import Evidence, claims_proof, evidence_links, evidence_reason, normalise_evidence
 from .text import text_key
 
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
@@ -113,8 +114,9 @@ def read_drafts(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem", "name"])
 
 
-def analyse_drafts(raw: pd.DataFrame, rules: RuleSet, nlp=None) -> tuple[pd.DataFrame, tables.Tables]:
-    """(documents, tables) of the drafts, through the audit's own wiring; bad input -> CheckError."""
+def analyse_drafts(raw: pd.DataFrame, rules: RuleSet, nlp=None, evidence=None) -> tuple[pd.DataFrame, tables.Tables]:
+    """(documents, tables) of the drafts, through the audit's own wiring (``evidence``: the
+    normalised evidence table, for each claim's evidence status); bad input -> CheckError."""
     from .analyse import analyse_articles
     from .stages.ingest import ingest
 
@@ -124,7 +126,7 @@ def analyse_drafts(raw: pd.DataFrame, rules: RuleSet, nlp=None) -> tuple[pd.Data
         p = problems.iloc[0]
         name = names.get(p.file, p.file)
         raise CheckError(f"{'standard input' if name == '-' else name}: {p.problem}")
-    return docs, analyse_articles(raw, rules, nlp=nlp)
+    return docs, analyse_articles(raw, rules, evidence, nlp=nlp)
 
 
 def corpus_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, corpus: tuple | None,
@@ -162,21 +164,21 @@ def _spread(items: list[dict]) -> list[dict]:
     return first + rest
 
 
-EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "statement", "quote",
-                   "source_title", "publisher", "url", "is_mirror"]
+EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "level", "statement", "quote",
+                   "source_title", "publisher", "url", "date", "is_mirror"]
 
 
-def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: pd.DataFrame | None,
-                       nlp, rules: RuleSet) -> dict[str, list]:
-    """claim_id -> evidence rows that contradict the claim, by the audit's evidence check
-    (pipeline.stages.evidence: statements normalised by the same components as claims)."""
-    from .stages.evidence import evidence_links, normalise_evidence
-
-    if evidence is None or not len(claims) or not len(evidence):
+def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evidence,
+                       rules: RuleSet) -> dict[str, list]:
+    """claim_id -> evidence rows that contradict the claim, strongest first, by the audit's
+    evidence check (pipeline.stages.evidence: the facts' curated treatment, aspect and value)."""
+    if not len(evidence.table) or not len(claims):
         return {}
-    links = evidence_links(claims, assertions, normalise_evidence(evidence, nlp), rules.aspects)
+    links = evidence_links(claims, assertions, evidence, rules)
     links = links[links["relation"] == "contradicted"]
-    rows = {str(e["evidence_id"]): e for e in evidence.to_dict("records")}
+    links = links.assign(_r=links["level"].map({lv: i for i, lv in enumerate(config.EVIDENCE_LEVELS)}))
+    links = links.sort_values(["claim_id", "_r", "evidence_id"], kind="stable")
+    rows = {str(e["evidence_id"]): e for e in evidence.table.to_dict("records")}
     out: dict[str, list] = {}
     for link in links.itertuples(index=False):
         e = rows[str(link.evidence_id)]
@@ -247,13 +249,17 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
     raw = read_drafts(names)
     rules = RuleSet.load(rules_dir)
     nlp = nlp or build_nlp(rules)
-    docs, t = analyse_drafts(raw, rules, nlp)
+    try:   # a bad evidence file stops the check with its name and problem (exit 2)
+        evidence = io.read_evidence_file(evidence_file) if Path(evidence_file).is_file() else None
+        facts = normalise_evidence(evidence, rules, where=str(evidence_file))
+    except io.InputError as exc:
+        raise CheckError(str(exc)) from None
+    docs, t = analyse_drafts(raw, rules, nlp, facts)
     claims, found = t.claims, t.findings
     corpus = read_corpus(corpus_dir)
-    evidence = io.read_optional_csv(evidence_file)
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
     against = corpus_conflicts(flagged, t.assertions, corpus, rules)
-    cited = evidence_conflicts(flagged, t.assertions, evidence, nlp, rules)
+    cited = evidence_conflicts(flagged, t.assertions, facts, rules)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
     by_claim = {c.claim_id: c for c in claims.itertuples(index=False)}
@@ -271,6 +277,10 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
             "suppressed": _suppression(f, text_key(c.text), sup),
             "contradicting_claims": against.get(f.claim_id, []),
             "contradicting_evidence": cited.get(f.claim_id, []),
+            "evidence": {"status": c.evidence_status, "evidence_ids": list(c.evidence_ids),
+                         "level": c.evidence_level,
+                         "reason": evidence_reason(c.evidence_status, c.evidence_level, c.evidence_ids,
+                                                   c.certainty, claims_proof(c.flags, rules))},
         })
     return {
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
@@ -327,11 +337,14 @@ def _against(first: dict, max_related: int) -> list[str]:
                 if not (e["evidence_id"] in ids or ids.add(e["evidence_id"]))]
     for e in evidence[:max_related]:
         mirror = ", mirror" if e["is_mirror"] else ""
-        out.append(f"  evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']}) "
+        out.append(f"  evidence {e['evidence_id']} ({e['level'].replace('_', ' ')}): {e['statement']} "
+                   f"({e['publisher']}{mirror}; {e['url']}) "
                    f"({e['aspect']}: {e['value']}; the draft: {e['claim_value']})")
     if len(evidence) > max_related:
         out.append(f"  evidence: {len(evidence) - max_related} more row(s): "
                    + ", ".join(e["evidence_id"] for e in evidence[max_related:]))
+    if first["evidence"]["status"] == "overclaimed":
+        out.append(f"  evidence: overclaimed: {first['evidence']['reason']}")
     return out
 
 

@@ -23,6 +23,10 @@ HELDOUT_GOLD_DIR = ROOT / "tests" / "heldout" / "gold"
 TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
 DEV_CORPUS_DIR = ROOT.parent / "shared" / "corpus"    # real-world pages with hand gold (not in the repo)
 WIDER_CORPUS_DIR = ROOT / "tests" / "wider"           # pages on wider treatments, written for tests
+# Expected evidence status of key claims of the development corpus, labelled before reading output
+# (a corpus's own gold/evidence_status.csv takes precedence).
+EVIDENCE_GOLD_FILE = ROOT / "tests" / "gold" / "evidence_status.csv"
+EVIDENCE_MIN_ACCURACY = 0.8   # floor of the evidence check on those claims
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -70,9 +74,13 @@ PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the fol
 
 SEVERITIES = ("high", "medium", "low")  # most severe first
 
-# Evidence (issue 4): the curated evidence table beside the articles, copied into --out.
+# Evidence: the curated evidence table beside the articles (one cited fact a row), copied into --out.
 EVIDENCE_CSV = "evidence.csv"
-EVIDENCE_STATUSES = ("supported", "contradicted", "no_evidence")
+EVIDENCE_STATUSES = ("supported", "overclaimed", "contradicted", "no_evidence")
+EVIDENCE_LEVELS = ("regulator", "guideline", "systematic_review", "rct", "uncontrolled_study",
+                   "case_report", "textbook", "expert_opinion")   # strongest first
+STRONG_EVIDENCE_LEVELS = EVIDENCE_LEVELS[:4]   # what a benefit stated as fact needs (FTC: RCT-level)
+EVIDENCE_APPLIES_TO = ("treatment", "family")  # a fact about one treatment id, or a whole family
 
 # Review decisions and the reviewer's workbook (issue 6).
 DECISIONS_FILE = REVIEW_DIR / "decisions.csv"  # the reviewers' file; only `review import` writes it
@@ -94,7 +102,7 @@ COMPLIANCE_FAMILIES = (
     "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
     "qualifier_does_not_cure", "regulatory_misstatement", "cure_claim", "urgency_pressure",
 )  # docs/compliance-sources.md
-EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
+EVIDENCE_FILE = RAW_DIR / EVIDENCE_CSV       # curated evidence table, optional
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings
 IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons
 CHECK_SCHEMA_FILE = PACKAGE / "schemas" / "check.schema.json"

@@ -93,6 +93,12 @@ def read_evidence(raw_dir: Path) -> pd.DataFrame:
     path = Path(raw_dir) / config.EVIDENCE_CSV
     if not path.exists():
         return pd.DataFrame(columns=tables.EVIDENCE)
+    return read_evidence_file(path)
+
+
+def read_evidence_file(path: Path) -> pd.DataFrame:
+    """A curated evidence table (all text); missing columns: an error naming the file and them."""
+    path = Path(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -14,7 +14,7 @@ import pandas as pd
 CLAIMS = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
     "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "family_id", "cues",
-    "evidence_status", "evidence_ids", "flags", "risk",
+    "evidence_status", "evidence_ids", "evidence_level", "flags", "risk",
 ]
 REVIEW = ["review_status", "review_note"]                   # added by the review merge
 ASSERTIONS = ["claim_id", "aspect", "value", "qualifier", "words", "absolute"]
@@ -40,9 +40,11 @@ GROUP_LIST_COLUMNS = ("aspects", "evidence_ids", "counter_claim_ids", "contradic
 # first heading (HTML <title>, Markdown's first heading, a text file's first heading line), else
 # the file name.
 ARTICLES = ["source_id", "file", "title"]
+# evidence.csv: one cited fact a row; treatment/applies_to/aspect/value/qualifier are what claims
+# meet (aspect empty: a fact no claim aspect meets, kept for reviewers and the report).
 EVIDENCE = [
-    "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
-    "source_title", "publisher", "url", "is_mirror", "note",
+    "evidence_id", "treatment", "applies_to", "aspect", "value", "qualifier", "level", "statement",
+    "quote", "source_title", "publisher", "url", "date", "is_mirror", "note",
 ]
 FLAGS = ["claim_id", "rule_id", "family", "severity", "message", "text"]   # flags.csv
 DECISIONS = ["claim_id", "decision", "reviewer", "date", "note"]          # required, in this order
@@ -56,7 +58,7 @@ LIST_SEPARATORS = {"treatments": ";", "subjects": ";", "cues": " ", "evidence_id
 CLAIMS_FOR_PEOPLE = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
     "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "assertions", "family_id",
-    "cues", "evidence_status", "evidence_ids", "flags", "risk",
+    "cues", "evidence_status", "evidence_ids", "evidence_level", "flags", "risk",
 ]
 
 

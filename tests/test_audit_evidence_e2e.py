@@ -22,15 +22,21 @@ def status(claims: pd.DataFrame, startswith: str) -> tuple[str, str]:
     return row.evidence_status, row.evidence_ids
 
 
-def test_claims_contradicted_by_evidence_with_ids(out):
+def test_claims_get_each_evidence_status_with_ids_and_level(out):
     claims = pd.read_csv(out / config.CLAIMS_CSV, keep_default_na=False)
-    assert set(claims["evidence_status"]) <= set(config.EVIDENCE_STATUSES)
+    assert set(claims["evidence_status"]) == set(config.EVIDENCE_STATUSES)
     st, ids = status(claims, "The palms of your hand and sole")
     assert st == "contradicted" and "PO-05" in ids.split(";")
     st, ids = status(claims, "Micro-needling is a non-invasive method")
-    assert st == "contradicted" and {"MN-01", "MN-10"} <= set(ids.split(";"))
+    assert st == "contradicted" and {"MN-10", "MN-12"} <= set(ids.split(";"))
     st, ids = status(claims, "Microderm does not have any direct impact")
     assert st == "contradicted" and "MD-04" in ids.split(";")
+    # a benefit stated as fact whose only support is expert opinion
+    row = claims[claims["text"].str.startswith("It hydrates the pores and makes it less prominent")].iloc[0]
+    assert (row.evidence_status, row.evidence_ids, row.evidence_level) == ("overclaimed", "TOP-11", "expert_opinion")
+    # a promise no fact backs is no_evidence, whatever else the claim says ("reducing acne")
+    row = claims[claims["text"].str.startswith("However, after a Microderm treatment, the pores will")].iloc[0]
+    assert row.evidence_status == "no_evidence"
     assert status(claims, "Genetics often play a role") == ("no_evidence", "")
 
 

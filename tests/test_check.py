@@ -177,12 +177,16 @@ def corpus(tmp_path, rules, nlp):
     return audited_corpus(tmp_path / "corpus", "Microneedling can cause redness and swelling for two days.", rules, nlp)
 
 
+MN06 = {"evidence_id": "MN-06", "treatment": "microneedling", "applies_to": "treatment", "aspect": "side_effects",
+        "value": "named", "qualifier": "redness,pain", "level": "systematic_review",
+        "statement": "Microneedling commonly causes transient redness and pain.", "quote": "q",
+        "source_title": "Safety Profile", "publisher": "Dermatologic Surgery", "url": "https://example.org/x",
+        "date": "2021", "is_mirror": "yes", "note": ""}
+
+
 def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus):
     evidence = tmp_path / "evidence.csv"
-    pd.DataFrame([{"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "pain;side_effects",
-                   "value": "painful;named", "statement": "Microneedling commonly causes transient redness and pain.", "quote": "q", "source_title": "Safety Profile",
-                   "publisher": "Dermatologic Surgery", "url": "https://example.org/x", "is_mirror": True}]
-                 ).to_csv(evidence, index=False)
+    pd.DataFrame([MN06]).to_csv(evidence, index=False)
     report = check([draft(tmp_path, "Microneedling has virtually no side effects.")], corpus_dir=corpus,
                    evidence_file=evidence, **NO_SUPPRESSIONS)
     [f] = report["findings"]
@@ -191,7 +195,7 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     # values carry qualifiers: "named:redness,swelling"; "virtually no side effects" is none
     assert c["source_id"] == "src" and (c["aspect"], c["value"].split(":")[0], c["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
     [e] = f["contradicting_evidence"]
-    assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True
+    assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True and e["level"] == "systematic_review"
     assert (e["aspect"], e["value"].split(":")[0], e["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
 
 
@@ -365,10 +369,6 @@ def test_text_output_is_linter_like(tmp_path, corpus):
     assert "1 finding(s): 1 high" in result.stdout
 
 
-MN06 = {"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "pain;side_effects",
-        "value": "painful;named", "statement": "Microneedling commonly causes transient redness and pain.",
-        "quote": "q", "source_title": "Safety Profile", "publisher": "Dermatologic Surgery",
-        "url": "https://example.org/x", "is_mirror": True}
 
 
 def test_text_output_groups_findings_by_claim_with_corpus_and_evidence_once(tmp_path, corpus):
@@ -385,12 +385,12 @@ def test_text_output_groups_findings_by_claim_with_corpus_and_evidence_once(tmp_
     assert len(first_claim) >= 2   # two rules fire on the first sentence: the case this groups
     assert out.count(f'{path}, line 1: "Microneedling has virtually no side effects') == 1
     assert out.count(f'{path}, line 3: "Results are permanent') == 1
-    assert out.count("evidence MN-06:") == 1 and out.count("corpus:") == 1
+    assert out.count("evidence MN-06 (systematic review):") == 1 and out.count("corpus:") == 1
     for f in report["findings"]:
         assert out.count(f"{path}:{f['line']}:{f['column']}: {f['severity']} {f['rule_id']}") == 1
     # the claim line, then its findings, then what speaks against it, then the next claim
     block = out.split(f"{path}, line 3:")[0]
-    assert block.index("instead:") < block.index("corpus:") < block.index("evidence MN-06:")
+    assert block.index("instead:") < block.index("corpus:") < block.index("evidence MN-06 (")
     assert "evidence MN-06" not in out.split(f"{path}, line 3:")[1]
 
 
@@ -452,3 +452,28 @@ def test_rule_evaluation_floors():
     overall = result["articles"]["all"]
     assert overall["precision"] >= 0.9 and overall["recall"] >= 0.85, overall
     assert any("precision" in line for line in lines)
+
+
+def test_a_benefit_stated_as_fact_on_weak_evidence_is_reported_overclaimed(tmp_path):
+    evidence = tmp_path / "evidence.csv"
+    pd.DataFrame([{**MN06, "evidence_id": "LZ-01", "treatment": "laser_resurfacing", "aspect": "effect",
+                   "value": "improves", "qualifier": "pores", "level": "uncontrolled_study",
+                   "statement": "Three fractional laser sessions reduced enlarged pores in 32 people."}]
+                 ).to_csv(evidence, index=False)
+    path = draft(tmp_path, "Laser skin resurfacing shrinks enlarged pores.")
+    report = check([path], corpus_dir=tmp_path, evidence_file=evidence, **NO_SUPPRESSIONS)
+    [f] = [f for f in report["findings"] if f["rule_id"] == "off_label_use.unauthorised_outcome"]
+    assert f["evidence"]["status"] == "overclaimed" and f["evidence"]["evidence_ids"] == ["LZ-01"]
+    assert "best support is uncontrolled study (LZ-01)" in f["evidence"]["reason"]
+    out = cli(path, "--evidence", str(evidence), "--corpus", str(tmp_path), "--allow", str(tmp_path / "a"),
+              "--ignore", str(tmp_path / "i")).stdout
+    assert out.count("evidence: overclaimed: The claim is stated as fact") == 1
+
+
+def test_a_bad_evidence_file_stops_check_naming_it(tmp_path):
+    evidence = tmp_path / "evidence.csv"
+    pd.DataFrame([{**MN06, "level": "blog post"}]).to_csv(evidence, index=False)
+    with pytest.raises(CheckError, match=r"evidence.csv: row 2 \(MN-06\): level must be one of") as exc:
+        check([draft(tmp_path, "Microneedling is painless.")], corpus_dir=tmp_path, evidence_file=evidence,
+              **NO_SUPPRESSIONS)
+    assert str(exc.value).startswith(str(evidence))

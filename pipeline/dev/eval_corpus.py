@@ -9,14 +9,17 @@ A corpus folder holds ``pages/`` (article bodies) and ``gold/`` with three table
 - ``contradictions.csv`` (id, tier, ..., a_source, a_text, b_source, b_any_text): pairs that
   cannot both be true, by tier (must, should, could); any ``|``-separated text and source on
   side b counts;
-- ``flags.csv`` (source, text, rule, why): claims a reviewer would flag, by rule family.
+- ``flags.csv`` (source, text, rule, why): claims a reviewer would flag, by rule family;
+- optionally ``evidence_status.csv`` (source, text, status, why): the evidence status a key
+  claim should get from the project's evidence table (for the development corpus it lives in
+  tests/gold/, labelled before reading any output).
 
 A gold text is found when a predicted claim covers at least half of it (or it covers at least
 half of the claim); a source is named by its number prefix ("04" is 04_elitemedspaaz...).
-The pages are audited exactly as ``make audit`` would (``pipeline.analyse``, no sources.csv, no
-evidence). Figures: key claims found, treatment, claim type and negated on the found ones;
-contradictions found by tier; flags found by family; and, for precision, what was raised per
-article. Every miss is listed.
+The pages are audited exactly as ``make audit`` would (``pipeline.analyse`` with the project's
+evidence table, no sources.csv). Figures: key claims found, treatment, claim type and negated on the found ones;
+contradictions found by tier; flags found by family; evidence status accuracy; and, for
+precision, what was raised per article. Every miss is listed.
 """
 from __future__ import annotations
 
@@ -130,13 +133,38 @@ def score_flags(gold: pd.DataFrame, loc: Locator, findings: pd.DataFrame) -> dic
             "found": sum(sum(v) for v in by_family.values()), "n": len(gold), "misses": misses}
 
 
+def score_evidence(gold: pd.DataFrame, loc: Locator, claims: pd.DataFrame) -> dict:
+    """Evidence status of the labelled key claims: right / labelled, and each miss."""
+    status = dict(zip(claims["claim_id"], claims["evidence_status"]))
+    right, misses = 0, []
+    for g in gold.itertuples(index=False):
+        hit = loc.claims(str(g.source), g.text)
+        got = status.get(hit.iloc[0]["claim_id"], "") if len(hit) else "claim not found"
+        if got == g.status:
+            right += 1
+        else:
+            misses.append((g.source, g.text, g.status, got))
+    return {"right": right, "n": len(gold), "misses": misses}
+
+
+def evidence_gold(folder: Path) -> pd.DataFrame | None:
+    """A corpus's expected evidence statuses, or None when it has none."""
+    own = Path(folder) / "gold" / "evidence_status.csv"
+    if own.is_file():
+        return io.read_csv(own, text=True)
+    if Path(folder).resolve() == config.DEV_CORPUS_DIR.resolve() and config.EVIDENCE_GOLD_FILE.is_file():
+        return io.read_csv(config.EVIDENCE_GOLD_FILE, text=True)
+    return None
+
+
 def audit_pages(folder: Path, rules: RuleSet):
     """(tables, page texts by short source) of a corpus's pages, audited as `make audit` does."""
     from ..analyse import analyse
     from ..audit import read_raw
+    from ..stages.evidence import normalise_evidence
 
     raw = read_raw(Path(folder) / "pages")
-    t = analyse(raw, rules)
+    t = analyse(raw, rules, normalise_evidence(io.read_evidence(config.RAW_DIR), rules))
     texts = {_src(sid): data.decode("utf-8-sig") for sid, data in zip(raw["source_id"], raw["data"])
              if data is not None}
     return t, texts
@@ -160,6 +188,7 @@ def evaluate_corpus(folder: Path, rules: RuleSet | None = None) -> dict:
         "key_claims": score_key_claims(gold["key_claims"], loc, rules),
         "contradictions": score_contradictions(gold["contradictions"], loc, t.contradictions),
         "flags": score_flags(gold["flags"], loc, t.findings),
+        "evidence": (score_evidence(ev, loc, t.claims) if (ev := evidence_gold(folder)) is not None else None),
         "raised": raised,
         "totals": {"claims": len(t.claims), "contradictions": len(t.contradictions), "flags": len(t.findings)},
     }
@@ -179,11 +208,16 @@ def format_corpus(r: dict, details: bool = True) -> list[str]:
              f"raised: {r['totals']['claims']} claims, {r['totals']['contradictions']} contradictions, "
              f"{r['totals']['flags']} flags; per article (claims / contradictions involving it / flags):",
              "  " + "  ".join(f"{s}: {row.claims}/{row.contradictions}/{row.findings}" for s, row in r["raised"].iterrows())]
+    e = r.get("evidence")
+    if e:
+        lines.insert(4, f"evidence status right {_r(e['right'], e['n'])} (floor {config.EVIDENCE_MIN_ACCURACY})")
     if details:
         lines += [f"  {kind} claim {src}: {text[:90]!r} {why}" for kind, src, text, why in k["misses"]]
         lines += [f"  missed contradiction {i} [{tier}, {aspect}] {src}: {text[:70]!r} ({why})"
                   for i, tier, aspect, src, text, why in c["misses"]]
         lines += [f"  missed flag {src} {rule}: {text[:70]!r} (got {got})" for src, rule, text, got in f["misses"]]
+        lines += [f"  evidence {src}: {text[:70]!r} expected {want}, got {got}"
+                  for src, text, want, got in (e["misses"] if e else [])]
     return lines
 
 

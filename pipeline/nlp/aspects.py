@@ -7,7 +7,7 @@ negation scopes. For each span of ``doc.spans["claims"]`` this component decides
 
 - overlapping value cues of one aspect: the longest wins ("non-invasive" beats "invasive",
   "virtually no side effects" beats "no side effects");
-- a cancel phrase removes the value cue it overlaps ("one of the best" is no ranking);
+- a cancel phrase removes the value cues it holds ("one of the best" is no ranking);
 - a negation governs the *nearest* value cue in its scope only: "cannot be permanently
   minimized" negates permanence, not the reduction; a governed cue asserts its negated_value or
   nothing ("does not cause irritation" says nothing about side effects in general); value cues
@@ -152,7 +152,9 @@ def _value_hits(hits: list, extra: list) -> list[tuple[int, int, object]]:
     """Value cues after cancels and the longest-wins rule within each aspect."""
     cancels = [(s, e + int(r.get("window") or 0), r.get("aspect")) for s, e, r in extra
                if r.category == "cancel"]
-    hits = [h for h in hits if not any(a == h[2].get("aspect") and _overlaps(h, (s, e))
+    # a cancel removes the value cues it holds ("one of the best"), not a longer value phrase
+    # that holds it ("the risks ... are no longer an issue")
+    hits = [h for h in hits if not any(a == h[2].get("aspect") and s <= h[0] and h[1] <= e
                                        for s, e, a in cancels)]
     kept: list = []
     for h in sorted(hits, key=lambda h: (-(h[1] - h[0]), h[0], h[2].id)):

@@ -112,6 +112,9 @@ def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet) -> Sentence
             continue
         direction = r.get("direction")
         terms = list_terms if r.get("list") else ctx.terms
+        if r.get("stops_at"):   # words that end this cue's scope ("people with dark skin | can heal ...")
+            stops = set(r.get("stops_at"))
+            terms = sorted(terms + [i for i in range(start, end) if low[i] in stops])
         window = r.get("window") or config.NEGATION_WINDOW
         if cat == "negation":
             fwd = (context_scope(cs, ce, "forward", start, end, terms, window)

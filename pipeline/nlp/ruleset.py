@@ -62,7 +62,7 @@ CUE_CATEGORIES = {
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _MATCH_KEYS = {"id", "category", "phrases", "pattern", "match", "position", "note"}
-_SCOPE_KEYS = {"direction", "window", "list"}
+_SCOPE_KEYS = {"direction", "window", "list", "stops_at"}
 _CUE_EXTRA = {
     "negation": _SCOPE_KEYS, "hedge": _SCOPE_KEYS, "conditional": _SCOPE_KEYS,
     "mitigation": _SCOPE_KEYS, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
@@ -299,6 +299,8 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
             raise RuleError(f"{where}: 'blocks' must list cue categories (got {blocks!r})")
         if "window" in obj and not (isinstance(obj["window"], int) and 0 < obj["window"] <= 40):
             raise RuleError(f"{where}: 'window' must be a number of tokens from 1 to 40 (got {obj['window']!r})")
+        if "stops_at" in obj:
+            obj["stops_at"] = [w.lower() for w in _string_list(where, obj, "stops_at")]
         rules.append(Rule(rid, cat, phrases, pattern, match, _attrs(obj), where))
     return tuple(rules)
 
@@ -341,7 +343,7 @@ ASPECT_CATEGORIES = {
 _ASPECT_KEYS = {
     "aspect": {"id", "category", "aspect", "label", "kind", "values", "qualifier", "block",
                "universal", "nearest", "note", "mitigable", "words_values", "claim_types",
-               "claim_type"},
+               "claim_type", "benefits"},
     "value": _MATCH_KEYS | {"aspect", "value", "negated_value", "absolute", "negation_inside",
                             "qualifier_suffix", "quantity", "long_value", "short_value",
                             "requires_quantity", "mitigable", "window"},
@@ -388,9 +390,10 @@ def _check_aspect_refs(out: list[Rule]) -> None:
                     isinstance(ct, dict) and not set(ct) <= set(r.get("values"))):
                 raise RuleError(f"{r.where}: 'claim_types' must list claim types of the guide, or map "
                                 f"values of the aspect to such lists (got {ct!r})")
-            wv = r.get("words_values") or []
-            if not set(wv) <= set(r.get("values")):
-                raise RuleError(f"{r.where}: 'words_values' must be values of the aspect (got {wv!r})")
+            for key in ("words_values", "benefits"):
+                vals = r.get(key) or []
+                if not (isinstance(vals, list) and set(vals) <= set(r.get("values"))):
+                    raise RuleError(f"{r.where}: {key!r} must be a list of the aspect's values (got {vals!r})")
         if r.category in ("aspect", "pseudo_negation", "subtype"):
             continue
         for aspect in rule_aspects(r):
@@ -634,6 +637,12 @@ class AspectIndex:
                 out[a] = frozenset(u) if isinstance(u, list) else None
         return out
 
+    def benefit(self, aspect: str, value: str) -> bool:
+        """Whether a value promises a benefit (no side effects, permanent, improves ...): such a
+        claim stated as fact needs strong evidence (the aspect's "benefits")."""
+        decl = self.decl.get(aspect)
+        return decl is not None and value in (decl.get("benefits") or ())
+
     def absolute_values(self) -> set[tuple[str, str]]:
         return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}
 
@@ -672,13 +681,16 @@ class AspectIndex:
 # --- the rule set -------------------------------------------------------------------------------
 
 def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
-    """Named word lists: {"id", "words", optional "match": "lemma" (all inflections), "note"}."""
+    """Named word lists: {"id", "words", optional "match": "lemma" (all inflections), "note",
+    "synonyms": true (the words name one thing: "erythema" is "redness")}."""
     from .lemmas import phrase_forms
 
     seen: set[str] = set()
     out: dict[str, tuple[str, ...]] = {}
     for where, obj in _parse_lines(Path(path)):
-        _check_keys(where, obj, {"id", "words", "match", "note"})
+        _check_keys(where, obj, {"id", "words", "match", "note", "synonyms"})
+        if not isinstance(obj.get("synonyms", False), bool):
+            raise RuleError(f"{where}: 'synonyms' must be true or false")
         lid = _check_id(where, obj, seen)
         match = obj.get("match", "lower")
         if match not in ("lower", "lemma"):
@@ -687,6 +699,21 @@ def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
         if match == "lemma":
             words = [f for w in words for f in phrase_forms(w)]
         out[lid] = tuple(dict.fromkeys(words))
+    return out
+
+
+def load_synonyms(path: Path) -> dict[str, str]:
+    """word -> the first word of its synonym lexicon (lexicons marked "synonyms": true), for
+    every inflection of each word ("erythema" -> "redness")."""
+    from .lemmas import phrase_forms
+
+    out: dict[str, str] = {}
+    for _, obj in _parse_lines(Path(path)):
+        if obj.get("synonyms"):
+            head = obj["words"][0].lower()
+            for w in obj["words"]:
+                for f in phrase_forms(w.lower()):
+                    out.setdefault(f, head)
     return out
 
 
@@ -747,6 +774,7 @@ class RuleSet:
     compliance: tuple[ComplianceRule, ...]
     context: tuple[Rule, ...]
     regulation: dict = field(default_factory=dict)   # treatment -> Regulation
+    synonyms: dict = field(default_factory=dict)     # word -> the head word of its synonym set
     aspects: AspectIndex = field(init=False)
     cue_by_id: dict = field(init=False)
     compliance_by_id: dict = field(init=False)
@@ -794,6 +822,10 @@ class RuleSet:
         """The treatment ids of a family (for a treatment id: that id alone)."""
         return self._members.get(family, (family,))
 
+    def same_word(self, word: str) -> str:
+        """The head word of a word's synonym set (the word itself when it has none)."""
+        return self.synonyms.get(word.lower(), word.lower())
+
     def covers(self, general: str, specific: str) -> bool:
         """Whether a claim or fact about ``general`` speaks about ``specific`` too: the same id,
         or ``general`` is the family of ``specific``."""
@@ -815,4 +847,5 @@ def _load(folder: Path, stamp: tuple) -> RuleSet:
                    aspect_rules=aspects,
                    compliance=load_compliance(folder / FILES["compliance"], ids, index),
                    context=load_context(folder / FILES["context"]),
-                   regulation=load_regulation(folder / FILES["regulatory"], ids))
+                   regulation=load_regulation(folder / FILES["regulatory"], ids),
+                   synonyms=load_synonyms(folder / FILES["lexicons"]))

@@ -342,35 +342,64 @@ def groups_html(tables: dict) -> str:
     return _section("groups", "".join(parts)) + pairs
 
 
+EVIDENCE_ATTENTION = ("contradicted", "overclaimed")   # the statuses the report lists claim by claim
+
+
 def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per (claim contradicted by evidence, evidence row), with the full citation."""
-    cols = ["claim_id", "source_id", "treatment", "text", "evidence_id", "statement", "quote",
-            "source_title", "publisher", "url", "is_mirror"]
+    """One row per (claim the evidence contradicts or finds over-claimed, evidence row), with the
+    level and the full citation, contradicted first."""
+    cols = ["claim_id", "source_id", "treatment", "text", "evidence_status", "evidence_level",
+            "certainty", "flags", "evidence_ids", "evidence_id", "level", "statement", "quote",
+            "source_title", "publisher", "url", "date", "is_mirror"]
     if "evidence_status" not in claims or evidence is None or evidence.empty:
         return pd.DataFrame(columns=cols)
-    bad = claims[claims["evidence_status"] == "contradicted"]
-    rows = bad.assign(evidence_id=bad["evidence_ids"].str.split(";")).explode("evidence_id")
+    bad = claims[claims["evidence_status"].isin(EVIDENCE_ATTENTION)].copy()
+    for c in ("evidence_level", "certainty", "flags"):
+        if c not in bad:
+            bad[c] = ""
+    rows = bad.assign(evidence_id=bad["evidence_ids"].astype(str).str.split(";")).explode("evidence_id")
     merged = rows.merge(evidence.astype({"evidence_id": str}), on="evidence_id", how="left",
                         suffixes=("", "_ev"))
-    return merged[cols].sort_values(["source_id", "claim_id", "evidence_id"], kind="stable").reset_index(drop=True)
+    for c in cols:
+        if c not in merged:
+            merged[c] = ""
+    merged["_s"] = merged["evidence_status"].map({s: i for i, s in enumerate(EVIDENCE_ATTENTION)})
+    return (merged.sort_values(["_s", "source_id", "claim_id", "evidence_id"], kind="stable")[cols]
+            .reset_index(drop=True))
+
+
+def _reason(r) -> str:
+    """Why a claim has its status, for people (pipeline.stages.evidence.evidence_reason)."""
+    from ..stages.evidence import PROOF_FAMILY, evidence_reason
+
+    flags = str(r.flags or "").replace(";", " ").split()
+    proof = any(f.split(".")[0] == PROOF_FAMILY for f in flags)
+    ids = [i for i in str(r.evidence_ids).split(";") if i]
+    return evidence_reason(r.evidence_status, str(r.evidence_level), ids, str(r.certainty), proof)
 
 
 def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None,
                             titles: dict | None = None) -> str:
-    """Each claim the evidence contradicts, with the evidence statement and its citation."""
+    """Each claim the evidence contradicts or finds over-claimed: why, then each fact with its
+    level and citation."""
     table = contradicted_by_evidence(claims, evidence)
     if table.empty:
-        return "<p>No claim is contradicted by the evidence table.</p>"
-    parts = ["<h3>Claims contradicted by evidence</h3><table class='pairs' id='evidence-citations'>"
-             "<tr><th>Claim</th><th>Evidence</th><th>Citation</th></tr>"]
+        return "<p>No claim is contradicted or over-claimed by the evidence table.</p>"
+    parts = ["<h3>Claims contradicted or over-claimed by the evidence</h3>"
+             "<table class='pairs' id='evidence-citations'>"
+             "<tr><th>Claim</th><th>Status</th><th>Evidence (level)</th><th>Citation</th></tr>"]
     for (cid, sid, text), group in table.groupby(["claim_id", "source_id", "text"], sort=False):
+        first = group.iloc[0]
         for i, r in enumerate(group.itertuples(index=False)):
             mirror = " (mirror or index copy)" if str(r.is_mirror).lower() in ("yes", "true", "1") else ""
-            claim_cell = (f"<td rowspan='{len(group)}'><b>{_esc(_title(titles, sid))}</b><br>{_esc(text)}</td>"
-                          if i == 0 else "")
+            date = f", {_esc(r.date)}" if str(r.date or "") else ""
+            head = (f"<td rowspan='{len(group)}'><b>{_esc(_title(titles, sid))}</b><br>{_esc(text)}</td>"
+                    f"<td rowspan='{len(group)}'><b>{_esc(first.evidence_status)}</b><br>{_esc(_reason(first))}</td>"
+                    if i == 0 else "")
             parts.append(
-                f"<tr>{claim_cell}<td><b>{_esc(r.evidence_id)}</b>: {_esc(r.statement)}</td>"
-                f"<td>{_esc(r.source_title)}, {_esc(r.publisher)}{_esc(mirror)}<br>"
+                f"<tr>{head}<td><b>{_esc(r.evidence_id)}</b> <i>({_esc(str(r.level).replace('_', ' '))})</i>: "
+                f"{_esc(r.statement)}</td>"
+                f"<td>{_esc(r.source_title)}, {_esc(r.publisher)}{date}{_esc(mirror)}<br>"
                 f"<a href='{_esc(r.url)}'>{_esc(r.url)}</a><br>\u201c{_esc(r.quote)}\u201d</td></tr>")
     parts.append("</table>")
     return "".join(parts)
@@ -500,7 +529,8 @@ def risky_html(tables: dict) -> str:
                     + _table(table, "risky-table"))
 
 
-EVIDENCE_COLOURS = {"supported": "#27ae60", "contradicted": "#c0392b", "no_evidence": "#bdc3c7"}
+EVIDENCE_COLOURS = {"supported": "#27ae60", "overclaimed": "#e67e22", "contradicted": "#c0392b",
+                    "no_evidence": "#bdc3c7"}
 
 
 def evidence_chart(counts: pd.DataFrame):
@@ -526,8 +556,18 @@ def evidence_html(tables: dict) -> str:
     if "evidence_status" not in claims.columns:
         return _not_available("evidence", "Evidence status (no evidence_status column)")
     counts = pd.crosstab(claims["treatment"], claims["evidence_status"])
+    counts = counts[[s for s in config.EVIDENCE_STATUSES if s in counts.columns]]
     evidence = tables.get("evidence")
-    note = f"<p>{len(evidence)} evidence rows.</p>" if evidence is not None else ""
+    note = ""
+    if evidence is not None and len(evidence):
+        levels = evidence["level"].value_counts() if "level" in evidence else pd.Series(dtype=int)
+        by_level = ", ".join(f"{levels[lv]} {lv.replace('_', ' ')}" for lv in config.EVIDENCE_LEVELS if lv in levels)
+        note = (f"<p>{len(evidence)} cited facts about {evidence['treatment'].nunique()} treatments "
+                f"and families ({by_level}). <b>supported</b>: a fact says the same; <b>overclaimed</b>: "
+                "a benefit stated as fact (or 'clinically proven') whose best support is weaker than a "
+                "regulator, a guideline, a systematic review or randomised trials; <b>contradicted</b>: "
+                "a fact at least as strong as any support says otherwise; <b>no_evidence</b>: no fact "
+                "about that treatment and aspect (never a contradiction).</p>")
     return _section("evidence", figure_html(evidence_chart(counts), "evidence-chart", "Evidence status by treatment")
                     + _table(counts.reset_index(), "evidence-table") + note
                     + evidence_citations_html(claims, evidence, article_titles(tables)))

@@ -29,6 +29,10 @@ def vocabularies(rules) -> dict[str, list]:
         "aspects": sorted(rules.aspects.decl),
         "claim_types": list(config.CLAIM_TYPES),
         "families": sorted(config.COMPLIANCE_FAMILIES),
+        "treatments_and_none": sorted(rules.treatment_ids() | {config.NO_TREATMENT}),
+        "evidence_levels": list(config.EVIDENCE_LEVELS),
+        "evidence_levels_or_empty": [*config.EVIDENCE_LEVELS, ""],
+        "evidence_statuses": list(config.EVIDENCE_STATUSES),
     }
 
 

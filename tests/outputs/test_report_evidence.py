@@ -20,22 +20,34 @@ def test_contradictions_most_severe_first_escaped_with_repeats():
     assert page.index("data-id='x1'") < page.index("data-id='x2'")  # high before low
 
 
-def test_evidence_section_lists_contradicted_claims_with_citation():
+def ev_row(eid, mirror, level="regulator", value="serious"):
+    return {"evidence_id": eid, "treatment": "botox", "applies_to": "treatment", "aspect": "side_effects",
+            "value": value, "qualifier": "ptosis", "level": level, "statement": f"Statement {eid}",
+            "quote": "a quote", "source_title": "A title", "publisher": "A publisher",
+            "url": f"https://example.org/{eid}", "date": "2024-05", "is_mirror": mirror, "note": ""}
+
+
+def test_evidence_section_lists_contradicted_and_overclaimed_claims_with_levels_and_citations():
     claims = pd.DataFrame([
         dict(claim_id="c1", source_id="a", treatment="botox", text="Botox has no side effects.",
-             evidence_status="contradicted", evidence_ids="E1;E2"),
-        dict(claim_id="c2", source_id="a", treatment="botox", text="Botox lasts 4 months.",
-             evidence_status="supported", evidence_ids="E2"),
+             certainty="absolute", flags="", evidence_status="contradicted", evidence_ids="E1;E2",
+             evidence_level="regulator"),
+        dict(claim_id="c2", source_id="a", treatment="botox", text="Botox lasts 4 months.", certainty="absolute",
+             flags="", evidence_status="supported", evidence_ids="E2", evidence_level="regulator"),
+        dict(claim_id="c3", source_id="a", treatment="botox", text="Botox shrinks pores.", certainty="absolute",
+             flags="", evidence_status="overclaimed", evidence_ids="E3", evidence_level="uncontrolled_study"),
     ])
-    evidence = pd.DataFrame([dict(zip(tables.EVIDENCE, [eid, "t", "botox", "side_effects", "named",
-                                                                f"Statement {eid}", "a quote", "A title", "A publisher",
-                                                                f"https://example.org/{eid}", mirror, ""]))
-                             for eid, mirror in (("E1", "yes"), ("E2", "no"))])
+    evidence = pd.DataFrame([ev_row("E1", "yes"), ev_row("E2", "no", "systematic_review"),
+                             ev_row("E3", "no", "uncontrolled_study")])[tables.EVIDENCE]
     table = contradicted_by_evidence(claims, evidence)
-    assert list(table["evidence_id"]) == ["E1", "E2"] and set(table["claim_id"]) == {"c1"}
+    assert list(table["evidence_id"]) == ["E1", "E2", "E3"] and list(table["claim_id"]) == ["c1", "c1", "c3"]
     page = evidence_html({"claims": claims, "evidence": evidence})
     assert "https://example.org/E1" in page and "(mirror or index copy)" in page
-    assert "Botox lasts 4 months." not in page.split("Claims contradicted by evidence")[1]
+    listed = page.split("Claims contradicted or over-claimed by the evidence")[1]
+    assert "Botox lasts 4 months." not in listed
+    assert "<b>E1</b> <i>(regulator)</i>" in listed and "<i>(uncontrolled study)</i>" in listed
+    assert "stated as fact, but its best support is uncontrolled study (E3)" in listed
+    assert "3 cited facts" in page and "overclaimed" in page
 
 
 def test_families_show_each_repeated_claim_once():

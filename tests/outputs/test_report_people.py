@@ -47,8 +47,8 @@ def literal_tables() -> dict:
         "rationale": "they cannot both be true", "severity": "high", "repeats": 1}
         for i, (a, b, asp) in enumerate(pairs)], columns=tables.CONTRADICTIONS)
     evidence = pd.DataFrame([dict(zip(tables.EVIDENCE, [
-        "MN-05", "t", "microneedling", "side_effects", "named", "FDA reports burns and scarring.", "q",
-        "A title", "FDA", "https://example.org/mn05", "no", ""]))])
+        "MN-05", "microneedling", "treatment", "side_effects", "serious", "burns,scarring", "regulator",
+        "FDA reports burns and scarring.", "q", "A title", "FDA", "https://example.org/mn05", "", "no", ""]))])
     flags = pd.DataFrame([{"claim_id": "c000000000001", "rule_id": "absolute_safety.no_side_effects",
                            "family": "absolute_safety", "severity": "high",
                            "message": "Name the common side effects.", "text": text["c000000000001"]}])
