@@ -283,9 +283,12 @@ def test_rows_are_read_even_when_the_sheet_dimension_tag_lies(tmp_path):
 
 def test_a_cell_longer_than_a_spreadsheet_allows_is_refused(audit_dir, tmp_path):
     processed, ids, decisions = audit_dir
-    long_note = " ".join(f"word{i}" for i in range(7000))   # about 48,000 characters
-    bad = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "long.xlsx",
-               {ids[0]: {"decision": "approved", "note": long_note}})
+    long_note = " ".join(f"word{i}" for i in range(7000))   # about 60,000 characters
+    book = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "b.xlsx",
+                {ids[0]: {"decision": "approved", "note": "PLACEHOLDER"}})
+    # openpyxl cuts what it writes at 32,767 characters; other programs need not
+    bad = _rewrite_entry(book, tmp_path / "long.xlsx", "xl/worksheets/sheet1.xml",
+                         lambda xml: xml.replace("PLACEHOLDER", long_note))
     result = run_import(bad, processed, decisions, "--reviewer", "ann")
     assert result.exit_code == 2
     assert "long.xlsx" in result.output and cell_of(bad, ids[0], "note") in result.output
@@ -297,7 +300,7 @@ def test_a_zip_bomb_workbook_is_refused_before_it_is_opened(audit_dir, tmp_path)
     processed, ids, decisions = audit_dir
     book = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "b.xlsx",
                 {ids[0]: {"decision": "approved", "note": "PLACEHOLDER"}})
-    bomb = _rewrite_entry(book, tmp_path / "bomb.xlsx", "xl/sharedStrings.xml",
+    bomb = _rewrite_entry(book, tmp_path / "bomb.xlsx", "xl/worksheets/sheet1.xml",
                           lambda xml: xml.replace("PLACEHOLDER", "A" * 30_000_000))
     assert bomb.stat().st_size < 200_000
     result = run_import(bomb, processed, decisions, "--reviewer", "ann")
@@ -331,3 +334,27 @@ def test_a_decisions_file_that_is_not_a_zip_or_xlsx_is_refused(audit_dir, tmp_pa
     fake.write_bytes(buf.getvalue())
     result = run_import(fake, processed, decisions, "--reviewer", "ann")
     assert result.exit_code == 2 and "fake.xlsx" in result.output
+
+
+# --- issue 12: decisions on contradiction groups, through the command ------------------------
+
+def test_group_decisions_are_imported_from_their_sheet(audit_dir, tmp_path):
+    processed, ids, decisions = audit_dir
+    groups = pd.DataFrame({"group_id": ["g-a", "g-b"], "claim_id": ids[:2], "text": TEXTS[:2],
+                           "severity": ["high", "medium"]})
+    claims = io.read_csv(processed / config.CLAIMS_CSV)
+    merged, status = merge_review(claims, decisions)
+    book = tmp_path / "groups.xlsx"
+    io.write_xlsx(book, build_workbook({"claims": merged, "contradictions": tables.empty(tables.CONTRADICTIONS),
+                                        "evidence": None, "flags": None, "review_status": status,
+                                        "contradiction_groups": groups}))
+    book = edit(book, tmp_path / "decided.xlsx", {"g-b": {"decision": "dismissed", "note": "different areas"}},
+                sheet="contradiction_groups", key="group_id")
+    refused = run_import(book, processed, decisions, "--reviewer", "ann")   # no groups in this audit
+    assert refused.exit_code == 2 and "unknown contradiction group 'g-b'" in refused.output
+    io.write_csv(processed / config.CONTRADICTION_GROUPS_CSV, groups)
+    result = run_import(book, processed, decisions, "--reviewer", "ann")
+    assert result.exit_code == 0, result.output
+    (row,) = log(decisions).itertuples(index=False)
+    assert (row.kind, row.group_id, row.claim_id, row.decision, row.note, row.reviewer) == (
+        "group", "g-b", ids[1], "dismissed", "different areas", "ann")
