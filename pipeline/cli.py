@@ -124,9 +124,10 @@ def review_import(
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     forced = f" ({plan.forced} over a later decision, --force)" if plan.forced else ""
+    where = f"appended to {decisions}" if len(plan.new) else "nothing appended"
     out.print(escape(f"imported {workbook} as {reviewer.strip()}: {plan.decided} decided row(s), "
-                     f"{len(plan.new)} new decision(s){forced}, {plan.unchanged} already in force; "
-                     f"appended to {decisions}"), soft_wrap=True)
+                     f"{len(plan.new)} new decision(s){forced}, {plan.unchanged} already in force; {where}"),
+              soft_wrap=True)
 
 
 EVAL_PARTS = ("claims", "contradictions", "rules")

@@ -275,7 +275,8 @@ def test_rows_are_read_even_when_the_sheet_dimension_tag_lies(tmp_path):
     book = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "b.xlsx",
                 {cid: {"decision": "approved"} for cid in ids})
     lying = _rewrite_entry(book, tmp_path / "lying.xlsx", "xl/worksheets/sheet1.xml",
-                           lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:B2"', xml))
+                           lambda xml: re.sub(r'<dimension ref="A1:([A-Z]+)\d+"', r'<dimension ref="A1:\g<1>2"', xml))
+    assert re.search(r'<dimension ref="A1:[A-Z]+2"', zipfile.ZipFile(lying).read("xl/worksheets/sheet1.xml").decode())
     result = run_import(lying, processed, decisions, "--reviewer", "ann")
     assert result.exit_code == 0, result.output
     assert sorted(log(decisions)["claim_id"]) == sorted(ids)

@@ -55,11 +55,12 @@ LINE_HEIGHT, MAX_LINES = 15, 8   # points per wrapped line; taller rows are capp
 
 
 def _value(v):
-    """A cell value: numbers and booleans as such, text without control characters."""
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return None
+    """A cell value: numbers and booleans as such, text without control characters, no cell
+    for an empty value."""
     if hasattr(v, "item"):  # numpy scalars
         v = v.item()
+    if v is None or v == "" or (isinstance(v, float) and pd.isna(v)):
+        return None
     return ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v
 
 
@@ -77,7 +78,11 @@ def _widths(df: pd.DataFrame) -> list[int]:
 
 def _write_table(ws, df: pd.DataFrame, lead: int = 1) -> None:
     """Header + rows; the header row and the first ``lead`` columns frozen, filters on, columns
-    sized, long text wrapped and rows made tall enough to show it (up to MAX_LINES lines)."""
+    sized, long text wrapped and its row made tall enough to show it (up to MAX_LINES lines).
+
+    Text cells always wrap; of the other cells, only those a reviewer reads first (ids,
+    decision) are aligned to the top, and only in tall rows: styling a cell costs openpyxl a
+    hash of the style, so styling every cell would double the time to build the workbook."""
     ws.append(list(df.columns))
     for row in df.itertuples(index=False):
         ws.append([_value(v) for v in row])
@@ -86,18 +91,24 @@ def _write_table(ws, df: pd.DataFrame, lead: int = 1) -> None:
     widths = _widths(df)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    wrapped = [i for i, c in enumerate(df.columns) if c in WRAPPED]
+    wrapped = {i for i, c in enumerate(df.columns) if c in WRAPPED}
+    topped = set(range(lead)) | {i for i, c in enumerate(df.columns) if c == "decision"}
     lines = [1] * len(df)
     for i in wrapped:
         for r, v in enumerate(df.iloc[:, i]):
-            lines[r] = max(lines[r], math.ceil(len(str(v)) / widths[i]) if isinstance(v, str) else 1)
+            if isinstance(v, str) and len(v) > widths[i]:
+                lines[r] = max(lines[r], math.ceil(len(v) / widths[i]))
     for r, row in enumerate(ws.iter_rows(min_row=2), start=0):
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text that looks like a formula stays text
-            cell.alignment = WRAP if cell.column - 1 in wrapped else TOP
+        for i in wrapped:
+            if row[i].value is not None:
+                row[i].alignment = WRAP
         if lines[r] > 1:
             ws.row_dimensions[r + 2].height = LINE_HEIGHT * min(lines[r], MAX_LINES)
+            for i in topped - wrapped:
+                row[i].alignment = TOP
     ws.freeze_panes = f"{get_column_letter(lead + 1)}2"
     ws.auto_filter.ref = ws.dimensions
 
@@ -152,8 +163,10 @@ def _decision_columns(ws, frame: pd.DataFrame, kind: str) -> None:
         i = cols.index(name) + 1
         ws.cell(1, i).fill = DECISION_FILL
         if name in CONTEXT_COLUMNS:
-            for (cell,) in ws.iter_rows(min_row=1, max_row=len(frame) + 1, min_col=i, max_col=i):
-                cell.font = CONTEXT_FONT if cell.row > 1 else Font(bold=True, italic=True, color="808080")
+            ws.cell(1, i).font = Font(bold=True, italic=True, color="808080")
+            for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
+                if cell.value is not None:   # most rows are undecided: style only what is shown
+                    cell.font = CONTEXT_FONT
     allowed = config.DECISIONS_BY_KIND[kind]
     dv = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True,
                         showErrorMessage=True, errorTitle="Unknown decision",
