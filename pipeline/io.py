@@ -243,7 +243,7 @@ def decisions_lock(path: Path):
     try:
         lock.acquire()
     except Timeout:
-        raise ValueError(f"{path}: locked by another import for {config.DECISIONS_LOCK_TIMEOUT} s "
+        raise ValueError(f"{path}: locked by another import or audit for {config.DECISIONS_LOCK_TIMEOUT} s "
                          f"({path}.lock); nothing written, try again") from None
     try:
         yield
@@ -269,7 +269,7 @@ def read_decisions(path: Path) -> pd.DataFrame | None:
     if not path.exists() or path.stat().st_size == 0:
         return None
     with contextlib.ExitStack() as stack:
-        with contextlib.suppress(PermissionError, OSError):
+        with contextlib.suppress(OSError):   # e.g. PermissionError: no lock file can be made there
             stack.enter_context(decisions_lock(path))
         try:
             return pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -412,8 +412,8 @@ def plan_import(sheets: dict[str, list[tuple[int, dict]]], subjects: pd.DataFram
         raise ReviewError("refused, nothing written:\n  " + _listed(problems))
     if plan.conflicts and not force:
         raise ReviewError(
-            f"refused, nothing written: {len(plan.conflicts)} conflict(s), decided again in {log_name} "
-            "since this workbook was made:\n  " + _listed(plan.conflicts)
+            f"refused, nothing written: {len(plan.conflicts)} row(s) conflict with the decisions in "
+            f"force in {log_name}:\n  " + _listed(plan.conflicts)
             + "\nre-export the workbook (make audit) and decide again, or pass --force to record "
               "these decisions over the later ones")
     plan.forced = len(plan.conflicts)
