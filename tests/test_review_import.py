@@ -212,14 +212,14 @@ def _import_all(books: list[str], processed: str, decisions: str, reviewer: str,
 
 
 def test_two_concurrent_imports_lose_no_decision(tmp_path):
-    per_process, filler = 6, 100_000
+    per_process, filler = 6, 20_000
     texts = [f"Treatment number {i} removes wrinkles for good in every patient." for i in range(2 * per_process)]
     processed = tmp_path / "processed"
     ids = write_claims(processed, texts)
     decisions = tmp_path / "decisions.csv"
     old = pd.DataFrame({"claim_id": [f"cold{i:09d}" for i in range(filler)], "decision": "approved",
                         "reviewer": "old", "date": "2025-01-01", "note": "",
-                        "source_id": "s0", "claim_text": "An old claim that is gone."})
+                        "source_id": "s0", "claim_text": "An old claim that is gone. " * 80})  # a 40 MB log
     io.write_csv(decisions, old)
     blank = export(processed, decisions, tmp_path / "blank.xlsx")
     books = [str(edit(blank, tmp_path / f"b{i}.xlsx", {cid: {"decision": "rejected"}}))
