@@ -257,7 +257,7 @@ def _csv_header(path: Path) -> list[str] | None:
 
     if not path.exists():
         return None
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         return next(csv.reader(fh), None) or None
 
 
@@ -272,7 +272,8 @@ def read_decisions(path: Path) -> pd.DataFrame | None:
         with contextlib.suppress(OSError):   # e.g. PermissionError: no lock file can be made there
             stack.enter_context(decisions_lock(path))
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            # utf-8-sig: a spreadsheet program saving "CSV UTF-8" puts a BOM before the header
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except pd.errors.EmptyDataError:
             return None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -404,8 +405,9 @@ def _cell_value(path: Path, sheet: str, cell):
     return value
 
 
-def _sheet_rows(path: Path, ws) -> list[tuple[int, dict]]:
-    """(row number, {header: value}) for every non-empty row under the header (row 1).
+def _sheet_rows(path: Path, ws, columns: set[str] | None = None) -> list[tuple[int, dict]]:
+    """(row number, {header: value}) for every non-empty row under the header (row 1), keeping
+    only ``columns`` when given (a sheet of a million rows then holds only what is read).
 
     The sheet's <dimension> tag is not trusted (a wrong one hid rows from read-only mode):
     reset_dimensions() makes openpyxl read every row the sheet holds."""
@@ -422,15 +424,16 @@ def _sheet_rows(path: Path, ws) -> list[tuple[int, dict]]:
         filled = [c for c, v in values if v not in (None, "")]
         if filled:
             out.append((filled[0].row, {h: values[i][1] if i < len(values) else None
-                                        for i, h in enumerate(header) if h}))
+                                        for i, h in enumerate(header) if h and (columns is None or h in columns)}))
     return out
 
 
-def read_xlsx_rows(path: Path, sheets: list[str]) -> dict[str, list[tuple[int, dict]]]:
+def read_xlsx_rows(path: Path, sheets: list[str], columns: set[str] | None = None) -> dict[str, list[tuple[int, dict]]]:
     """Rows of the named sheets that the workbook has, as {sheet: [(spreadsheet row number,
     {header: value})]}; header = row 1. Formulas come back as Formula (read with
-    data_only=False, so they are seen, never replaced by a cached result); the file is checked
-    by check_workbook_file first; a cell longer than MAX_CELL_CHARS raises ValueError."""
+    data_only=False, so they are seen, never replaced by a cached result); only ``columns``
+    are kept when given. The file is checked by check_workbook_file first; a cell longer than
+    MAX_CELL_CHARS (in any column) raises ValueError."""
     from openpyxl import load_workbook
 
     path = Path(path)
@@ -440,7 +443,7 @@ def read_xlsx_rows(path: Path, sheets: list[str]) -> dict[str, list[tuple[int, d
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException variants
         raise ValueError(f"{path}: not a readable .xlsx workbook ({exc})") from None
     try:
-        return {name: _sheet_rows(path, wb[name]) for name in sheets
+        return {name: _sheet_rows(path, wb[name], columns) for name in sheets
                 if name in wb.sheetnames and hasattr(wb[name], "reset_dimensions")}
     finally:
         wb.close()

@@ -442,7 +442,8 @@ def import_workbook(book: Path, processed: Path, decisions: Path, reviewer: str,
     claims = io.read_csv(processed / config.CLAIMS_CSV).astype({"claim_id": str, "text": str, "source_id": str})
     subjects = review_subjects(claims, io.read_optional_csv(processed / config.FLAGS_CSV),
                                io.read_optional_csv(processed / config.CONTRADICTION_GROUPS_CSV))
-    sheets = io.read_xlsx_rows(book, list(config.REVIEW_SHEETS))
+    keys = {k for cols in tables.DECISION_KEYS.values() for k in cols}
+    sheets = io.read_xlsx_rows(book, list(config.REVIEW_SHEETS), keys | set(READ_COLUMNS))
     with io.decisions_lock(decisions):
         raw = io.read_decisions(decisions)
         log = empty_decisions() if raw is None else check_decisions(raw, str(decisions))

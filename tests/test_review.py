@@ -329,3 +329,14 @@ def test_dismissing_a_flag_or_a_group_needs_a_reason():
     assert new[["kind", "fingerprint", "rule_id", "group_id", "claim_id", "reviewer"]].values.tolist() == [
         ["group", "", "", "g1", claims["claim_id"][0], "ann"],
         ["flag", fp, "absolute_safety", "", claims["claim_id"][0], "ann"]]
+
+
+def test_a_decisions_file_saved_by_a_spreadsheet_with_a_bom_is_read_and_appended_to(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_bytes("\ufeffclaim_id,decision,reviewer,date,note\r\nc1,approved,ann,2026-01-01,ok\r\n".encode())
+    log = check_decisions(io.read_decisions(path), str(path))
+    assert log[["claim_id", "decision", "note"]].values.tolist() == [["c1", "approved", "ok"]]
+    new = check_decisions(pd.DataFrame([decision("c2", "Other")]), "d.csv")
+    io.append_decisions(path, new, log)
+    io.append_decisions(path, check_decisions(pd.DataFrame([decision("c3", "More")]), "d.csv"))
+    assert io.read_decisions(path)["claim_id"].tolist() == ["c1", "c2", "c3"]
