@@ -437,6 +437,8 @@ def import_workbook(book: Path, processed: Path, decisions: Path, reviewer: str,
     if not reviewer:
         raise ReviewError("--reviewer is required: who made these decisions (the workbook's "
                           "reviewer cells are not read)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in reviewer):
+        raise ReviewError("--reviewer: a name without control characters (tabs, new lines, escapes)")
     today = today or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     processed = Path(processed)
     claims = io.read_csv(processed / config.CLAIMS_CSV).astype({"claim_id": str, "text": str, "source_id": str})

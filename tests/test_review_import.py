@@ -113,6 +113,15 @@ def test_reviewer_is_required_even_when_the_reviewer_cells_are_filled(audit_dir,
     assert not decisions.exists()
 
 
+@pytest.mark.parametrize("name", ["  ", "ann\nbob", "a\x1b[2Jb"])
+def test_a_blank_or_control_character_reviewer_is_refused(audit_dir, tmp_path, name):
+    processed, ids, decisions = audit_dir
+    book = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "e.xlsx", {ids[0]: {"decision": "approved"}})
+    result = run_import(book, processed, decisions, "--reviewer", name)
+    assert result.exit_code == 2 and "--reviewer" in result.output
+    assert not decisions.exists()
+
+
 def test_an_untouched_prefilled_row_is_context_and_never_becomes_a_new_decision(audit_dir, tmp_path):
     processed, ids, decisions = audit_dir
     first = edit(export(processed, decisions, tmp_path / "a.xlsx"), tmp_path / "a1.xlsx",
