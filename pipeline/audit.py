@@ -185,9 +185,11 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     return cross_check(merged, rules, timings, evidence)
 
 
-def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.DataFrame | None = None,
+                 groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Claims with review_status/review_note from the reviewers' decisions file (read, never
-    written here), and the status of every decision (unchanged, stale, orphaned, superseded)."""
+    written here), and the status of every decision on a claim, flag or contradiction group
+    (unchanged, stale, orphaned, superseded)."""
     from .review import ReviewError, check_decisions, empty_decisions, merge_decisions
 
     try:
@@ -196,7 +198,7 @@ def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.
         raise ReviewError(str(exc)) from None
     decisions = (empty_decisions() if decisions is None
                  else check_decisions(decisions, str(decisions_path)))
-    return merge_decisions(claims, decisions)
+    return merge_decisions(claims, decisions, flags, groups)
 
 
 def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DIR,
@@ -221,7 +223,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     result_tables = audit_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
                                  progress=progress, timings=timings, evidence=evidence)
     timings["analyse_wall"] = time.perf_counter() - t0
-    claims, review_status = merge_review(result_tables.claims, decisions)
+    flags = flags_view(result_tables.claims, rules)
+    claims, review_status = merge_review(result_tables.claims, decisions, flags)
     result_tables.claims = claims
     result = AuditResult(result_tables, evidence, timings=timings, review=review_status)
     people = tables.claims_for_people(claims, result_tables.assertions)
@@ -239,7 +242,6 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
         if failed:
             raise ValidationFailed("validation failed, tables not written:\n  " + "\n  ".join(failed))
     t0 = time.perf_counter()
-    flags = flags_view(claims, rules)
     files = {
         out_dir / config.CLAIMS_CSV: io.csv_bytes(people),
         out_dir / config.CLAIMS_PARQUET: io.parquet_bytes(people),

@@ -104,31 +104,30 @@ app.add_typer(review_app, name="review")
 @review_app.command("import")
 def review_import(
     workbook: Path = typer.Argument(..., help="The edited claims_review.xlsx."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Who made these decisions: recorded with "
+                                 "today's date on each new one (the workbook's reviewer and date cells are not read)."),
+    force: bool = typer.Option(False, "--force", help="Record rows whose decision was changed by someone "
+                               "else since the workbook was made (refused otherwise)."),
     processed: Path = typer.Option(config.PROCESSED_DIR, "--processed",
                                    help="Audit output folder whose claims.csv the workbook was made from."),
-    decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions", help="The decisions file to append to."),
-    reviewer: str = typer.Option("", "--reviewer", help="Reviewer for rows whose reviewer cell is empty."),
+    decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions", help="The decisions log to append to."),
 ) -> None:
-    """Append the workbook's new or changed decisions to the decisions file (all or nothing)."""
-    import datetime as dt
+    """Append the workbook's new decisions (claims, contradiction groups, flags) to the decisions
+    log, all or nothing. Exit 0 done, 2 refused (nothing written)."""
+    from rich.markup import escape
 
-    from . import io
-    from .review import ReviewError, changed_decisions, check_decisions, empty_decisions, imported_decisions
+    from .review import ReviewError, import_workbook
 
     try:
-        claims = io.read_csv(processed / config.CLAIMS_CSV).astype({"claim_id": str, "text": str})
-        current = io.read_decisions(decisions)
-        current = empty_decisions() if current is None else check_decisions(current, str(decisions))
-        today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-        new = imported_decisions(io.read_xlsx_rows(workbook, "claims"), claims, str(workbook), today, reviewer)
-        added = changed_decisions(current, new)
-        if len(added):
-            io.append_decisions(decisions, added)
+        plan = import_workbook(workbook, processed, decisions, reviewer, force=force)
     except (ReviewError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
-    out.print(f"imported {len(new)} decision(s) from {workbook}: {len(added)} new or changed, "
-              f"appended to {decisions}")
+    forced = f" ({plan.forced} over a later decision, --force)" if plan.forced else ""
+    where = f"appended to {decisions}" if len(plan.new) else "nothing appended"
+    out.print(escape(f"imported {workbook} as {reviewer.strip()}: {plan.decided} decided row(s), "
+                     f"{len(plan.new)} new decision(s){forced}, {plan.unchanged} already in force; {where}"),
+              soft_wrap=True)
 
 
 EVAL_PARTS = ("claims", "contradictions", "rules", "corpus")

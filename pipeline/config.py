@@ -82,9 +82,22 @@ EVIDENCE_LEVELS = ("regulator", "guideline", "systematic_review", "rct", "uncont
 STRONG_EVIDENCE_LEVELS = EVIDENCE_LEVELS[:4]   # what a benefit stated as fact needs (FTC: RCT-level)
 EVIDENCE_APPLIES_TO = ("treatment", "family")  # a fact about one treatment id, or a whole family
 
-# Review decisions and the reviewer's workbook (issue 6).
-DECISIONS_FILE = REVIEW_DIR / "decisions.csv"  # the reviewers' file; only `review import` writes it
-DECISIONS = ("approved", "rejected", "needs_evidence")
+# Review decisions and the reviewer's workbook (issues 6, 12, 15).
+DECISIONS_FILE = REVIEW_DIR / "decisions.csv"  # the reviewers' log; only `review import` writes it
+DECISIONS = ("approved", "rejected", "needs_evidence")        # on a claim
+GROUP_DECISIONS = ("confirmed", "dismissed", "needs_evidence")  # on a contradiction group
+FLAG_DECISIONS = ("confirmed", "dismissed")                    # on a flag (a rule fired on a wording)
+DECISIONS_BY_KIND = {"claim": DECISIONS, "group": GROUP_DECISIONS, "flag": FLAG_DECISIONS}
+REASON_REQUIRED = ("dismissed",)   # decisions that need a note saying why
+# Workbook sheet -> kind of decision it takes (the sheets `review import` reads).
+REVIEW_SHEETS = {"claims": "claim", "contradiction_groups": "group", "flags": "flag"}
+CONTRADICTION_GROUPS_CSV = "contradiction_groups.csv"  # one row per claim under attack (issue 12)
+DECISIONS_LOCK_TIMEOUT = 60  # seconds an import or audit waits while another import holds the log
+# Limits on a workbook given to `review import`, checked before openpyxl parses it.
+MAX_WORKBOOK_BYTES = 50 * 2**20                 # the .xlsx file on disk
+MAX_WORKBOOK_UNCOMPRESSED_BYTES = 500 * 2**20   # all its zip entries expanded
+MAX_WORKBOOK_EXPANSION = 100   # one zip entry (over 1 MB) expanding more than this many times: a zip bomb
+MAX_CELL_CHARS = 32_767        # the longest cell a spreadsheet program writes
 REVIEW_STATUS_CSV = "review_status.csv"   # one row per decision: unchanged, stale, orphaned, superseded
 STALE_MIN_SIMILARITY = 80  # rapidfuzz ratio (0-100) for an edited claim to inherit a stale decision
 CLAIMS_REVIEW_XLSX = "claims_review.xlsx"

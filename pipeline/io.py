@@ -239,34 +239,87 @@ def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
     }
 
 
-def read_decisions(path: Path) -> pd.DataFrame | None:
-    """The reviewers' decisions.csv as text columns, or None when there is none yet."""
+@contextlib.contextmanager
+def decisions_lock(path: Path):
+    """Hold the decisions log's lock (a ``.lock`` file beside it) for every read and write, so
+    two imports never interleave and an audit never reads half an append. Reentrant in one
+    process; raises ValueError naming the file when another process holds it too long."""
+    from filelock import FileLock, Timeout
+
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock", timeout=config.DECISIONS_LOCK_TIMEOUT, is_singleton=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ValueError(f"{path}: locked by another import or audit for {config.DECISIONS_LOCK_TIMEOUT} s "
+                         f"({path}.lock); nothing written, try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header row of a CSV file, or None when the file is missing or empty."""
+    import csv
+
     if not path.exists():
         return None
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot be read as a CSV file ({exc})") from None
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), None) or None
 
 
-def append_decisions(path: Path, new: pd.DataFrame) -> None:
-    """Append decision rows to decisions.csv atomically, never touching the rows already there.
+def read_decisions(path: Path) -> pd.DataFrame | None:
+    """The reviewers' decisions log as text columns, read under its lock; None when there is
+    none yet (no file, or an empty one). A folder where no lock can be made (read-only) is
+    read without one: nobody can be appending there."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):   # e.g. PermissionError: no lock file can be made there
+            stack.enter_context(decisions_lock(path))
+        try:
+            # utf-8-sig: a spreadsheet program saving "CSV UTF-8" puts a BOM before the header
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except pd.errors.EmptyDataError:
+            return None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot be read as a CSV file ({exc})") from None
 
-    When the file's header differs from the new rows' columns (e.g. a hand-made file without the
-    context columns), the file is rewritten with the union of columns, every value kept.
+
+def append_decisions(path: Path, new: pd.DataFrame, current: pd.DataFrame | None = None) -> None:
+    """Append decision events to the log, under its lock, never touching the rows there.
+
+    The rows are appended to the file in one write when its header already has every column
+    of the log (tables.DECISION_LOG, in any order, extra columns kept). An older or hand-made
+    file missing some column is rewritten once, atomically and still under the lock, as
+    ``current`` (the log as the caller read it under the same lock, with ids given) + ``new``.
     """
     path = Path(path)
-    old = path.read_bytes() if path.exists() else b""
-    header = csv_bytes(new.iloc[:0])
-    if not old or old.splitlines()[0] + b"\n" == header:
-        body = csv_bytes(new)[len(header):]
-        old = old or header
-        write_bytes(path, old + (b"" if old.endswith(b"\n") else b"\n") + body)
-        return
-    current = read_decisions(path)
-    cols = list(dict.fromkeys(list(current.columns) + list(new.columns)))
-    write_csv(path, pd.concat([current, new], ignore_index=True).reindex(columns=cols).fillna(""))
+    with decisions_lock(path):
+        header = _csv_header(path)
+        if header is None:
+            write_bytes(path, csv_bytes(new.reindex(columns=tables.DECISION_LOG).fillna("")))
+            return
+        if set(tables.DECISION_LOG) <= set(header):
+            rows = new.reindex(columns=header).fillna("")
+            body = csv_bytes(rows)[len(csv_bytes(rows.iloc[:0])):]
+            with open(path, "rb+") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    body = (b"" if fh.read(1) == b"\n" else b"\n") + body
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return
+        if current is None:
+            raise ValueError(f"{path}: an older decisions file must be rewritten with ids; "
+                             "pass the log as read")
+        cols = tables.DECISION_LOG + [c for c in header if c not in tables.DECISION_LOG]
+        write_csv(path, pd.concat([current, new], ignore_index=True).reindex(columns=cols).fillna(""))
 
 
 def _stable_zip(data: bytes) -> bytes:
@@ -305,25 +358,104 @@ def xlsx_bytes(workbook) -> bytes:
     return _stable_zip(buf.getvalue())
 
 
-def read_xlsx_rows(path: Path, sheet: str) -> list[tuple[int, dict]]:
-    """Rows of one sheet as (spreadsheet row number, {header: value}); header = row 1."""
+@dataclass(frozen=True)
+class Formula:
+    """A formula found in a workbook cell: where it is and its text (never evaluated)."""
+
+    coordinate: str
+    text: str
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB"
+
+
+def check_workbook_file(path: Path) -> None:
+    """Refuse, before any parser opens it, a workbook that is too large on disk, expands to too
+    much once unzipped, or holds an entry that expands like a zip bomb. zipfile never inflates
+    an entry past its declared size, so the declared sizes bound what openpyxl can read."""
+    import zipfile
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such workbook")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
+    size = path.stat().st_size
+    if size > config.MAX_WORKBOOK_BYTES:
+        raise ValueError(f"{path}: workbook too large ({_mb(size)}; limit {_mb(config.MAX_WORKBOOK_BYTES)}, "
+                         "MAX_WORKBOOK_BYTES in pipeline/config.py)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    total = sum(e.file_size for e in entries)
+    if total > config.MAX_WORKBOOK_UNCOMPRESSED_BYTES:
+        raise ValueError(f"{path}: {_mb(total)} uncompressed (limit {_mb(config.MAX_WORKBOOK_UNCOMPRESSED_BYTES)}, "
+                         "MAX_WORKBOOK_UNCOMPRESSED_BYTES in pipeline/config.py); not read")
+    for e in entries:
+        if e.file_size > 2**20 and e.file_size > config.MAX_WORKBOOK_EXPANSION * max(e.compress_size, 1):
+            raise ValueError(f"{path}: {e.filename} expands from {e.compress_size:,} bytes to {_mb(e.file_size)} "
+                             f"uncompressed (over {config.MAX_WORKBOOK_EXPANSION} times: a zip bomb?); not read")
+
+
+def _cell_value(path: Path, sheet: str, cell):
+    """A read-only cell's value: a Formula for a formula, else the value; too long a text raises."""
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    value = cell.value
+    if cell.data_type == "f" or isinstance(value, (ArrayFormula, DataTableFormula)):
+        value = Formula(cell.coordinate, str(getattr(value, "text", value)))
+    text = value.text if isinstance(value, Formula) else value
+    if isinstance(text, str) and len(text) > config.MAX_CELL_CHARS:
+        raise ValueError(f"{path}: sheet {sheet}, cell {cell.coordinate}: {len(text):,} characters "
+                         f"(limit {config.MAX_CELL_CHARS:,}); not read")
+    return value
+
+
+def _sheet_rows(path: Path, ws, columns: set[str] | None = None) -> list[tuple[int, dict]]:
+    """(row number, {header: value}) for every non-empty row under the header (row 1), keeping
+    only ``columns`` when given (a sheet of a million rows then holds only what is read).
+
+    The sheet's <dimension> tag is not trusted (a wrong one hid rows from read-only mode):
+    reset_dimensions() makes openpyxl read every row the sheet holds."""
+    ws.reset_dimensions()
+    rows = ws.iter_rows()
+    header = [str(_cell_value(path, ws.title, c) or "").strip() for c in next(rows, ())]
+    named = [h for h in header if h]
+    dupes = sorted({h for h in named if named.count(h) > 1})
+    if dupes:
+        raise ValueError(f"{path}: sheet {ws.title}: column(s) {', '.join(dupes)} appear more than once")
+    out = []
+    for cells in rows:
+        values = [(c, _cell_value(path, ws.title, c)) for c in cells]
+        filled = [c for c, v in values if v not in (None, "")]
+        if filled:
+            out.append((filled[0].row, {h: values[i][1] if i < len(values) else None
+                                        for i, h in enumerate(header) if h and (columns is None or h in columns)}))
+    return out
+
+
+def read_xlsx_rows(path: Path, sheets: list[str], columns: set[str] | None = None) -> dict[str, list[tuple[int, dict]]]:
+    """Rows of the named sheets that the workbook has, as {sheet: [(spreadsheet row number,
+    {header: value})]}; header = row 1. Formulas come back as Formula (read with
+    data_only=False, so they are seen, never replaced by a cached result); only ``columns``
+    are kept when given. The file is checked by check_workbook_file first; a cell longer than
+    MAX_CELL_CHARS (in any column) raises ValueError."""
     from openpyxl import load_workbook
 
     path = Path(path)
+    check_workbook_file(path)
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such workbook") from None
+        wb = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException variants
         raise ValueError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    if sheet not in wb.sheetnames:
-        raise ValueError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
-    rows = wb[sheet].iter_rows(values_only=True)
-    header = [str(h) if h is not None else "" for h in next(rows, ())]
-    out = [(n, dict(zip(header, values))) for n, values in enumerate(rows, start=2)
-           if any(v not in (None, "") for v in values)]
-    wb.close()
-    return out
+    try:
+        return {name: _sheet_rows(path, wb[name], columns) for name in sheets
+                if name in wb.sheetnames and hasattr(wb[name], "reset_dimensions")}
+    finally:
+        wb.close()
 
 
 def read_csv_folder(folder: Path) -> pd.DataFrame:

@@ -46,11 +46,21 @@ EVIDENCE = [
     "evidence_id", "treatment", "applies_to", "aspect", "value", "qualifier", "level", "statement",
     "quote", "source_title", "publisher", "url", "date", "is_mirror", "note",
 ]
-FLAGS = ["claim_id", "rule_id", "family", "severity", "message", "text"]   # flags.csv
-DECISIONS = ["claim_id", "decision", "reviewer", "date", "note"]          # required, in this order
-DECISION_CONTEXT = ["source_id", "claim_text"]   # what the claim said when it was decided
-REVIEW_STATUS = ["claim_id", "decision", "reviewer", "date", "note", "source_id",
-                 "claim_text", "status", "current_claim_id", "current_text", "similarity"]
+FLAGS = ["claim_id", "rule_id", "family", "severity", "message", "text", "fingerprint"]  # flags.csv
+
+# The reviewers' decisions log (data/review/decisions.csv): one row per event, appended, never
+# edited. ``kind`` says what was decided and which columns key it (DECISION_KEYS); claim_id,
+# source_id and claim_text record the claim and its wording when it was decided (for every kind).
+DECISION_LOG = ["decision_id", "kind", "claim_id", "group_id", "fingerprint", "rule_id",
+                "decision", "reviewer", "date", "note", "source_id", "claim_text"]
+DECISIONS = ["claim_id", "decision", "reviewer", "date", "note"]   # required in an older log
+DECISION_KEYS = {"claim": ["claim_id"], "group": ["group_id"], "flag": ["fingerprint", "rule_id"]}
+REVIEW_STATUS = DECISION_LOG + ["status", "current_id", "current_claim_id", "current_text", "similarity"]
+
+# What the review needs of contradiction_groups.csv (issue 12; built elsewhere): one row per
+# claim under attack with a stable ``group_id``, the attacked ``claim_id`` and its ``text``.
+# Other columns are shown in the workbook as they come. ``review.review_subjects`` reads only these.
+GROUPS_FOR_REVIEW = ["group_id", "claim_id", "text"]
 
 # Claims columns a person reads in a file: lists joined with their separator, and the
 # assertions shown as aspect=value:qualifier|words after ``negated``.

@@ -7,8 +7,7 @@ from openpyxl import load_workbook
 
 from pipeline import tables
 from pipeline import config, io
-from pipeline.review import (ReviewError, changed_decisions, check_decisions, imported_decisions,
-                             merge_decisions)
+from pipeline.review import ReviewError, check_decisions, merge_decisions, plan_import, review_subjects
 from pipeline.text import claim_id
 from pipeline.outputs.workbook import build_workbook
 
@@ -78,42 +77,59 @@ def test_malformed_decisions_name_the_file_and_row():
         check_decisions(bad.drop(columns=["reviewer"]), "decisions.csv")
 
 
+def plan(rows, claims, log=None, **kw):
+    """plan_import of a claims sheet's rows against literal claims and a literal log."""
+    log = check_decisions(pd.DataFrame(log or [], columns=tables.DECISIONS), "d.csv")
+    return plan_import({"claims": rows}, review_subjects(claims), log, "book.xlsx", "d.csv",
+                       kw.pop("reviewer", "bob"), "2026-01-05", **kw)
+
+
 def test_import_refuses_unknown_ids_and_decisions_naming_each_row():
     claims = claims_frame(TEXTS)
     good = claims["claim_id"][0]
-    rows = [(2, {"claim_id": good, "decision": "approved", "reviewer": "ann"}),
-            (3, {"claim_id": "cnope", "decision": "approved", "reviewer": "ann"}),
-            (4, {"claim_id": good, "decision": "fine by me", "reviewer": "ann"}),
+    rows = [(2, {"claim_id": good, "decision": "approved"}),
+            (3, {"claim_id": "cnope", "decision": "approved"}),
+            (4, {"claim_id": claims["claim_id"][2], "decision": "fine by me"}),
             (5, {"claim_id": claims["claim_id"][1], "decision": None})]  # no decision: skipped
     with pytest.raises(ReviewError) as exc:
-        imported_decisions(rows, claims, "book.xlsx", "2026-01-05")
-    assert "row 3: unknown claim id 'cnope'" in str(exc.value)
+        plan(rows, claims)
+    assert "row 3: unknown claim 'cnope'" in str(exc.value)
     assert "row 4: decision 'fine by me'" in str(exc.value)
     assert "row 2" not in str(exc.value)
     with pytest.raises(ReviewError, match="no decision column"):
-        imported_decisions([(2, {"claim_id": good, "verdict": "approved"})], claims, "b.xlsx", "2026-01-05")
+        plan([(2, {"claim_id": good, "verdict": "approved"})], claims)
 
 
-def test_import_appends_only_changed_decisions():
+def test_import_records_only_changes_with_the_importing_reviewer():
     claims = claims_frame(TEXTS)
     cid = claims["claim_id"][0]
-    current = check_decisions(pd.DataFrame([decision(cid, TEXTS["keep"])]), "d.csv")
-    rows = [(2, {"claim_id": cid, "decision": "approved", "reviewer": "ann", "note": ""}),
-            (3, {"claim_id": claims["claim_id"][1], "decision": "rejected", "reviewer": ""})]
-    new = imported_decisions(rows, claims, "b.xlsx", "2026-01-05", reviewer="bob")
-    added = changed_decisions(current, new)
-    assert added[["decision", "reviewer", "date", "claim_text"]].values.tolist() == [
-        ["rejected", "bob", "2026-01-05", TEXTS["edited"]]]
+    log = [decision(cid, TEXTS["keep"])]
+    in_force = check_decisions(pd.DataFrame(log), "d.csv")["decision_id"][0]
+    rows = [(2, {"claim_id": cid, "decision": "approved", "reviewer": "ann", "note": "", "decision_id": in_force}),
+            (3, {"claim_id": claims["claim_id"][1], "decision": "rejected", "reviewer": "ann",
+                 "date": "2020-01-01"})]
+    result = plan(rows, claims, log)
+    assert result.unchanged == 1 and result.decided == 2
+    assert result.new[["decision", "reviewer", "date", "claim_text", "kind"]].values.tolist() == [
+        ["rejected", "bob", "2026-01-05", TEXTS["edited"], "claim"]]
 
 
-def test_append_decisions_keeps_existing_bytes(tmp_path):
+def test_append_decisions_appends_bytes_and_rewrites_an_older_header_once(tmp_path):
     path = tmp_path / "decisions.csv"
-    first = pd.DataFrame([decision("c1", "Text, with a comma")])
+    first = check_decisions(pd.DataFrame([decision("c1", "Text, with a comma")]), "d.csv")
     io.append_decisions(path, first)
     before = path.read_bytes()
-    io.append_decisions(path, pd.DataFrame([decision("c2", "Other")]))
+    second = check_decisions(pd.DataFrame([decision("c2", "Other")]), "d.csv")
+    io.append_decisions(path, second)
     after = path.read_bytes()
     assert after.startswith(before) and after.count(b"\n") == 3
+    old = tmp_path / "old.csv"
+    old.write_text("claim_id,decision,reviewer,date,note\nc1,approved,ann,2026-01-01,\n")
+    current = check_decisions(io.read_decisions(old), "old.csv")
+    io.append_decisions(old, second, current)
+    rewritten = io.read_decisions(old)
+    assert list(rewritten.columns) == tables.DECISION_LOG
+    assert rewritten["decision_id"].tolist() == [current["decision_id"][0], second["decision_id"][0]]
 
 
 def full_tables() -> dict:
@@ -141,8 +157,7 @@ def full_tables() -> dict:
         "e1", "Microneedling: side effects", "microneedling", "side_effects", "named",
         "Microneedling causes transient redness.", "a quote", "A title", "A publisher",
         "https://example.org/e1", "no", ""]))])
-    status = pd.DataFrame([{**decision(c[0], TEXTS["keep"]), "status": "unchanged", "current_claim_id": c[0],
-                            "current_text": TEXTS["keep"], "similarity": 100.0}])
+    _, status = merge_decisions(claims, check_decisions(pd.DataFrame([decision(c[0], TEXTS["keep"])]), "d.csv"))
     return {"claims": claims, "contradictions": contra, "problems": pd.DataFrame(columns=["file", "problem"]),
             "evidence": evidence, "flags": flags, "review_status": status}
 
@@ -154,10 +169,11 @@ def test_workbook_sheets_filters_dropdown_highlight_and_prefill(tmp_path):
     wb = load_workbook(path)
     assert wb.sheetnames == ["claims", "contradictions", "evidence", "flags"]
     for ws in wb.worksheets:
-        assert ws.freeze_panes == "A2" and ws.auto_filter.ref, ws.title
+        assert ws.freeze_panes != "A2" and ws.freeze_panes.endswith("2") and ws.auto_filter.ref, ws.title
     ws = wb["claims"]
     header = [c.value for c in ws[1]]
-    assert header[-4:] == ["decision", "reviewer", "date", "note"]
+    assert header[:6] == ["claim_id", "text", "decision", "note", "reviewer", "date"]
+    assert header[-1] == "decision_id" and ws.freeze_panes == "C2"
     assert ws.cell(2, header.index("decision") + 1).value == "approved"  # decision in force prefilled
     assert ws.cell(3, header.index("decision") + 1).value is None
     (dv,) = ws.data_validations.dataValidation
@@ -165,7 +181,7 @@ def test_workbook_sheets_filters_dropdown_highlight_and_prefill(tmp_path):
     assert str(dv.sqref).startswith(ws.cell(2, header.index("decision") + 1).coordinate)
     fills = [ws.cell(r, 1).fill.fgColor.rgb for r in (2, 3, 4)]  # risk high, none, medium
     assert fills[0] != fills[1] and fills[2] != fills[1] and fills[0] != fills[2]
-    assert ws.column_dimensions["D"].width > ws.column_dimensions["B"].width  # text is wider than source
+    assert ws.column_dimensions["B"].width > ws.column_dimensions["A"].width  # text is wider than the id
     path2 = tmp_path / "again.xlsx"
     io.write_xlsx(path2, build_workbook(tables))
     assert path2.read_bytes() == path.read_bytes()
@@ -201,3 +217,126 @@ def test_claim_ids_survive_an_unrelated_edit_of_the_article(run_text):
     assert ids[0]["Chemical peels should be avoided by people with sensitive skin."] == \
         ids[1]["Chemical peels should be avoided by people with sensitive skin."]
     assert ids[0]["Laser treatment can reduce pore size."] not in set(ids[1])  # the edited claim is new
+
+
+# --- issue 12: a workbook to decide in; decisions on contradiction groups and flags ---------
+
+def groups_frame(claims: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A literal contradiction_groups table (the review's contract: group_id, claim_id, text),
+    one group per named claim, with a severity and a count as the real table has."""
+    rows = claims.set_index(claims["text"].map({v: k for k, v in TEXTS.items()}))
+    return pd.DataFrame([{"group_id": f"g{k}", "claim_id": rows.loc[k, "claim_id"], "text": rows.loc[k, "text"],
+                          "severity": "high", "n_against": 2} for k in keys if k in rows.index])
+
+
+def test_every_decision_sheet_has_its_decisions_beside_the_id_and_text_in_view(tmp_path):
+    t = full_tables()
+    t["claims"].loc[0, "text"] = "Microneedling has virtually no side effects. " * 8   # a long claim
+    t["contradiction_groups"] = groups_frame(claims_frame(TEXTS), ["keep", "other"])
+    path = tmp_path / "book.xlsx"
+    io.write_xlsx(path, build_workbook(t))
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["claims", "contradiction_groups", "contradictions", "evidence", "flags"]
+    for title, ids, allowed in (("claims", ["claim_id"], config.DECISIONS),
+                                ("contradiction_groups", ["group_id"], config.GROUP_DECISIONS),
+                                ("flags", ["fingerprint", "rule_id"], config.FLAG_DECISIONS)):
+        ws = wb[title]
+        header = [c.value for c in ws[1]]
+        lead = ids + ["text"]
+        assert header[:len(lead) + 2] == lead + ["decision", "note"], title
+        assert header.index("decision") < 5 and header[-1] == "decision_id"
+        assert ws.freeze_panes == f"{chr(ord('A') + len(lead))}2", title   # ids and text stay in view
+        text = ws.cell(2, header.index("text") + 1)
+        assert text.alignment.wrap_text, title
+        (dv,) = ws.data_validations.dataValidation
+        assert dv.formula1 == '"' + ",".join(allowed) + '"'
+    assert wb["claims"].row_dimensions[2].height >= 45   # the long claim shows several lines
+    assert wb["claims"].row_dimensions[3].height < wb["claims"].row_dimensions[2].height  # a shorter one
+    for title, first in (("contradictions", ["contradiction_id", "text_a", "text_b"]),
+                         ("evidence", ["evidence_id", "statement"])):
+        ws = wb[title]
+        assert [c.value for c in ws[1]][:len(first)] == first
+        assert ws.freeze_panes == f"{chr(ord('A') + len(first))}2"
+
+
+def test_flag_and_group_decisions_are_kept_across_reruns_like_claim_decisions(tmp_path):
+    from pipeline.stages.flag import fingerprint
+
+    before = claims_frame(TEXTS)
+    log = []
+    for k, rule in (("keep", "absolute_safety"), ("edited", "guarantee"), ("other", "guarantee")):
+        log.append({**decision("", TEXTS[k], "dismissed", note="quoted, not claimed"), "kind": "flag",
+                    "claim_id": before["claim_id"][list(TEXTS).index(k)],
+                    "fingerprint": fingerprint(TEXTS[k], rule), "rule_id": rule})
+    for k in ("keep", "edited", "other"):
+        log.append({**decision(before["claim_id"][list(TEXTS).index(k)], TEXTS[k], "confirmed"),
+                    "kind": "group", "group_id": f"g{k}"})
+    log = check_decisions(pd.DataFrame(log), "decisions.csv")
+
+    edited = "Laser treatment can noticeably reduce pore size in most patients."
+    after_texts = {"keep": TEXTS["keep"], "edited": edited}
+    after = claims_frame(after_texts)
+    flags = pd.DataFrame([
+        {"claim_id": after["claim_id"][0], "rule_id": "absolute_safety", "family": "f", "severity": "high",
+         "message": "m", "text": TEXTS["keep"], "fingerprint": fingerprint(TEXTS["keep"], "absolute_safety")},
+        {"claim_id": after["claim_id"][1], "rule_id": "guarantee", "family": "f", "severity": "medium",
+         "message": "m", "text": edited, "fingerprint": fingerprint(edited, "guarantee")}])
+    groups = pd.DataFrame([{"group_id": "gkeep", "claim_id": after["claim_id"][0], "text": TEXTS["keep"]},
+                           {"group_id": "gnew", "claim_id": after["claim_id"][1], "text": edited}])
+    merged, status = merge_decisions(after, log, flags, groups)
+    assert len(status) == len(log)                                    # nothing dropped
+    got = {(s.kind, s.claim_text): (s.status, s.current_id) for s in status.itertuples()}
+    assert got[("flag", TEXTS["keep"])] == ("unchanged", f"{fingerprint(TEXTS['keep'], 'absolute_safety')}/absolute_safety")
+    assert got[("flag", TEXTS["edited"])] == ("stale", f"{fingerprint(edited, 'guarantee')}/guarantee")
+    assert got[("flag", TEXTS["other"])][0] == "orphaned"
+    assert got[("group", TEXTS["keep"])] == ("unchanged", "gkeep")
+    assert got[("group", TEXTS["edited"])] == ("stale", "gnew")
+    assert got[("group", TEXTS["other"])][0] == "orphaned"
+
+    io.write_xlsx(tmp_path / "b.xlsx", build_workbook({
+        "claims": merged, "contradictions": tables.empty(tables.CONTRADICTIONS), "evidence": None,
+        "flags": flags, "review_status": status, "contradiction_groups": groups}))
+    wb = load_workbook(tmp_path / "b.xlsx")
+    for title, key in (("flags", "rule_id"), ("contradiction_groups", "group_id")):
+        ws = wb[title]
+        col = {c.value: c.column - 1 for c in ws[1]}
+        rows = {r[col[key]]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+        fresh, stale = (rows["absolute_safety"], rows["guarantee"]) if key == "rule_id" else (rows["gkeep"], rows["gnew"])
+        assert fresh[col["decision"]] in ("dismissed", "confirmed") and fresh[col["decision_id"]]
+        assert stale[col["decision"]] is None and stale[col["review_status"]].startswith("stale: ")
+
+
+def test_dismissing_a_flag_or_a_group_needs_a_reason():
+    claims = claims_frame(TEXTS)
+    from pipeline.stages.flag import fingerprint
+
+    fp = fingerprint(TEXTS["keep"], "absolute_safety")
+    flags = pd.DataFrame([{"claim_id": claims["claim_id"][0], "rule_id": "absolute_safety", "text": TEXTS["keep"],
+                           "fingerprint": fp}])
+    groups = pd.DataFrame([{"group_id": "g1", "claim_id": claims["claim_id"][0], "text": TEXTS["keep"]}])
+    subjects = review_subjects(claims, flags, groups)
+    sheets = {"claims": [], "flags": [(2, {"fingerprint": fp, "rule_id": "absolute_safety", "decision": "dismissed"})],
+              "contradiction_groups": [(4, {"group_id": "g1", "decision": "dismissed", "note": " "})]}
+    with pytest.raises(ReviewError) as exc:
+        plan_import(sheets, subjects, check_decisions(pd.DataFrame(columns=tables.DECISIONS), "d"), "b.xlsx",
+                    "d.csv", "ann", "2026-01-05")
+    assert "sheet flags, row 2: dismissed needs a reason" in str(exc.value)
+    assert "sheet contradiction_groups, row 4: dismissed needs a reason" in str(exc.value)
+    sheets["flags"][0][1]["note"] = "a patient's quote, not our claim"
+    sheets["contradiction_groups"][0][1]["note"] = "different treatments"
+    new = plan_import(sheets, subjects, check_decisions(pd.DataFrame(columns=tables.DECISIONS), "d"), "b.xlsx",
+                      "d.csv", "ann", "2026-01-05").new
+    assert new[["kind", "fingerprint", "rule_id", "group_id", "claim_id", "reviewer"]].values.tolist() == [
+        ["group", "", "", "g1", claims["claim_id"][0], "ann"],
+        ["flag", fp, "absolute_safety", "", claims["claim_id"][0], "ann"]]
+
+
+def test_a_decisions_file_saved_by_a_spreadsheet_with_a_bom_is_read_and_appended_to(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_bytes("\ufeffclaim_id,decision,reviewer,date,note\r\nc1,approved,ann,2026-01-01,ok\r\n".encode())
+    log = check_decisions(io.read_decisions(path), str(path))
+    assert log[["claim_id", "decision", "note"]].values.tolist() == [["c1", "approved", "ok"]]
+    new = check_decisions(pd.DataFrame([decision("c2", "Other")]), "d.csv")
+    io.append_decisions(path, new, log)
+    io.append_decisions(path, check_decisions(pd.DataFrame([decision("c3", "More")]), "d.csv"))
+    assert io.read_decisions(path)["claim_id"].tolist() == ["c1", "c2", "c3"]

@@ -63,12 +63,20 @@ def loop(tmp_path_factory):
         cid = ws.cell(row, col["claim_id"]).value
         if cid in verdicts:
             ws.cell(row, col["decision"]).value = verdicts[cid]
-            ws.cell(row, col["reviewer"]).value = "ann"
             ws.cell(row, col["note"]).value = f"note on {cid}"
+    # ... and dismisses, with a reason, a flag found only on claims of other articles
+    flags = wb["flags"]
+    fcol = {c.value: c.column for c in flags[1]}
+    mine = set(claims1.loc[claims1["source_id"] == source, "claim_id"])
+    row = next(r for r in range(2, flags.max_row + 1)
+               if not set(flags.cell(r, fcol["claim_ids"]).value.split(";")) & mine)
+    flags.cell(row, fcol["decision"]).value = "dismissed"
+    flags.cell(row, fcol["note"]).value = "a quoted patient, not our claim"
+    flag = (flags.cell(row, fcol["fingerprint"]).value, flags.cell(row, fcol["rule_id"]).value)
     edited_book = base / "edited.xlsx"
     wb.save(edited_book)
     result = CliRunner().invoke(app, ["review", "import", str(edited_book), "--processed", str(out1),
-                                      "--decisions", str(decisions)])
+                                      "--decisions", str(decisions), "--reviewer", "ann"])
     assert result.exit_code == 0, result.output
     imported = decisions.read_bytes()
 
@@ -79,20 +87,27 @@ def loop(tmp_path_factory):
         text = text[:c.start] + new + text[c.end:]
     path.write_text(UNRELATED + text, encoding="utf-8")
     result2 = run_audit(raw, out2, validate=True, report=True, decisions=decisions)
-    return {"keep": keep, "edit": edit, "gone": gone, "new_edit": new_edit, "decisions": decisions,
+    return {"keep": keep, "edit": edit, "gone": gone, "new_edit": new_edit, "decisions": decisions, "flag": flag,
             "imported": imported, "out1": out1, "out2": out2, "result": result2, "book": edited_book}
 
 
 def test_import_writes_one_row_per_decision(loop):
     d = io.read_decisions(loop["decisions"])
-    assert sorted(d["decision"]) == ["approved", "needs_evidence", "rejected"]
+    claims = d[d["kind"] == "claim"]
+    assert sorted(claims["decision"]) == ["approved", "needs_evidence", "rejected"]
     assert set(d["reviewer"]) == {"ann"} and all(d["date"].str.match(r"\d{4}-\d\d-\d\d$"))
-    assert set(d["claim_text"]) == {loop[k].text for k in ("keep", "edit", "gone")}
+    assert set(claims["claim_text"]) == {loop[k].text for k in ("keep", "edit", "gone")}
+    (flag,) = d[d["kind"] == "flag"].itertuples(index=False)
+    assert (flag.fingerprint, flag.rule_id, flag.decision) == (*loop["flag"], "dismissed")
+    assert d["decision_id"].is_unique
 
 
 def test_rerun_keeps_every_decision(loop):
     assert loop["decisions"].read_bytes() == loop["imported"]  # the audit never rewrites decisions
-    status = io.read_csv(loop["out2"] / config.REVIEW_STATUS_CSV).set_index("claim_id")
+    every = io.read_csv(loop["out2"] / config.REVIEW_STATUS_CSV)
+    flag = every[every["kind"] == "flag"]
+    assert flag["status"].tolist() == ["unchanged"] and flag["current_id"].tolist() == ["/".join(loop["flag"])]
+    status = every[every["kind"] == "claim"].set_index("claim_id")
     assert len(status) == 3
     assert status.loc[loop["keep"].claim_id, "status"] == "unchanged"
     assert status.loc[loop["edit"].claim_id, "status"] == "stale"
@@ -114,6 +129,12 @@ def test_rerun_workbook_prefills_current_decisions_only(loop):
     assert rows[loop["keep"].claim_id][col["decision"]] == "approved"
     stale = [r for r in rows.values() if r[col["review_status"]] == "stale: needs_evidence"]
     assert len(stale) == 1 and stale[0][col["decision"]] is None  # to be decided again
+    assert rows[loop["keep"].claim_id][col["reviewer"]] == "ann"    # context: who decided
+    flags = load_workbook(loop["out2"] / config.CLAIMS_REVIEW_XLSX)["flags"]
+    fcol = {c.value: c.column - 1 for c in flags[1]}
+    (row,) = [r for r in flags.iter_rows(min_row=2, values_only=True)
+              if (r[fcol["fingerprint"]], r[fcol["rule_id"]]) == loop["flag"]]
+    assert (row[fcol["decision"]], row[fcol["review_status"]]) == ("dismissed", "dismissed")
 
 
 def test_import_refuses_bad_rows_and_writes_nothing(loop, tmp_path):
@@ -130,10 +151,10 @@ def test_import_refuses_bad_rows_and_writes_nothing(loop, tmp_path):
     bad = tmp_path / "bad.xlsx"
     wb.save(bad)
     result = CliRunner().invoke(app, ["review", "import", str(bad), "--processed", str(loop["out1"]),
-                                      "--decisions", str(decisions)])
+                                      "--decisions", str(decisions), "--reviewer", "bob"])
     assert result.exit_code == 2
     assert "row 2: decision 'looks fine'" in result.output
-    assert "row 3: unknown claim id 'cunknown00000'" in result.output
+    assert "row 3: unknown claim 'cunknown00000'" in result.output
     assert decisions.read_bytes() == before
 
 
