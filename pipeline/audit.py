@@ -224,7 +224,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
                                  progress=progress, timings=timings, evidence=evidence)
     timings["analyse_wall"] = time.perf_counter() - t0
     flags = flags_view(result_tables.claims, rules)
-    claims, review_status = merge_review(result_tables.claims, decisions, flags)
+    claims, review_status = merge_review(result_tables.claims, decisions, flags, result_tables.groups)
     result_tables.claims = claims
     result = AuditResult(result_tables, evidence, timings=timings, review=review_status)
     people = tables.claims_for_people(claims, result_tables.assertions)
@@ -258,7 +258,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
         t1 = time.perf_counter()
         files[out_dir / config.CLAIMS_REVIEW_XLSX] = io.xlsx_bytes(build_workbook({
             "claims": people, "contradictions": contradictions, "problems": problems,
-            "evidence": evidence, "flags": flags, "review_status": review_status}))
+            "evidence": evidence, "flags": flags, "review_status": review_status,
+            "contradiction_groups": groups}))
         timings["workbook"] = time.perf_counter() - t1
     io.write_all(files)
     timings["write"] = time.perf_counter() - t0

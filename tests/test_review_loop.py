@@ -73,6 +73,12 @@ def loop(tmp_path_factory):
     flags.cell(row, fcol["decision"]).value = "dismissed"
     flags.cell(row, fcol["note"]).value = "a quoted patient, not our claim"
     flag = (flags.cell(row, fcol["fingerprint"]).value, flags.cell(row, fcol["rule_id"]).value)
+    # ... and confirms a contradiction group about a claim of another article
+    groups = wb["contradiction_groups"]
+    gcol = {c.value: c.column for c in groups[1]}
+    grow = next(r for r in range(2, groups.max_row + 1) if groups.cell(r, gcol["claim_id"]).value not in mine)
+    groups.cell(grow, gcol["decision"]).value = "confirmed"
+    group = groups.cell(grow, gcol["group_id"]).value
     edited_book = base / "edited.xlsx"
     wb.save(edited_book)
     result = CliRunner().invoke(app, ["review", "import", str(edited_book), "--processed", str(out1),
@@ -88,6 +94,7 @@ def loop(tmp_path_factory):
     path.write_text(UNRELATED + text, encoding="utf-8")
     result2 = run_audit(raw, out2, validate=True, report=True, decisions=decisions)
     return {"keep": keep, "edit": edit, "gone": gone, "new_edit": new_edit, "decisions": decisions, "flag": flag,
+            "group": group,
             "imported": imported, "out1": out1, "out2": out2, "result": result2, "book": edited_book}
 
 
@@ -100,6 +107,8 @@ def test_import_writes_one_row_per_decision(loop):
     (flag,) = d[d["kind"] == "flag"].itertuples(index=False)
     assert (flag.fingerprint, flag.rule_id, flag.decision) == (*loop["flag"], "dismissed")
     assert d["decision_id"].is_unique
+    (group,) = d[d["kind"] == "group"].itertuples(index=False)
+    assert (group.group_id, group.decision) == (loop["group"], "confirmed")
 
 
 def test_rerun_keeps_every_decision(loop):
@@ -107,6 +116,7 @@ def test_rerun_keeps_every_decision(loop):
     every = io.read_csv(loop["out2"] / config.REVIEW_STATUS_CSV)
     flag = every[every["kind"] == "flag"]
     assert flag["status"].tolist() == ["unchanged"] and flag["current_id"].tolist() == ["/".join(loop["flag"])]
+    assert every.loc[every["kind"] == "group", "status"].tolist() == ["unchanged"]
     status = every[every["kind"] == "claim"].set_index("claim_id")
     assert len(status) == 3
     assert status.loc[loop["keep"].claim_id, "status"] == "unchanged"
