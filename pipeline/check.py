@@ -143,7 +143,8 @@ def corpus_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, corpus: tup
     for a in mine.itertuples(index=False):
         block = blocks.get((a.treatment, a.aspect))
         for b in block.itertuples(index=False) if block is not None else ():
-            if index.values_clash(a.aspect, a.base, a.qualifier, b.base, b.qualifier):
+            if index.values_clash(a.aspect, a.base, a.qualifier, b.base, b.qualifier) and \
+                    not index.within_source_only(a.aspect, a.base, b.base):   # another page: tone, not a clash
                 out.setdefault(a.claim_id, []).append({
                     "source_id": b.source_id, "claim_id": b.claim_id, "text": b.text,
                     "treatment": b.treatment, "aspect": a.aspect, "value": b.value,

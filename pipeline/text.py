@@ -20,6 +20,9 @@ _NORMALISE = str.maketrans({
     "\u2026": ".", "\u2028": "\n", "\u2029": "\n", "\x85": "\n",
 })
 _CR = re.compile(r"\r\n?")
+# a list whose items lost their separators when the page was copied ("redness.rash.pain"): the
+# dot between two lower-case words (not a web address) reads as a space
+_GLUED = re.compile(r"(?<=[a-z]{3})\.(?=[a-z]{3,}\b)(?!(?:com|org|net|gov|edu|html?|php|aspx?|info|shop)\b)")
 
 
 def normalise(s: str) -> str:
@@ -27,9 +30,11 @@ def normalise(s: str) -> str:
 
     >>> normalise("It\u2019s\u00a0\u201cfine\u201d\\r\\n")
     'It\\'s "fine" \\n'
+    >>> normalise("redness.rash.pain, see example.com")
+    'redness rash pain, see example.com'
     """
     s = _CR.sub(lambda m: " \n" if len(m.group()) == 2 else "\n", s)
-    return s.translate(_NORMALISE)
+    return _GLUED.sub(" ", s.translate(_NORMALISE))
 
 
 _WS_RUN = re.compile(r"\s{2,}|[\n\r\t]")

@@ -168,6 +168,8 @@ def _coordinated(doc: Doc, hits: list, i: int) -> list[int]:
     care"): a negation of the first reaches them too."""
     text, out, last = doc._.tok.lower, [], hits[i][1]
     for j in range(i + 1, len(hits)):
+        if hits[j][0] < last:
+            continue   # a cue of another aspect on the same words ("burn": a harm, a risk)
         between = text[last:hits[j][0]]
         if not between or not all(w in _COORDINATION for w in between) or not _CONJUNCTIONS & set(between):
             break
@@ -203,7 +205,8 @@ def _governed(doc: Doc, s: int, e: int, hits: list, extra: list) -> dict[int, st
             if ahead and _TOTALITY & set(doc._.tok.lower[ce:hits[ahead[0]][0]]):
                 continue  # "may not completely eliminate": partial, not no effect
             if ahead:
-                for k in [ahead[0], *_coordinated(doc, hits, ahead[0])]:
+                first = [k for k in ahead if hits[k][0] == hits[ahead[0]][0]]   # every aspect's cue there
+                for k in [*first, *_coordinated(doc, hits, first[-1])]:
                     governed.setdefault(k, doc[cs:ce].text)
                 continue
             reach = {i for i in n.backward if s <= i < e}

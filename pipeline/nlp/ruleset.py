@@ -347,7 +347,7 @@ _ASPECT_KEYS = {
     "value": _MATCH_KEYS | {"aspect", "value", "negated_value", "absolute", "negation_inside",
                             "qualifier_suffix", "quantity", "long_value", "short_value",
                             "requires_quantity", "mitigable", "window"},
-    "conflict": {"id", "category", "aspect", "values", "note"},
+    "conflict": {"id", "category", "aspect", "values", "note", "scope"},
     "qualifier": _MATCH_KEYS | {"aspect", "qualifier", "covers"},
     "cancel": _MATCH_KEYS | {"aspect", "window"},
     "subtype": _MATCH_KEYS | {"treatment", "subtype"},
@@ -440,6 +440,8 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
                 values = obj.get("values")
                 if not (isinstance(values, list) and len(values) == 2 and all(isinstance(v, str) for v in values)):
                     raise RuleError(f"{where}: a conflict needs 'values': [value_a, value_b]")
+                if obj.get("scope", "any") not in ("any", "within_source"):
+                    raise RuleError(f"{where}: a conflict's 'scope' must be 'any' or 'within_source' (got {obj['scope']!r})")
             out.append(Rule(rid, cat, (), (), "lower", _attrs(obj), where))
             continue
         if cat == "value" and not isinstance(obj.get("value"), str):
@@ -564,13 +566,17 @@ class AspectIndex:
     extra: dict
     covers: dict
     subtypes: tuple = ()
+    within_only: dict = field(default_factory=dict)   # aspect -> value pairs that clash in one source only
 
     @classmethod
     def build(cls, aspects: tuple[Rule, ...]) -> "AspectIndex":
         conflicts: dict[str, set] = {}
+        within: dict[str, set] = {}
         for r in aspects:
             if r.category == "conflict":
                 conflicts.setdefault(r.get("aspect"), set()).add(frozenset(r.get("values")))
+                if r.get("scope") == "within_source":
+                    within.setdefault(r.get("aspect"), set()).add(frozenset(r.get("values")))
         return cls(
             decl={r.get("aspect"): r for r in aspects if r.category == "aspect"},
             values={r.id: r for r in aspects if r.category == "value"},
@@ -580,6 +586,7 @@ class AspectIndex:
                     if r.category == "qualifier"},
             subtypes=tuple((r.get("treatment"), r.get("subtype"), _words(p))
                            for r in aspects if r.category == "subtype" for p in r.phrases),
+            within_only=within,
         )
 
     def label(self, aspect: str) -> str:
@@ -665,6 +672,12 @@ class AspectIndex:
         """Whether two base values of an aspect exclude each other (a conflict rule)."""
         return frozenset((v1, v2)) in self.conflicts.get(aspect, set()) or (
             v1 == v2 and frozenset((v1,)) in self.conflicts.get(aspect, set()))
+
+    def within_source_only(self, aspect: str, v1: str, v2: str) -> bool:
+        """Whether two values clash only inside one source (a conflict rule with "scope":
+        "within_source": a page that calls a treatment safe and then names a serious harm
+        contradicts itself; two pages that do so only differ in tone)."""
+        return frozenset((v1, v2)) in self.within_only.get(aspect, set())
 
     def values_clash(self, aspect: str, v1: str, q1: str, v2: str, q2: str) -> bool:
         """Two asserted (value, qualifier) pairs exclude each other: a conflict rule on the

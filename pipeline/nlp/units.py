@@ -182,8 +182,9 @@ def features(doc: Doc, s: int, e: int) -> dict:
         "imperative": imperative, "negative_imperative": negative_imperative,
         "not_claim": not_claim, "skin_subject": skin_subject and not imperative,
         # a skin subject with only how-skin-works words ("Pores produce sebum", "Pores are tiny
-        # openings"): plain physiology, not a claim (no cause, condition, outcome or treatment)
-        "physiology": bool(skin_subject and not imperative and not treatments
+        # openings"): plain physiology, not a claim (no cause, condition, outcome, treatment or
+        # anaphor of one: "the device freezes the fat cells" is about the treatment)
+        "physiology": bool(skin_subject and not imperative and not treatments and not anaphor
                            and set(types) <= {"mechanism", "etiology"}
                            and types.get("etiology", "weak") == "weak"),
         "skin_terms": skin_terms,

@@ -245,7 +245,10 @@ def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, rules: R
     asserted = asserted.sort_values(["source_id", "start", "claim_id"], kind="stable")
     rows = []
     for aspect, fa, fb in _family_pairs(asserted, index, inherited):
+        within_only = index.within_source_only(aspect, fa.rep.base, fb.rep.base)
         for scope, ((a, b), count) in _occurrence_pairs(fa, fb).items():
+            if within_only and scope != "within_source":
+                continue
             if (a.source_id, a.start) > (b.source_id, b.start):
                 a, b = b, a
             ranking = index.by_qualifier(aspect)

@@ -133,6 +133,8 @@ def _effects(words, rules: RuleSet) -> set[str]:
 def _relation(rules: RuleSet, aspect: str, base: str, qualifier: str, fact) -> str | None:
     """supported / contradicted / None for one claim assertion against one fact."""
     idx = rules.aspects
+    if idx.within_source_only(aspect, base, fact.value):
+        return None   # a clash that counts only inside one page
     kind = idx.qualifier_kind(aspect)
     if kind == "group":
         meets = [g for g in fact.qualifier if idx.groups_meet(qualifier, g)]

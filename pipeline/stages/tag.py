@@ -29,8 +29,8 @@ from ..nlp.ruleset import RuleSet
 from ..text import claim_id, text_key
 
 # Claim types that speak about a treatment even when it is not named.
-_TREATMENT_TYPES = {"safety", "comparative", "durability", "efficacy", "candidacy", "regimen",
-                    "mechanism", "advice"}
+_TREATMENT_TYPES = {"safety", "regulatory", "comparative", "durability", "efficacy", "candidacy",
+                    "regimen", "mechanism", "advice"}
 TAG_COLUMNS = ["is_claim", "treatment", "treatments", "subjects", "claim_type", "certainty",
                "negated", "cues", "claim_id"]
 

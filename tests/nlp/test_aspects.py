@@ -12,6 +12,18 @@ def items(nlp, text):
 
 @pytest.mark.parametrize("text, expected", [
     ("Microneedling has virtually no side effects.", {("side_effects", "none")}),
+    ("It freezes fat without causing any trauma to the skin.", {("effect", "improves:fat"), ("side_effects", "none")}),
+    ("Overuse will not burn or damage the skin.", {("side_effects", "none")}),   # both cues of "burn" negated
+    ("Overuse can permanently damage your tooth enamel.", {("side_effects", "serious:damage_your_tooth_enamel")}),
+    ("Microneedling creates controlled damage in the skin.", {("invasiveness", "breaks_skin")}),   # how it works, no harm named
+    ("The risks of older lasers are no longer an issue.", {("side_effects", "none")}),   # not cancelled by "the risks"
+    ("Fillers rank among the safest treatments.", {("side_effects", "safe")}),
+    ("The laser gets a safe and customized setting.", set()),
+    ("Extensive testing has shown it to be safe.", {("side_effects", "safe")}),
+    ("People with dark skin can heal to a hypopigmented shade.",
+     {("candidacy", "at_risk:darker_skin"), ("side_effects", "serious:hypopigmented")}),
+    ("Laser resurfacing for acne scarring requires light skin.", set()),
+    ("Risks include inflammation.redness.tenderness.", {("side_effects", "named:inflammation,redness,tenderness")}),
     ("Botox has no side effects.", {("side_effects", "none")}),
     ("Laser treatment may cause hyperpigmentation.", {("side_effects", "serious:hyperpigmentation")}),
     ("Fillers may cause mild bruising.", {("side_effects", "named:bruising")}),

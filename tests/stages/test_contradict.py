@@ -153,3 +153,16 @@ def test_coordinated_subjects_each_meet_their_own_treatment(rules, nlp):
             "A glycolic peel shrinks pores for good.\n\nFraxel laser resurfacing shrinks pores.\n")
     t = analyse(raw_frame({"a.txt": text}), rules, nlp=nlp)
     assert sorted(set(t.contradictions["treatment"])) == ["chemical_peel", "laser_resurfacing"]
+
+
+def test_safe_clashes_with_a_serious_harm_on_the_same_page_only():
+    """docs/contradictions.md: a page that calls a treatment safe and names a serious harm of it
+    contradicts itself; another page naming the harm only differs in tone."""
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Fillers are among the safest treatments.", "dermal_filler", "absolute", "side_effects=safe|safest"),
+        ("c000000000002", "f2", "a", 50, "Nine patients went blind.", "dermal_filler", "absolute", "side_effects=serious:went_blind|went blind"),
+        ("c000000000003", "f3", "b", 0, "Fillers can cause blindness.", "dermal_filler", "hedged", "side_effects=serious:blindness|blindness"),
+        ("c000000000004", "f4", "a", 90, "Some bruising may occur.", "dermal_filler", "hedged", "side_effects=named:bruising|bruising"),
+    ])
+    out = find_contradictions(claims)
+    assert list(zip(out["claim_a"], out["claim_b"], out["scope"])) == [("c000000000001", "c000000000002", "within_source")]

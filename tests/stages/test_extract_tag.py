@@ -136,3 +136,18 @@ def test_plain_physiology_is_not_a_claim_but_causes_are(run_text):
     assert not units[units["text"].str.startswith("Pores produce")]["is_claim"].any()
     c = claim(units, "Clogged pores")
     assert (c.treatment, c.claim_type) == ("none", "etiology")
+
+
+def test_a_call_to_action_after_a_claim_leaves_the_claim(run_text):
+    units = run_text({"a.txt": "Lip filler gives you fuller lips in minutes, and this offer ends soon, so book now.\n"
+                               "Book now for a free consultation.\n"})
+    assert list(units[units["is_claim"]]["text"]) == [
+        "Lip filler gives you fuller lips in minutes, and this offer ends soon, so book now."]
+
+
+def test_a_regulatory_claim_or_a_device_without_a_name_is_about_the_topic(run_text):
+    units = run_text({"a.txt": "Tattoo removal with PicoSure\nPicoSure laser tattoo removal works fast. "
+                               "FDA clearance came in 2012.\n\nCoolSculpting\nCoolSculpting reduces fat. "
+                               "A device fixed to the skin freezes the fat cells painlessly.\n"})
+    assert claim(units, "FDA clearance").treatment == "laser_tattoo_removal"
+    assert claim(units, "A device fixed").treatment == "cryolipolysis"
