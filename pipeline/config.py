@@ -27,6 +27,10 @@ WIDER_CORPUS_DIR = ROOT / "tests" / "wider"           # pages on wider treatment
 # (a corpus's own gold/evidence_status.csv takes precedence).
 EVIDENCE_GOLD_FILE = ROOT / "tests" / "gold" / "evidence_status.csv"
 EVIDENCE_MIN_ACCURACY = 0.8   # floor of the evidence check on those claims
+# Random samples of what the audit raised on the development corpus, judged by hand against the
+# claims guide (verdict right/wrong, why): the precision `make eval` reports.
+JUDGED_SAMPLES = {"contradictions": ROOT / "tests" / "gold" / "precision_contradictions.csv",
+                  "flags": ROOT / "tests" / "gold" / "precision_flags.csv"}
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")

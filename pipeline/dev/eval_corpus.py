@@ -226,10 +226,24 @@ def corpora() -> list[Path]:
     return [p for p in (config.DEV_CORPUS_DIR, config.WIDER_CORPUS_DIR) if (p / "gold").is_dir()]
 
 
+def judged_precision() -> dict[str, tuple[int, int]]:
+    """(right, judged) of each hand-judged sample of raised contradictions and flags."""
+    out = {}
+    for name, path in config.JUDGED_SAMPLES.items():
+        if path.is_file():
+            v = io.read_csv(path, text=True)["verdict"]
+            out[name] = (int((v == "right").sum()), len(v))
+    return out
+
+
 def run(echo: Callable[[str], None] = print, details: bool = True, rules: RuleSet | None = None) -> dict:
     """Score every corpus present; say so in one line when there is none."""
     out = {}
     found = corpora()
+    judged = judged_precision()
+    if judged:
+        echo("judged precision on the development corpus (random samples, tests/gold/precision_*.csv): "
+             + ", ".join(f"{name} {_r(*rw)}" for name, rw in judged.items()))
     if not found:
         echo(f"no real-world corpus here ({config.DEV_CORPUS_DIR} is absent): skipped")
     for folder in found:

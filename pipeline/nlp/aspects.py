@@ -16,7 +16,8 @@ negation scopes. For each span of ``doc.spans["claims"]`` this component decides
 - a negation word inside a value phrase is part of the phrase ("no side effects", "pain-free"),
   except for rules marked negation_inside (long patterns such as "palms ... don't have pores");
 - pseudo-negations of the aspect vocabulary ("not without", "without the worry of") negate
-  nothing; a value cue inside a question asserts nothing;
+  nothing; a value cue inside a question asserts nothing, nor does a denying value inside the
+  antecedent of a condition ("if it is done without aftercare");
 - hedges do not remove assertions: "may cause hyperpigmentation" still names a side effect;
   certainty stays a separate column of the claim;
 - aspects with qualifier "group" (candidacy, ranking) assert one value per group or outcome
@@ -150,12 +151,13 @@ def _in_question(doc: Doc, end: int, stop: int) -> bool:
 
 def _value_hits(hits: list, extra: list) -> list[tuple[int, int, object]]:
     """Value cues after cancels and the longest-wins rule within each aspect."""
-    cancels = [(s, e + int(r.get("window") or 0), r.get("aspect")) for s, e, r in extra
+    cancels = [(s, e + int(r.get("window") or 0), r.get("aspect"), r.get("values")) for s, e, r in extra
                if r.category == "cancel"]
     # a cancel removes the value cues it holds ("one of the best"), not a longer value phrase
-    # that holds it ("the risks ... are no longer an issue")
+    # that holds it ("the risks ... are no longer an issue"); "values" limits it to some values
     hits = [h for h in hits if not any(a == h[2].get("aspect") and s <= h[0] and h[1] <= e
-                                       for s, e, a in cancels)]
+                                       and (not vals or h[2].get("value") in vals)
+                                       for s, e, a, vals in cancels)]
     kept: list = []
     for h in sorted(hits, key=lambda h: (-(h[1] - h[0]), h[0], h[2].id)):
         if not any(k[2].get("aspect") == h[2].get("aspect") and _overlaps(h, k) for k in kept):
@@ -256,6 +258,11 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
     mitigated = set().union(*(c.mitigated for c in contexts_in(doc, s, e)))
     values = [h for h in values if not (h[0] in mitigated and (
         index.mitigable(h[2].get("aspect")) or h[2].get("mitigable")))]
+    # a value whose own words deny ("without aftercare", "no downtime") inside the antecedent of
+    # a condition is supposed, not claimed ("risks, particularly if it is done without aftercare")
+    supposed = set().union(*(c.conditional for c in contexts_in(doc, s, e)))
+    denials = [(n.start, n.end) for c in contexts_in(doc, s, e) for n in c.negations]
+    values = [h for h in values if not (h[0] in supposed and any(h[0] <= a and b <= h[1] for a, b in denials))]
     hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1], e)]
     governed = _governed(doc, s, e, hits, extra)
     dropped = {j for i in governed for j, h in enumerate(hits) if j != i and _overlaps(h, hits[i])}

@@ -349,7 +349,7 @@ _ASPECT_KEYS = {
                             "requires_quantity", "mitigable", "window"},
     "conflict": {"id", "category", "aspect", "values", "note", "scope"},
     "qualifier": _MATCH_KEYS | {"aspect", "qualifier", "covers"},
-    "cancel": _MATCH_KEYS | {"aspect", "window"},
+    "cancel": _MATCH_KEYS | {"aspect", "window", "values"},
     "subtype": _MATCH_KEYS | {"treatment", "subtype"},
     "pseudo_negation": _MATCH_KEYS,
 }
@@ -401,7 +401,7 @@ def _check_aspect_refs(out: list[Rule]) -> None:
                 raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
             allowed = set(decl[aspect].get("values"))
             used = {"value": [r.get("value"), r.get("negated_value"), r.get("long_value"), r.get("short_value")],
-                    "conflict": r.get("values") or []}
+                    "conflict": r.get("values") or [], "cancel": r.get("values") or []}
             for v in used.get(r.category, []):
                 if v and v not in allowed:
                     raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")

@@ -165,6 +165,10 @@ def features(doc: Doc, s: int, e: int) -> dict:
     strong = [t for t in ordered if _GRADE[types[t]] == top and top >= _GRADE["strong"]]
     subject_treatments = () if imperative else tuple(  # an instruction's subject is the reader
         dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
+    # a label that opens the unit ("Microdermabrasion: ..., this is a great way ...") names
+    # what the unit is about
+    colon = next((i for i in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[i] == ":"), None)
+    label_treatments = tuple(dict.fromkeys(tid for ts, te, tid in t_spans if colon is not None and te <= colon))
     last = next((tok.text[i] for i in range(e - 1, s - 1, -1) if not tok.space[i]), None)
     # a question may end in quotes and a full stop: So "Is it effective?".
     tail = [tok.text[i] for i in range(max(s, e - 3), e) if not tok.space[i]]
@@ -175,6 +179,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
     return {
         "treatments_found": tuple(treatments),
         "subject_treatments": subject_treatments,
+        "label_treatments": label_treatments,
         "types_found": tuple(ordered),
         "strong_types": tuple(strong),
         "negated": negated, "hedged": hedged, "conditional": conditional,
@@ -215,7 +220,7 @@ def _item_features(doc: Doc, s: int, e: int) -> dict:
     per_sentence = {(p["strong_types"] or p["types_found"] or (None,))[0] for p in parts} - {None}
     ordered = tuple(sorted(per_sentence, key=_PRIORITY.__getitem__))
     whole.update(types_found=ordered, strong_types=(),
-                 **{k: first[k] for k in ("subject_treatments", "pronoun_subject", "imperative",
+                 **{k: first[k] for k in ("subject_treatments", "label_treatments", "pronoun_subject", "imperative",
                                           "negative_imperative", "skin_subject")})
     return whole
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ..nlp import make_block
 from ..text import back, compact
 
-FEATURES = ["treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
+FEATURES = ["treatments_found", "subject_treatments", "label_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
             "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms",
             "cue_ids", "n_words", "question", "answer", "lead_in", "coordinated", "timed", "general"]

@@ -107,6 +107,8 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     """
     if u.subject_treatments:
         return u.subject_treatments[0]
+    if u.label_treatments:   # "Microdermabrasion: ..., this is a great way to ..."
+        return u.label_treatments[0]
     if u.general and not u.treatments_found:
         return config.NO_TREATMENT  # "Nothing can permanently shrink pores": about every treatment
     if u.imperative:
