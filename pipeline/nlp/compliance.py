@@ -70,9 +70,12 @@ def suppressed_by(doc: Doc, span: Span, s: int, e: int, scopes, context_hits, co
 def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str]]:
     """[(start, end, rule_id, detail)] of the assertion rules the unit's assertions meet."""
     out = []
+    assertions = span._.assertions or ()
+    if not assertions:
+        return out
     for r in rules.assertion_rules:
         w = r.when
-        for a in span._.assertions or ():
+        for a in assertions:
             if a.aspect == w["aspect"] and a.value in w["values"] and a.start >= 0 and (
                     not w["qualifiers"] or set(a.qualifier.split(",")) & set(w["qualifiers"])):
                 out.append((a.start, a.end, r.id, f"{a.aspect}={a.value}" + (f":{a.qualifier}" if a.qualifier else "")))

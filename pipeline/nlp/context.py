@@ -18,6 +18,8 @@ The claim-unit, aspect and compliance components all read these scopes; none dra
 """
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import dataclass, field
 
 from spacy.language import Language
@@ -131,6 +133,14 @@ def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet) -> Sentence
     return ctx
 
 
+class SentenceContexts(list):
+    """The sentence contexts of a Doc in order, with their start tokens for binary search."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.starts = [c.start for c in self]
+
+
 class ContextScopes:
     """Computes ``doc._.context`` (one SentenceContext per sentence)."""
 
@@ -138,13 +148,22 @@ class ContextScopes:
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.context = [sentence_context(doc, s.start, s.end, self.rules) for s in doc.sents]
+        doc._.context = SentenceContexts(sentence_context(doc, s.start, s.end, self.rules) for s in doc.sents)
         return doc
 
 
 def contexts_in(doc: Doc, start: int, end: int) -> list[SentenceContext]:
-    """The sentence contexts overlapping tokens [start, end)."""
-    return [c for c in doc._.context if c.start < end and start < c.end]
+    """The sentence contexts overlapping tokens [start, end) (a binary search: the contexts
+    are in document order, so a unit's lookup does not grow with the article)."""
+    ctx = doc._.context
+    starts = ctx.starts
+    i = max(bisect.bisect_right(starts, start) - 1, 0)
+    out = []
+    while i < len(ctx) and ctx[i].start < end:
+        if start < ctx[i].end:
+            out.append(ctx[i])
+        i += 1
+    return out
 
 
 def _token_in(attr: str):

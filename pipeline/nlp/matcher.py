@@ -69,10 +69,10 @@ def _required_words(vocab, pattern) -> list[frozenset[int]]:
 
 
 class GatedMatcher:
-    """spaCy token patterns, one Matcher each, run only on docs that hold every word a pattern
-    requires. Same matches as one Matcher with all patterns, at a fraction of the cost: the
-    Matcher tests every pattern's predicates at every token, most docs can match few patterns.
-    Each pattern is indexed under the words of its first required token."""
+    """spaCy token patterns, one Matcher each, run only on the sentences that hold every word a
+    pattern requires. Same matches as one Matcher with all patterns over the doc, at a fraction
+    of the cost: the Matcher tests every pattern's predicates at every token, and most sentences
+    can match few patterns. Each pattern is indexed under the words of its first required token."""
 
     def __init__(self, vocab):
         self.vocab = vocab
@@ -93,15 +93,29 @@ class GatedMatcher:
             else:
                 self.always.append(n)
 
-    def __call__(self, doc: Doc, lowers: set[int]) -> list[tuple[int, int, int]]:
+    def __call__(self, doc: Doc, lowers: list[int]) -> list[tuple[int, int, int]]:
+        """Matches of every pattern, each run only on the sentences that hold its first
+        required word and every other required word (patterns do not cross sentences)."""
+        bounds = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc))]
+        where: dict[int, set[int]] = {}          # word hash -> sentences holding it
+        for i, (s, e) in enumerate(bounds):
+            for w in set(lowers[s:e]):
+                where.setdefault(w, set()).add(i)
         candidates = set(self.always)
-        for word in lowers & self.by_word.keys():
+        for word in where.keys() & self.by_word.keys():
             candidates.update(self.by_word[word])
         found = []
         for n in sorted(candidates):
             required, matcher = self.entries[n]
-            if all(not words.isdisjoint(lowers) for words in required[1:]):
-                found.extend(matcher(doc))
+            sents = set(range(len(bounds))) if not required else None
+            for words in required:
+                holding = set().union(*(where.get(w, ()) for w in words))
+                sents = holding if sents is None else sents & holding
+                if not sents:
+                    break
+            for i in sorted(sents):
+                s, e = bounds[i]
+                found.extend((key, s + a, s + b) for key, a, b in matcher(doc[s:e]))
         return found
 
 
@@ -163,7 +177,7 @@ class RuleMatcher:
     def __call__(self, doc: Doc) -> Doc:
         tok = Tokens.of(doc)
         doc._.tok = tok
-        lowers = set(doc.to_array(LOWER).tolist()) if len(doc) else set()
+        lowers = doc.to_array(LOWER).tolist() if len(doc) else []
         found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
         keys = self.keys
         for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers)]:

@@ -200,29 +200,30 @@ def claims_proof(flags, rules: RuleSet) -> bool:
                if r in rules.compliance_by_id)
 
 
-def _status(links: pd.DataFrame, promises: set, stated_as_fact: bool) -> tuple[str, tuple[str, ...], str]:
-    """(status, evidence ids, strongest level) of one claim from its links; ``promises``: the
-    (aspect, value) of each benefit the claim promises."""
-    rank = links["level"].map(_RANK)
-    contra, support = links[links["relation"] == "contradicted"], links[links["relation"] == "supported"]
-    best_c = rank[contra.index].min() if len(contra) else None
-    best_s = rank[support.index].min() if len(support) else None
+def _status(links: list[tuple], promises: set, stated_as_fact: bool) -> tuple[str, tuple[str, ...], str]:
+    """(status, evidence ids, strongest level) of one claim from its links, given as
+    (relation, evidence_id, rank, (aspect, claim value)); ``promises``: the (aspect, value) of
+    each benefit the claim promises."""
+    contra = [x for x in links if x[0] == "contradicted"]
+    support = [x for x in links if x[0] == "supported"]
 
     def out(status, rows):
-        ids = tuple(sorted(set(rows["evidence_id"])))
-        return status, ids, config.EVIDENCE_LEVELS[int(rank[rows.index].min())]
+        return status, tuple(sorted({x[1] for x in rows})), config.EVIDENCE_LEVELS[min(x[2] for x in rows)]
 
+    best_c = min((x[2] for x in contra), default=None)
+    best_s = min((x[2] for x in support), default=None)
     if best_c is not None and (best_s is None or best_c <= best_s):
         return out("contradicted", contra)
-    keys = list(zip(support["aspect"], support["claim_value"]))
-    if best_s is None or promises - set(keys):
+    if best_s is None or promises - {x[3] for x in support}:
         return "no_evidence", (), ""   # a promise no fact backs: support for the rest does not cover it
     if stated_as_fact:
-        benefit = support[[k in promises for k in keys]]
-        best = rank[benefit.index].groupby([benefit["aspect"], benefit["claim_value"]]).min()
-        weak = set(best[best > _STRONG].index)
+        best: dict[tuple, int] = {}
+        for x in support:
+            if x[3] in promises:
+                best[x[3]] = min(best.get(x[3], x[2]), x[2])
+        weak = {k for k, r in best.items() if r > _STRONG}
         if weak:
-            return out("overclaimed", benefit[[k in weak for k in zip(benefit["aspect"], benefit["claim_value"])]])
+            return out("overclaimed", [x for x in support if x[3] in weak])
     return out("supported", support)
 
 
@@ -234,7 +235,10 @@ def check_evidence(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evi
     asserted = (assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
                 if len(evidence.facts) and len(claims) and len(assertions) else pd.DataFrame(columns=["claim_id"]))
     links = _links(asserted, evidence, rules)
-    by_claim = {cid: g for cid, g in links.groupby("claim_id", sort=False)} if len(links) else {}
+    by_claim: dict[str, list] = {}
+    for cid, rel, eid, level, a, v in zip(links["claim_id"], links["relation"], links["evidence_id"],
+                                         links["level"], links["aspect"], links["claim_value"]):
+        by_claim.setdefault(cid, []).append((rel, eid, _RANK[level], (a, v)))
     promises: dict[str, set] = {}
     for cid, a, b, v in zip(asserted["claim_id"], asserted.get("aspect", ()), asserted.get("base", ()),
                             asserted.get("value", ())):
@@ -245,11 +249,11 @@ def check_evidence(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evi
     status, ids, level = [], [], []
     for cid, cert, fl in zip(out["claim_id"], certainty, flags):
         g = by_claim.get(cid)
-        s = (_status(g, promises.get(cid, set()), cert == "absolute" or claims_proof(fl, rules))
-             if g is not None else ("no_evidence", (), ""))
-        status.append(s[0])
-        ids.append(s[1])
-        level.append(s[2])
+        st = (_status(g, promises.get(cid, set()), cert == "absolute" or claims_proof(fl, rules))
+              if g else ("no_evidence", (), ""))
+        status.append(st[0])
+        ids.append(st[1])
+        level.append(st[2])
     out["evidence_status"], out["evidence_ids"], out["evidence_level"] = status, ids, level
     return out
 
