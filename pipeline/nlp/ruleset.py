@@ -567,6 +567,7 @@ class AspectIndex:
     covers: dict
     subtypes: tuple = ()
     within_only: dict = field(default_factory=dict)   # aspect -> value pairs that clash in one source only
+    _absolute: set | None = None
 
     @classmethod
     def build(cls, aspects: tuple[Rule, ...]) -> "AspectIndex":
@@ -649,6 +650,13 @@ class AspectIndex:
         claim stated as fact needs strong evidence (the aspect's "benefits")."""
         decl = self.decl.get(aspect)
         return decl is not None and value in (decl.get("benefits") or ())
+
+    def absolute(self, aspect: str, value: str) -> bool:
+        """Whether a value is stated by absolute wordings only ("no side effects", "painless",
+        "permanent", "non-invasive"): an unqualified promise."""
+        if self._absolute is None:
+            object.__setattr__(self, "_absolute", self.absolute_values())
+        return (aspect, value) in self._absolute
 
     def absolute_values(self) -> set[tuple[str, str]]:
         return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}

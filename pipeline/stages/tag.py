@@ -72,6 +72,14 @@ def _asserted_types(asserts: tuple, rules: RuleSet) -> tuple[str, ...]:
     return tuple(sorted(found, key=config.CLAIM_TYPES.index))
 
 
+def _heading_asserts(u, rules: RuleSet) -> bool:
+    """A heading is a title, not a claim, unless it promises something a reviewer must check:
+    a treatment named with a benefit value ("Laser Tattoo Removal Is Painless", "Permanent Hair
+    Removal in One Session")."""
+    return bool(u.treatments_found) and any(rules.aspects.benefit(a, v) and rules.aspects.absolute(a, v)
+                                            for a, v in u.asserts)
+
+
 def _claim_type(strong: tuple, found: tuple, asserted: tuple) -> str:
     """Strong triggers first; else the ordinary triggers; a safety assertion (a worsening, a
     named harm) outranks ordinary triggers; with no trigger at all, the assertions decide."""
@@ -148,8 +156,8 @@ def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[st
             block, block_topic, block_subject = u.block, None, None
         asserted = _asserted_types(u.asserts, rules)
         is_claim = bool(
-            u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-            and not u.physiology and u.n_words >= 2 and (u.types_found or asserted)
+            (u.kind != "heading" or _heading_asserts(u, rules)) and not u.question and not u.not_claim
+            and not u.lead_in and not u.physiology and u.n_words >= 2 and (u.types_found or asserted)
         )
         ctype = _claim_type(u.strong_types, u.types_found, asserted) if is_claim else ""
         topic = block_topic or section_topic or article

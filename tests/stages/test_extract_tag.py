@@ -151,3 +151,12 @@ def test_a_regulatory_claim_or_a_device_without_a_name_is_about_the_topic(run_te
                                "A device fixed to the skin freezes the fat cells painlessly.\n"})
     assert claim(units, "FDA clearance").treatment == "laser_tattoo_removal"
     assert claim(units, "A device fixed").treatment == "cryolipolysis"
+
+
+def test_a_heading_that_promises_a_benefit_is_a_claim_other_headings_are_not(run_text):
+    units = run_text({"a.txt": "Laser Tattoo Removal Is Painless\n\nOur clinic offers laser tattoo removal.\n\n"
+                               "Laser Tattoo Removal Side Effects\n\nRedness can last a day.\n\nWhy Choose Us\n"})
+    heads = units[units["kind"] == "heading"]
+    assert dict(zip(heads["text"], heads["is_claim"])) == {
+        "Laser Tattoo Removal Is Painless": True, "Laser Tattoo Removal Side Effects": False, "Why Choose Us": False}
+    assert claim(units, "Laser Tattoo Removal Is Painless").treatment == "laser_tattoo_removal"
