@@ -93,6 +93,8 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
     problems (no contradictions: they need every claim; see ``cross_check``)."""
     nlp = nlp or build_nlp(rules)
     lab = label_units(raw, rules, main, nlp, timings)
+    if lab.docs.empty:  # every article of the batch is a problem: nothing to tag
+        return tables.Tables(problems=lab.problems)
     claims = claims_table(lab.units)
     with timed(timings, "evidence"):
         claims = check_evidence(claims, lab.assertions, evidence or Evidence.empty(), rules.aspects)

@@ -34,6 +34,8 @@ CONTRADICTIONS_CSV = "contradictions.csv"
 PROBLEMS_CSV = "problems.csv"
 VALIDATION_JSON = "validation.json"
 REPORT_HTML = "report.html"
+OUT_LOCK_FILE = ".audit.lock"       # held by the run writing the folder (a second run stops)
+OUT_STAGING_PREFIX = ".staging-"    # a run's private folder of complete files before the renames
 
 # Allowed label values (the claims guide is the spec).
 CLAIM_TYPES = (
