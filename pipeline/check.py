@@ -36,6 +36,7 @@ import pandas as pd
 from . import config, io, tables
 from .nlp import RuleSet
 from .stages.contradict import assertions_of
+from .terminal import shown_tree
 from .text import text_key
 
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
@@ -281,7 +282,9 @@ def exit_code(report: dict, fail_on: str) -> int:
 
 def render_text(report: dict, max_related: int = 3) -> str:
     """Linter-style text: file:line:column: severity rule_id "match", then claim, message, what
-    the corpus and the evidence say, and the fingerprint to ignore it with."""
+    the corpus and the evidence say, and the fingerprint to ignore it with. Text from the
+    drafts, the corpus and the rules is shown with control characters as escapes."""
+    report = shown_tree(report)
     out = []
     for i in report["findings"]:
         if i["suppressed"]:
