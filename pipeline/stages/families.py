@@ -9,21 +9,27 @@ in a fixed order, so it is deterministic; a family's id is a hash of its first m
 stable when unrelated claims change (treatment and text of the first member).
 
 Cost is near-linear, never n x n (a 100,000-item list in one article is one treatment block):
-texts are compared only with candidates that share a word of their *prefix*, the rarest
-words that make up ``prefix_share`` of the text (prefix filtering, as in set-similarity
-joins). A token_set_ratio of 90 or more through shared words needs the shared words to
-carry over 9/11 of one text's characters, so such a pair always shares a prefix word and is
-always compared. Each text examines at most FAMILY_MAX_CANDIDATES earlier candidates (rarer
-words first, the most recent first) and scores none already in its family, so cost stays
-bounded (at most FAMILY_MAX_CANDIDATES comparisons per claim) on hostile input where every
-text shares every word; below that bound the grouping is the rule applied to every pair,
-except for a pair similar only through spelling changes in nearly every word (no shared
-prefix word), which is not compared.
+a text is compared only with earlier candidates found by prefix filtering (as in
+set-similarity joins), which finds every pair the rule joins, by either of rapidfuzz's two
+ways to reach the threshold:
+
+- the shared words carry one of the texts ("I" against "I D"): they hold over 9/11 of its
+  characters, so one of its rarest words making up 2/11 (``word_share``) is in the other text;
+- the differing words are spelled nearly alike ("I D" against "I E": "mask" and "masks",
+  "retinol" and "retinoid"): the two texts' character pairs mostly coincide, so their prefixes
+  of rarest pairs (``gram_share``, in one global order) meet.
+
+At most FAMILY_MAX_CANDIDATES candidates are compared per text (rarer keys first, the most
+recent first), none already in its family, so cost stays bounded on hostile input where
+every text shares every word; below that bound the grouping is the rule applied to every
+pair (tests/stages/test_families_scale.py).
 """
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter
+from itertools import chain
 
 import pandas as pd
 from rapidfuzz import fuzz
@@ -47,28 +53,41 @@ def _union(parent: list[int], a: int, b: int) -> None:
     parent[max(ra, rb)] = min(ra, rb)
 
 
-def prefix_share(min_similarity: int) -> float:
+def word_share(min_similarity: int) -> float:
     """The share of a text's weight (characters plus one separator per distinct word) its
-    prefix of rarest words must reach so that any text with token_set_ratio >= min_similarity
-    through shared words shares one of them.
+    prefix of rarest words must reach so that any text with which it reaches min_similarity
+    through shared words (rapidfuzz compares "I" with "I D", I the shared words, D the rest
+    of the text) holds one of them: that needs weight(I) > s / (2 - s) of the text, so a
+    shared word lies in any prefix heavier than (2 - 2s) / (2 - s): 2/11 for s = 0.9.
 
-    With I the shared words and D the rest of text A (rapidfuzz compares "I" with "I D"), a
-    ratio s needs weight(I) > s / (2 - s) of A, so at least one shared word lies in any
-    prefix heavier than (2 - 2s) / (2 - s) of A: 2/11 for s = 0.9.
-
-    >>> round(prefix_share(90), 4)
+    >>> round(word_share(90), 4)
     0.1818
     """
     s = min_similarity / 100
     return (2 - 2 * s) / (2 - s)
 
 
-def _ranked(texts: list[str], min_similarity: int) -> tuple[list[list[str]], list[int]]:
+def gram_share(min_similarity: int) -> float:
+    """The share of a text's character pairs (of its sorted distinct words, each padded with
+    spaces) its prefix of rarest pairs must exceed so that any text with which it reaches
+    min_similarity through near-identical spellings (rapidfuzz compares "I D" with "I E", D and
+    E the differing words, by indel distance d) has one of them in its own prefix too: a
+    text of length n keeps all but 2d of its n + 1 pairs, and d <= (1 - s) * 2n / s, so the
+    two share more than 1 - 4(1 - s)/s of either text's pairs: a prefix of 4/9 for s = 0.9.
+
+    >>> round(gram_share(90), 4)
+    0.4444
+    """
+    s = min_similarity / 100
+    return min(1.0, 4 * (1 - s) / s)
+
+
+def _words(texts: list[str], min_similarity: int) -> tuple[list[list[str]], list[int]]:
     """Each text's distinct words, rarest first (fewest texts of the block, ties by spelling),
-    and how many of them make its prefix: the rarest words up to prefix_share of its weight."""
+    and how many of them make its prefix: the rarest words up to word_share of its weight."""
     words = [set(t.split()) for t in texts]
     df = Counter(w for ws in words for w in ws)
-    share = prefix_share(min_similarity)
+    share = word_share(min_similarity)
     ranked, sizes = [], []
     for ws in words:
         order = sorted(ws, key=lambda w: (df[w], w))
@@ -81,17 +100,36 @@ def _ranked(texts: list[str], min_similarity: int) -> tuple[list[list[str]], lis
     return ranked, sizes
 
 
-def _candidates(ranked: list[str], k: int, by_word: dict, by_prefix: dict, limit: int) -> list[int]:
-    """Earlier texts that may match one text, at most ``limit``: those holding one of its k
-    prefix words, then those whose prefix holds one of its words, rarer words first, the most
-    recent first for each word."""
+def _pairs(words: list[str]) -> list[str]:
+    """The character pairs of " w1 w2 ... " (each word padded with spaces; a pair's k-th
+    repeat is a token of its own, so the list is a multiset written as a set)."""
+    s = " " + " ".join(words) + " "
+    counts = Counter(map(str.__add__, s[:-1], s[1:]))
+    return list(counts) + [f"{g}{k}" for g, n in counts.items() if n > 1 for k in range(1, n)]
+
+
+def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int]]:
+    """Each text's rarest character pairs (``_pairs``) as ranks in one global order (fewest
+    texts first, then first seen), more than gram_share of them."""
+    vocab: dict[str, int] = {}
+    coded = [array("l", [vocab.setdefault(g, len(vocab)) for g in _pairs(ws)]) for ws in words]
+    df = Counter(chain.from_iterable(coded))
+    rank = [0] * len(vocab)
+    for r, g in enumerate(sorted(range(len(vocab)), key=lambda g: (df[g], g))):
+        rank[g] = r
+    share = gram_share(min_similarity)
+    return [sorted(map(rank.__getitem__, c))[:int(share * len(c)) + 1] for c in coded]
+
+
+def _recent(index: dict, keys, limit: int) -> list[int]:
+    """Earlier texts filed under any of ``keys`` (in key order, the most recent first for each
+    key), without repeats, at most ``limit``."""
     pool: dict[int, None] = {}
-    for index, keys in ((by_word, ranked[:k]), (by_prefix, ranked)):
-        for w in keys:
-            pool.update(dict.fromkeys(index.get(w, ())[:-limit - 1:-1]))
-            if len(pool) >= limit:
-                return list(pool)[:limit]
-    return list(pool)
+    for key in keys:
+        pool.update(dict.fromkeys(index.get(key, ())[:-limit - 1:-1]))
+        if len(pool) >= limit:
+            break
+    return list(pool)[:limit]
 
 
 class _Groups:
@@ -116,26 +154,35 @@ class _Groups:
 
 def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
     """Group distinct texts (in order) by the family rule, comparing each only with blocked
-    candidates: earlier texts holding one of its prefix words, and earlier texts whose prefix
-    holds one of its words, the FAMILY_MAX_CANDIDATES most recent of them, minus those already
-    in its family and those failing the length ratio (see the module docstring)."""
-    ranked, sizes = _ranked(texts, min_similarity)
+    candidates (see the module docstring), at most FAMILY_MAX_CANDIDATES of them, minus those
+    already in its family and those failing the length ratio."""
+    words, sizes = _words(texts, min_similarity)
+    grams = _gram_prefixes(words, min_similarity)
     lengths = [len(t) for t in texts]
-    ratio, limit, groups = config.FAMILY_MIN_LENGTH_RATIO, config.FAMILY_MAX_CANDIDATES, _Groups(len(texts))
+    ratio, groups = config.FAMILY_MIN_LENGTH_RATIO, _Groups(len(texts))
+    limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
     label = groups.label
-    by_word: dict[str, list[int]] = {}
-    by_prefix: dict[str, list[int]] = {}
+    by_word: dict[str, list[int]] = {}       # word -> texts holding it
+    by_prefix: dict[str, list[int]] = {}     # word -> texts whose word prefix holds it
+    by_gram: dict[int, list[int]] = {}       # pair -> texts whose pair prefix holds it
     for i, t in enumerate(texts):
+        # the shared words carry one of the two texts: a prefix word of one is in the other
+        by_words = list(dict.fromkeys(_recent(by_word, words[i][:sizes[i]], limit) +
+                                      _recent(by_prefix, words[i], limit)))[:limit]
+        # the differing words are spelled nearly alike: the pair prefixes meet
+        found = dict.fromkeys(by_words + _recent(by_gram, grams[i], limit))
         # a short claim ("It is safe") is not the same claim as a long one containing it
         lo, hi = ratio * lengths[i], lengths[i] / ratio
-        for j in _candidates(ranked[i], sizes[i], by_word, by_prefix, limit):
+        for j in found:
             if label[j] != label[i] and lo <= lengths[j] <= hi and \
                     fuzz.token_set_ratio(t, texts[j], score_cutoff=min_similarity) >= min_similarity:
                 groups.join(i, j)
-        for w in ranked[i]:
+        for w in words[i]:
             by_word.setdefault(w, []).append(i)
-        for w in ranked[i][:sizes[i]]:
+        for w in words[i][:sizes[i]]:
             by_prefix.setdefault(w, []).append(i)
+        for g in grams[i]:
+            by_gram.setdefault(g, []).append(i)
     return groups
 
 
