@@ -237,6 +237,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     rules = RuleSet.load(rules_dir)
     check_articles(raw_dir, recursive)
+    io.check_out_apart(out_dir, raw_dir)
     evidence = io.read_evidence(raw_dir)
     io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line
     with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:

@@ -171,8 +171,7 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
 
     unknown = sorted(set(part) - set(EVAL_PARTS))
     if unknown:
-        err.print(f"[red]error:[/red] unknown --part {unknown} (allowed: {', '.join(EVAL_PARTS)})")
-        raise typer.Exit(2)
+        raise fail(f"unknown --part {unknown} (allowed: {', '.join(EVAL_PARTS)})")
     try:
         if "claims" in part:
             from .dev.evaluate import run as run_claims

@@ -341,6 +341,16 @@ def check_out_folder(out_dir: Path) -> Path:
     return out
 
 
+def check_out_apart(out_dir: Path, raw_dir: Path) -> None:
+    """OutputError when the out folder is the articles folder or inside it: the outputs
+    (report.html among them) would be read as articles by the next run, and evidence.csv
+    would overwrite the curated one."""
+    out, raw = Path(out_dir).resolve(), Path(raw_dir).resolve()
+    if out == raw or raw in out.parents:
+        raise OutputError(f"{out_dir}: the out folder is inside the articles folder {raw_dir}; "
+                          f"choose another --out (its files would be read as articles next time)")
+
+
 def remove_stale(out_dir: Path) -> list[Path]:
     """Remove what killed runs left in an out folder (only while holding its lock): staging
     folders and the temporary files of atomic writes. Returns what was removed."""

@@ -199,6 +199,17 @@ def test_an_out_folder_that_is_a_file_stops_before_the_analysis(tmp_path, no_ana
     _one_line_error(res, str(out / "sub"), "cannot be created")
 
 
+@pytest.mark.parametrize("sub", [".", "processed"])
+def test_an_out_folder_inside_the_articles_folder_stops_before_the_analysis(tmp_path, no_analysis, sub):
+    """Its report.html would be audited as an article by the next run, and its evidence.csv
+    would replace the curated one."""
+    raw = folder(tmp_path, a=ARTICLE)
+    (raw / config.EVIDENCE_CSV).write_text("curated", encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(raw / sub), *NO_DECISIONS])
+    _one_line_error(res, "inside the articles folder")
+    assert sorted(p.name for p in raw.iterdir()) == ["a.txt", config.EVIDENCE_CSV]
+
+
 def test_an_out_folder_that_cannot_be_written_stops_before_the_analysis(tmp_path, no_analysis, monkeypatch):
     """Permission denied inside the out folder (simulated: the tests may run as root, who may
     write anywhere)."""
