@@ -97,14 +97,16 @@ def test_a_malformed_sources_or_evidence_file_names_the_file_line_and_problem(tm
     assert not out.exists()
 
 
-@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_a_byte_order_mark_is_decoded(tmp_path, encoding):
+@pytest.mark.parametrize("encoding,extra", [("utf-16-le", b""), ("utf-16-be", b""), ("utf-16-le", b"\x00"),
+                                            ("utf-32", b"")])
+def test_utf16_without_a_byte_order_mark_is_decoded(tmp_path, encoding, extra):
+    """UTF-16 without a BOM (also cut off after an odd byte), and UTF-32 with its BOM."""
     from pipeline.audit import run_audit
 
     raw = tmp_path / "raw"
     raw.mkdir()
     text = ARTICLE.replace("a week", "a week (caf\u00e9 \u201cquotes\u201d)")
-    (raw / "wide.txt").write_bytes(text.encode(encoding))
+    (raw / "wide.txt").write_bytes(text.encode(encoding) + extra)
     result = run_audit(raw, tmp_path / "out", validate=False, report=False, workbook=False, decisions=None)
     assert result.problems.empty, result.problems.to_dict("records")
     assert "Microneedling has virtually no side effects." in set(result.claims["text"])

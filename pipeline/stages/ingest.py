@@ -35,8 +35,8 @@ def utf16_without_bom(data: bytes, sample: int = 65536) -> str | None:
     >>> utf16_without_bom("Peels are safe.".encode("utf-16-le")), utf16_without_bom(b"ab")
     ('utf-16-le', None)
     """
-    head = data[:sample - sample % 2]
-    if len(head) < 4 or len(data) % 2:
+    head = data[:min(sample, len(data)) // 2 * 2]
+    if len(head) < 4:
         return None
     even, odd = head[0::2].count(0), head[1::2].count(0)
     half = len(head) // 2
@@ -48,12 +48,13 @@ def utf16_without_bom(data: bytes, sample: int = 65536) -> str | None:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode article bytes: UTF-8 (with or without BOM), UTF-16 with BOM or without it
-    (``utf16_without_bom``), else the charset charset-normalizer finds. Raises IngestError
+    """Decode article bytes: UTF-8 (with or without BOM), UTF-32 with BOM, UTF-16 with BOM or
+    without it (``utf16_without_bom``), else the charset charset-normalizer finds. Raises IngestError
     for empty or binary files."""
     if not data.strip():
         raise IngestError("empty file")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+                     (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             try:
@@ -62,8 +63,8 @@ def decode(data: bytes) -> tuple[str, str]:
                 raise IngestError(f"starts with a {enc} byte-order mark but does not decode: {exc}") from None
     if b"\x00" in data[:65536]:
         encoding = utf16_without_bom(data)
-        try:
-            text = data.decode(encoding) if encoding else None
+        try:   # a cut-off last byte (odd length) is dropped
+            text = data[:len(data) // 2 * 2].decode(encoding) if encoding else None
         except UnicodeDecodeError:
             text = None
         if text is None or _control_share(text) > 0.01 or "\x00" in text:
