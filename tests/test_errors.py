@@ -54,6 +54,18 @@ def test_a_folder_of_bad_articles_still_gives_every_output_and_a_report_that_say
     assert audit(raw, tmp_path / "strict", "--no-report", "--strict").exit_code == 1
 
 
+def test_a_batch_of_only_bad_articles_beside_good_batches(tmp_path):
+    from pipeline.audit import run_audit
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (raw / "b.txt").write_bytes(b"")
+    result = run_audit(raw, tmp_path / "out", validate=False, report=False, decisions=None, batch_size=1)
+    assert set(result.claims["source_id"]) == {"a"}
+    assert list(result.problems["file"]) == ["b.txt"]
+
+
 @pytest.mark.parametrize("content", [{}, {"notes.pdf": b"%PDF", "README": b"x"}])
 def test_a_folder_without_articles_stops_before_anything_is_written(tmp_path, content):
     raw = tmp_path / "raw"
