@@ -3,7 +3,7 @@
 ``analyse_articles`` runs the per-article stages on one batch (ingest -> segment -> extract ->
 tag -> claims table -> evidence -> flags); every stage works article by article, so batches can
 run in any process, in any grouping, and give the same rows. ``cross_check`` runs what needs
-every claim at once (claim families across batches, contradictions). ``analyse`` is both, for
+every claim at once (claim families across batches, contradictions and their groups). ``analyse`` is both, for
 a set of articles that fits in memory. The audit (in batches and in worker processes), ``check``,
 ``eval`` and the tests all call these functions, so they measure the path the audit runs.
 """
@@ -22,6 +22,7 @@ from .stages.evidence import Evidence, check_evidence
 from .stages.extract import extract
 from .stages.families import family_ids, unify_families
 from .stages.flag import add_flags, findings
+from .stages.groups import contradiction_groups
 from .stages.ingest import ingest
 from .stages.segment import segment
 from .stages.tag import tag
@@ -59,7 +60,7 @@ def label_units(raw: pd.DataFrame, rules: RuleSet, main: dict[str, str] | None =
     with timed(timings, "extract"):
         ex = extract(docs, blocks, nlp)
     with timed(timings, "tag"):
-        units = tag(ex.units, main or {})
+        units = tag(ex.units, rules, main or {})
         claim_of = dict(zip(units["unit"], units["claim_id"]))
         keyed = [ex.assertions, ex.findings]
         for i, t in enumerate(keyed):
@@ -77,6 +78,21 @@ def _no_sentence(docs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"file": files, "problem": ["no sentence: only headings or fragments "
                                                     "without sentence punctuation; no claims"] * len(files)},
                         columns=tables.PROBLEMS)
+
+
+def articles_table(docs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """One row per article read: its title from the page (HTML <title>, Markdown's first
+    heading), else its first heading unit, else its file name (sources.csv titles are applied
+    by the audit, which reads that file)."""
+    first: dict[str, str] = {}
+    if len(units):
+        heads = units[units["kind"] == "heading"].sort_values(["source_id", "start"], kind="stable")
+        for sid, text in zip(heads["source_id"], heads["text"]):
+            first.setdefault(sid, " ".join(str(text).split()))
+    titles = [str(t or "").strip() or first.get(sid) or f
+              for sid, f, t in zip(docs["source_id"], docs["file"], docs["title"])]
+    return pd.DataFrame({"source_id": docs["source_id"], "file": docs["file"], "title": titles},
+                        columns=tables.ARTICLES)
 
 
 def claims_table(units: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +119,8 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
         found = findings(claims, lab.matches, visible, rules)
         claims = add_flags(claims, found, rules)
     return tables.Tables(claims=claims[tables.CLAIMS], assertions=lab.assertions,
-                         findings=found, problems=lab.problems)
+                         findings=found, problems=lab.problems,
+                         articles=articles_table(lab.docs, lab.units))
 
 
 def merge(parts: list[tables.Tables]) -> tables.Tables:
@@ -121,13 +138,19 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
             t = t.assign(_o=t["claim_id"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")
         setattr(out, name, t.reset_index(drop=True))
     out.problems = out.problems.sort_values(["file", "problem"], kind="stable").reset_index(drop=True)
+    out.articles = out.articles.sort_values("source_id", kind="stable").reset_index(drop=True)
     return out
 
 
-def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None) -> tables.Tables:
-    """What needs every claim at once: contradictions between claim families."""
+def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None,
+                evidence: pd.DataFrame | None = None) -> tables.Tables:
+    """What needs every claim at once: contradictions between claim families, then one group
+    per claim under attack (``evidence``: the evidence table, for the groups' aspects)."""
+    if t.claims.empty:   # every article was a problem: nothing to pair (empty tables as they are)
+        return t
     with timed(timings, "contradict"):
-        t.contradictions = find_contradictions(t.claims, t.assertions, rules.aspects)
+        t.contradictions = find_contradictions(t.claims, t.assertions, rules)
+        t.groups = contradiction_groups(t.claims, t.contradictions, evidence)
     return t
 
 
@@ -136,4 +159,4 @@ def analyse(raw: pd.DataFrame, rules: RuleSet | None = None, evidence: Evidence 
     """Every stage, from raw files to tables, for articles that fit in memory at once."""
     rules = rules or RuleSet.load()
     part = analyse_articles(raw, rules, evidence, main, nlp, timings)
-    return cross_check(merge([part]), rules, timings)
+    return cross_check(merge([part]), rules, timings, evidence.table if evidence else None)

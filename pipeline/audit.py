@@ -95,6 +95,14 @@ def _batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
         yield _frame(chunk)
 
 
+def with_source_titles(articles: pd.DataFrame, sources: pd.DataFrame | None) -> pd.DataFrame:
+    """Articles titled by sources.csv where it gives a title (it outranks the page's own)."""
+    if sources is None or "title" not in sources or not len(articles):
+        return articles
+    given = {s: str(t).strip() for s, t in zip(sources["source_id"], sources["title"]) if str(t).strip()}
+    return articles.assign(title=[given.get(s, t) for s, t in zip(articles["source_id"], articles["title"])])
+
+
 def main_treatments(sources: pd.DataFrame | None) -> dict[str, str]:
     """The optional main treatment per source from sources.csv (an override of the inferred one)."""
     if sources is not None and "main_treatment" in sources:
@@ -172,7 +180,8 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     timings = {} if timings is None else timings
     ev = normalise_evidence(evidence, build_nlp(rules))
     total = len(io.list_articles(raw_dir, recursive))
-    main = main_treatments(io.read_sources(raw_dir))
+    sources = io.read_sources(raw_dir)
+    main = main_treatments(sources)
     parts: list[tables.Tables] = []
     done = 0
 
@@ -189,7 +198,8 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev)
     merged = merge(parts)
     del parts[:]
-    return cross_check(merged, rules, timings)
+    merged.articles = with_source_titles(merged.articles, sources)
+    return cross_check(merged, rules, timings, evidence)
 
 
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -251,7 +261,9 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
             from .outputs.report import render_report
 
             t1 = time.perf_counter()
-            html = render_report(staged.staging, out_dir, workdir=staged.path(".report"))
+            # the staged folder holds this run's files under their final names: the report
+            # reads its tables there and lists them as the outputs beside it
+            html = render_report(staged.staging, staged.staging, workdir=staged.path(".report"))
             staged.add(config.REPORT_HTML, html.encode("utf-8"))
             result.timings["report"] = time.perf_counter() - t1
         result.outputs = staged.commit()
@@ -279,12 +291,13 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
     result = AuditResult(result_tables, evidence, timings=timings, review=review_status)
     people = tables.claims_for_people(claims, result_tables.assertions)
     contradictions, problems = result_tables.contradictions, result_tables.problems
+    groups = tables.groups_for_people(result_tables.groups)
     if validate:
         from .outputs.validate import ValidationFailed, failures, validate_tables
 
         t0 = time.perf_counter()
         result.validation = validate_tables({"claims": people, "contradictions": contradictions,
-                                             "evidence": evidence})
+                                             "contradiction_groups": groups, "evidence": evidence}, rules)
         timings["validate"] = time.perf_counter() - t0
         failed = failures(result.validation)
         if failed:
@@ -296,6 +309,8 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
         config.CLAIMS_PARQUET: io.parquet_bytes(people),
         config.ASSERTIONS_CSV: io.people_csv_bytes(result_tables.assertions),
         config.CONTRADICTIONS_CSV: io.people_csv_bytes(contradictions),
+        config.CONTRADICTION_GROUPS_CSV: io.people_csv_bytes(groups),
+        config.ARTICLES_CSV: io.people_csv_bytes(result_tables.articles),
         config.PROBLEMS_CSV: io.people_csv_bytes(problems),
         config.EVIDENCE_CSV: io.people_csv_bytes(evidence),
         config.FLAGS_CSV: io.people_csv_bytes(flags),

@@ -19,7 +19,13 @@ Suppression without turning a rule off:
   new text only.
 
 Suppressed findings stay in JSON and SARIF (SARIF ``suppressions``) but never fail the run.
-Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (CheckError).
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error (CheckError): a
+missing draft, a bad suppression file, a ``--corpus`` folder that does not exist (the default
+folder may be missing: then a note says there was no corpus), an unknown ``--explain`` rule.
+
+The text output reads like a linter's, grouped by claim: the claim once, each finding on it as
+``file:line:column: severity rule "match"`` with what to write instead, then what the corpus
+and the evidence say against the claim, once. ``explain`` prints one rule with its examples.
 
 Only what checking needs is imported: no great-expectations, papermill or nbconvert.
 """
@@ -192,8 +198,9 @@ def read_corpus(corpus_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if missing or assertions is None:
         raise CheckError(f"{Path(corpus_dir) / config.CLAIMS_CSV}: not an audited claims table "
                          f"(missing {missing or [config.ASSERTIONS_CSV]}); run `make audit` again")
-    assertions = assertions.astype({"qualifier": str, "words": str}).fillna("")
-    return claims, assertions
+    assertions = assertions.fillna("").astype({"qualifier": str, "words": str})
+    # the file lists are text for people: the corpus pairs on each claim's treatment
+    return claims.drop(columns=[c for c in ("subjects", "treatments") if c in claims]), assertions
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
@@ -218,13 +225,25 @@ def _suppression(f, key: str, sup: Suppressions) -> dict | None:
     return None
 
 
-def check(names: list[str], *, corpus_dir: Path = config.PROCESSED_DIR,
+def corpus_folder(corpus_dir: Path | None) -> Path:
+    """The corpus folder to read: the default (the last audit's, may be missing) when None;
+    a folder given explicitly must exist (a mistyped path is an error, not 'no corpus')."""
+    if corpus_dir is None:
+        return config.PROCESSED_DIR
+    if not Path(corpus_dir).is_dir():
+        raise CheckError(f"{corpus_dir}: no such folder (--corpus names the output folder of an audit)")
+    return Path(corpus_dir)
+
+
+def check(names: list[str], *, corpus_dir: Path | None = None,
           evidence_file: Path = config.EVIDENCE_FILE, allow: Path | None = config.APPROVED_CLAIMS_FILE,
           ignore: Path | None = config.IGNORED_FINDINGS_FILE, baseline: Path | None = None,
           rules_dir: Path = config.RULES_DIR, nlp=None) -> dict:
-    """Check the named drafts ('-' = standard input); returns the report (the JSON output)."""
+    """Check the named drafts ('-' = standard input); returns the report (the JSON output).
+    ``corpus_dir``: an audit's output folder; None = the default one, if there is one."""
     from .nlp import build_nlp
 
+    corpus_dir = corpus_folder(corpus_dir)
     sup = load_suppressions(allow, ignore, baseline)
     raw = read_drafts(names)
     rules = RuleSet.load(rules_dir)
@@ -280,29 +299,60 @@ def exit_code(report: dict, fail_on: str) -> int:
 
 # --- output formats -------------------------------------------------------------------------
 
+def _claims_of(findings: list[dict]) -> list[list[dict]]:
+    """Active findings grouped by claim (same file and claim sentence, next to each other),
+    in file order."""
+    groups: list[list[dict]] = []
+    for f in findings:
+        if f["suppressed"]:
+            continue
+        if groups and (groups[-1][0]["file"], groups[-1][0]["claim"]) == (f["file"], f["claim"]):
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return groups
+
+
+def _against(first: dict, max_related: int) -> list[str]:
+    """What the corpus and the evidence say against one claim (shown once per claim)."""
+    out = []
+    related = first["contradicting_claims"]
+    if related:
+        sources = len({r["source_id"] for r in related})
+        out.append(f"  corpus: {len(related)} audited claim(s) in {sources} source(s) contradict this claim, e.g.")
+        for r in related[:max_related]:
+            out.append(f"    - {r['source_id']}: \"{r['text']}\" ({r['aspect']}: {r['value']}; "
+                       f"the draft: {r['claim_value']})")
+    ids: set[str] = set()
+    evidence = [e for e in first["contradicting_evidence"]    # a row once, on its first aspect
+                if not (e["evidence_id"] in ids or ids.add(e["evidence_id"]))]
+    for e in evidence[:max_related]:
+        mirror = ", mirror" if e["is_mirror"] else ""
+        out.append(f"  evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']}) "
+                   f"({e['aspect']}: {e['value']}; the draft: {e['claim_value']})")
+    if len(evidence) > max_related:
+        out.append(f"  evidence: {len(evidence) - max_related} more row(s): "
+                   + ", ".join(e["evidence_id"] for e in evidence[max_related:]))
+    return out
+
+
 def render_text(report: dict, max_related: int = 3) -> str:
-    """Linter-style text: file:line:column: severity rule_id "match", then claim, message, what
-    the corpus and the evidence say, and the fingerprint to ignore it with. Text from the
-    drafts, the corpus and the rules is shown with control characters as escapes."""
+    """Linter-style text, one block per claim: the claim line once ('file, line N: "..."'),
+    each finding as 'file:line:column: severity rule_id "match"' with what to write instead and
+    the fingerprint to ignore it with, then what the corpus and the evidence say against the
+    claim, once; a summary line last. Text from the drafts, the corpus and the rules is shown
+    with control characters as escapes."""
     report = shown_tree(report)
     out = []
-    for i in report["findings"]:
-        if i["suppressed"]:
-            continue
-        out.append(f"{i['file']}:{i['line']}:{i['column']}: {i['severity']} {i['rule_id']} \"{i['match']}\"")
-        out.append(f"    claim:   {i['claim']}")
-        out.append(f"    instead: {i['message']}")
-        related = i["contradicting_claims"]
-        if related:
-            sources = len({r["source_id"] for r in related})
-            out.append(f"    corpus:  {len(related)} audited claim(s) in {sources} source(s) contradict it, e.g.")
-            for r in related[:max_related]:
-                out.append(f"      - {r['source_id']}: \"{r['text']}\" ({r['aspect']}: {r['value']}; the draft: {r['claim_value']})")
-        for e in i["contradicting_evidence"][:max_related]:
-            mirror = ", mirror" if e["is_mirror"] else ""
-            out.append(f"    evidence {e['evidence_id']}: {e['statement']} ({e['publisher']}{mirror}; {e['url']}) "
-                       f"({e['aspect']}: {e['value']}; the draft: {e['claim_value']})")
-        out.append(f"    fingerprint: {i['fingerprint']}")
+    for findings in _claims_of(report["findings"]):
+        first = findings[0]
+        out.append(f"{first['file']}, line {first['line']}: \"{first['claim']}\"")
+        for i in findings:
+            out.append(f"{i['file']}:{i['line']}:{i['column']}: {i['severity']} {i['rule_id']} \"{i['match']}\"")
+            out.append(f"    instead: {i['message']}")
+            out.append(f"    fingerprint: {i['fingerprint']}")
+        out.extend(_against(first, max_related))
+        out.append("")
     s = report["summary"]
     out.append(f"{s['findings']} finding(s): {s['high']} high, {s['medium']} medium, {s['low']} low; "
                f"{s['suppressed']} suppressed; {report['claims_checked']} claim(s) in "
@@ -310,6 +360,44 @@ def render_text(report: dict, max_related: int = 3) -> str:
     if report["corpus"] is None:
         out.append("note: no audited corpus found (run `make audit`), so no corpus contradictions")
     return "\n".join(out) + "\n"
+
+
+# --- explaining a rule ----------------------------------------------------------------------
+
+def load_examples(path: Path = config.COMPLIANCE_EXAMPLES_FILE) -> list[dict]:
+    """The rules' examples ({"rule", "text", "fires"} a line); none when the file is absent."""
+    path = Path(path)
+    return [json.loads(line) for _, line in io.read_jsonl(path)] if path.is_file() else []
+
+
+def explain(rule: str, rules: RuleSet, examples: list[dict] | None = None) -> str:
+    """A rule (or every rule of a family) in words: family, severity, message, reason, reference
+    and its examples. An unknown id is a CheckError naming the closest ids (rapidfuzz)."""
+    chosen = ([rules.compliance_by_id[rule]] if rule in rules.compliance_by_id
+              else [r for r in rules.compliance if r.family == rule])
+    if not chosen:
+        from rapidfuzz import process
+
+        ids = [r.id for r in rules.compliance] + sorted({r.family for r in rules.compliance})
+        close = [m for m, _, _ in process.extract(rule, ids, limit=3)]
+        raise CheckError(f"unknown rule {rule!r}; did you mean {', '.join(close)}?")
+    examples = load_examples() if examples is None else examples
+    blocks = []
+    for r in chosen:
+        mine = [e for e in examples if e.get("rule") == r.id]
+        lines = [f"{r.id}",
+                 f"  family:    {r.family} ({r.family.replace('_', ' ')})",
+                 f"  severity:  {r.severity}",
+                 f"  message:   {r.message}",
+                 f"  reason:    {r.reason}",
+                 f"  reference: {r.reference}"]
+        if mine:
+            lines.append("  examples:")
+            lines += [f"    {'flags' if e.get('fires') else 'passes'}: \"{e['text']}\"" for e in mine]
+        else:
+            lines.append("  examples:  none written for this rule")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
 
 
 def render_json(report: dict) -> str:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from . import config
-from .terminal import markup, markup_lines, shown
+from .terminal import markup, markup_lines, shown_lines
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Claims audit: extract, tag and cross-check health claims in articles.")
@@ -154,14 +154,14 @@ def review_import(
               f"appended to {markup(decisions)}")
 
 
-EVAL_PARTS = ("claims", "contradictions", "rules")
+EVAL_PARTS = ("claims", "contradictions", "rules", "corpus")
 
 
 @app.command("eval")
 def eval_(details: bool = typer.Option(True, "--details/--summary",
                                       help="List misses, false alarms and wrong labels."),
           part: list[str] = typer.Option(list(EVAL_PARTS), "--part",
-                                         help="claims, contradictions or rules (repeatable; default all).")) -> None:
+                                         help="claims, contradictions, rules or corpus (repeatable; default all).")) -> None:
     """Score claims, labels, contradictions and compliance rules against the hand-labelled gold.
 
     Claims and their labels against tests/gold/claims (and the held-out articles), contradictions
@@ -184,8 +184,14 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
             from .dev.eval_rules import run as run_rules
             typer.echo("")
             run_rules(typer.echo)
+        if "corpus" in part:
+            from .dev.eval_corpus import run as run_corpus
+            typer.echo("")
+            run_corpus(typer.echo, details=details)
     except (RuleError, FileNotFoundError, ValueError) as exc:
         raise fail(exc) from None
+
+
 def _choice(allowed: tuple[str, ...]):
     def check_value(value: str) -> str:
         if value not in allowed:
@@ -196,30 +202,38 @@ def _choice(allowed: tuple[str, ...]):
 
 @app.command()
 def check(
-    files: list[str] = typer.Argument(..., metavar="FILE...", help="Drafts to check ('-' reads standard input)."),
+    files: list[str] = typer.Argument(None, metavar="FILE...", help="Drafts to check ('-' reads standard input)."),
     fmt: str = typer.Option("text", "--format", callback=_choice(config.CHECK_FORMATS),
                             help="text | json | sarif (SARIF 2.1.0)."),
     fail_on: str = typer.Option("low", "--fail-on", callback=_choice(config.SEVERITIES),
                                 help="Exit 1 when a finding is at or above this severity: high | medium | low."),
-    corpus: Path = typer.Option(config.PROCESSED_DIR, "--corpus", help="Folder of the last audit (claims.csv)."),
+    corpus: Path = typer.Option(None, "--corpus", help="Output folder of an audit (claims.csv); an error when "
+                                "given and missing. Default: data/processed, if an audit wrote it."),
     evidence: Path = typer.Option(config.EVIDENCE_FILE, "--evidence", help="Curated evidence table (optional)."),
     allow: Path = typer.Option(config.APPROVED_CLAIMS_FILE, "--allow", help="Approved claim wordings, one a line."),
     ignore: Path = typer.Option(config.IGNORED_FINDINGS_FILE, "--ignore", help="Ignored findings (JSONL, with reasons)."),
     baseline: Path = typer.Option(None, "--baseline", help="An earlier JSON report: its findings do not fail the run (fail on new text only)."),
+    explain: str = typer.Option(None, "--explain", metavar="RULE",
+                                help="Print a rule (or every rule of a family) with its examples, and exit."),
     rules: Path = RULES_OPTION,
 ) -> None:
     """Check marketing copy for risky claims, like a linter. Exit 0 clean, 1 findings, 2 error."""
     import sys
 
-    from .check import CheckError, check as run_check, exit_code, render
+    from .check import CheckError, check as run_check, exit_code, explain as explain_rule, render
     from .nlp import RuleError, RuleSet
 
     try:
+        if explain:
+            sys.stdout.write(shown_lines(explain_rule(explain, RuleSet.load(rules))))
+            return
+        if not files:
+            raise CheckError("no FILE given (a draft to check, '-' for standard input; or --explain RULE)")
         report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore,
                            baseline=baseline, rules_dir=rules)
         text = render(report, fmt, RuleSet.load(rules))
     except (CheckError, RuleError) as exc:
-        sys.stderr.write("error: " + "\n".join(shown(line) for line in str(exc).split("\n")) + "\n")   # unwrapped, so editors and CI logs keep file:line
+        sys.stderr.write(f"error: {shown_lines(exc)}\n")   # unwrapped, so editors and CI logs keep file:line
         raise typer.Exit(EXIT_USAGE) from None
     sys.stdout.write(text)
     raise typer.Exit(exit_code(report, fail_on))

@@ -21,6 +21,8 @@ GOLD_CLAIMS_DIR = ROOT / "tests" / "gold" / "claims"   # hand-labelled units, on
 HELDOUT_DIR = ROOT / "tests" / "heldout" / "articles"  # articles never used to tune the rules
 HELDOUT_GOLD_DIR = ROOT / "tests" / "heldout" / "gold"
 TEST_ARTICLES_DIR = ROOT / "tests" / "articles"        # articles written for tests (labelled too)
+DEV_CORPUS_DIR = ROOT.parent / "shared" / "corpus"    # real-world pages with hand gold (not in the repo)
+WIDER_CORPUS_DIR = ROOT / "tests" / "wider"           # pages on wider treatments, written for tests
 
 SOURCES_FILE = "sources.csv"           # optional metadata beside the articles
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -31,6 +33,8 @@ CLAIMS_CSV = "claims.csv"
 CLAIMS_PARQUET = "claims.parquet"
 ASSERTIONS_CSV = "assertions.csv"       # what each claim asserts (aspect, value, qualifier, words)
 CONTRADICTIONS_CSV = "contradictions.csv"
+CONTRADICTION_GROUPS_CSV = "contradiction_groups.csv"  # one row per claim under attack (stages/groups.py)
+ARTICLES_CSV = "articles.csv"           # source_id, file and title of every article read
 PROBLEMS_CSV = "problems.csv"
 VALIDATION_JSON = "validation.json"
 REPORT_HTML = "report.html"
@@ -39,7 +43,7 @@ OUT_STAGING_PREFIX = ".staging-"    # a run's private folder of complete files b
 
 # Allowed label values (the claims guide is the spec).
 CLAIM_TYPES = (
-    "safety", "comparative", "durability", "efficacy", "candidacy",
+    "safety", "regulatory", "comparative", "durability", "efficacy", "candidacy",
     "regimen", "mechanism", "advice", "etiology",
 )  # in priority order: when two fit, the earlier wins
 CERTAINTIES = ("absolute", "hedged", "conditional")
@@ -51,12 +55,14 @@ NO_TREATMENT = "none"
 HEADING_MAX_WORDS = 14      # a line without final punctuation and at most this many words
 INTRO_MAX_TOKENS = 16      # an introductory phrase ("After a glycolic peel,") ends at a comma this near
 LABEL_MAX_TOKENS = 7       # "Avoid sun exposure: ..." a label before a colon this near the start
+LABEL_ITEM_MAX_SENTENCES = 3  # a "Label: text" line with this many sentence ends is a paragraph
 SUBJECT_MAX_TOKENS = 12    # the subject is read up to the first auxiliary, at most this many tokens
 # A subject opening with these is the reader's or the previous sentence's, not skin in general
 # ("Your skin may look pink", "It hydrates the pores").
 NOT_SKIN_SUBJECT_STARTS = ("your", "it", "they", "this", "these")
 MAX_BLOCK_CHARS = 4000      # longer paragraphs are cut at sentence ends (keeps a 20 MB line linear)
 NEGATION_WINDOW = 8         # tokens a negation or hedge cue reaches (ConText default is 8)
+LONG_DURATION_DAYS = 7      # a recovery of this many days or more clashes with "minimal downtime"
 
 # Bad input and scale.
 ENGLISH_MIN_SHARE = 0.12    # below this share of English function words an article is not audited
@@ -89,7 +95,7 @@ FAMILY_MAX_CANDIDATES = 128  # earlier claims one claim is compared with at most
 COMPLIANCE_FAMILIES = (
     "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",
     "unsupported_evidence_term", "non_invasive_needling", "off_label_use", "testimonial_as_proof",
-    "qualifier_does_not_cure",
+    "qualifier_does_not_cure", "regulatory_misstatement", "cure_claim", "urgency_pressure",
 )  # docs/compliance-sources.md
 EVIDENCE_FILE = RAW_DIR / "evidence.csv"    # curated evidence table (issue 4), optional
 APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: approved wordings

@@ -459,10 +459,11 @@ def write_json(path: Path, obj) -> None:
     write_bytes(path, json_bytes(obj))
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path, text: bool = False) -> pd.DataFrame:
     """Read a CSV the pipeline wrote (all columns as written, empty strings kept, cells
-    neutralised against spreadsheet formulas given back as their raw text)."""
-    df = pd.read_csv(path, keep_default_na=False)
+    neutralised against spreadsheet formulas given back as their raw text); ``text``: every
+    column as text (hand-made gold, where "01" is a name, not a number)."""
+    df = pd.read_csv(path, keep_default_na=False, dtype=str if text else None)
     for c in _text_columns(df):
         df[c] = df[c].map(unneutralise)
     return df
@@ -498,6 +499,8 @@ def read_output_tables(folder: Path) -> dict[str, pd.DataFrame | None]:
     return {
         "claims": pd.read_parquet(d / config.CLAIMS_PARQUET),
         "contradictions": read_csv(d / config.CONTRADICTIONS_CSV),
+        "groups": read_optional_csv(d / config.CONTRADICTION_GROUPS_CSV),
+        "articles": read_optional_csv(d / config.ARTICLES_CSV),
         "problems": problems if problems is not None else pd.DataFrame(columns=tables.PROBLEMS),
         "evidence": read_optional_csv(d / config.EVIDENCE_CSV),
         "flags": read_optional_csv(d / config.FLAGS_CSV),

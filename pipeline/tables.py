@@ -13,19 +13,33 @@ import pandas as pd
 
 CLAIMS = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
-    "treatment", "treatments", "claim_type", "certainty", "negated", "family_id", "cues",
+    "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "family_id", "cues",
     "evidence_status", "evidence_ids", "flags", "risk",
 ]
 REVIEW = ["review_status", "review_note"]                   # added by the review merge
 ASSERTIONS = ["claim_id", "aspect", "value", "qualifier", "words", "absolute"]
 FINDINGS = ["claim_id", "source_id", "rule_id", "family", "severity", "start", "end", "match",
-            "fingerprint"]
+            "detail", "fingerprint"]
 CONTRADICTIONS = [
     "contradiction_id", "claim_a", "claim_b", "source_a", "source_b", "scope",
     "treatment", "aspect", "value_a", "value_b", "text_a", "text_b", "rationale",
     "severity", "repeats",
 ]
 PROBLEMS = ["file", "problem"]
+# One row per claim under attack (pipeline.stages.groups; contradiction_groups.csv): the claim,
+# how many claims in how many sources contradict it, the three strongest counter-claims, the
+# contradicting evidence rows and a severity that ranks. List columns are tuples in memory.
+GROUPS = [
+    "group_id", "severity", "claim_id", "source_id", "text", "treatment", "certainty", "aspects",
+    "contradicting_claims", "contradicting_sources", "evidence_ids",
+    "counter_1_source", "counter_1_text", "counter_2_source", "counter_2_text",
+    "counter_3_source", "counter_3_text", "counter_claim_ids", "contradiction_ids",
+]
+GROUP_LIST_COLUMNS = ("aspects", "evidence_ids", "counter_claim_ids", "contradiction_ids")  # ";"-joined
+# One row per audited article (articles.csv): its title for people, from sources.csv, else the
+# first heading (HTML <title>, Markdown's first heading, a text file's first heading line), else
+# the file name.
+ARTICLES = ["source_id", "file", "title"]
 EVIDENCE = [
     "evidence_id", "topic", "treatment", "aspect", "value", "statement", "quote",
     "source_title", "publisher", "url", "is_mirror", "note",
@@ -38,10 +52,10 @@ REVIEW_STATUS = ["claim_id", "decision", "reviewer", "date", "note", "source_id"
 
 # Claims columns a person reads in a file: lists joined with their separator, and the
 # assertions shown as aspect=value:qualifier|words after ``negated``.
-LIST_SEPARATORS = {"treatments": ";", "cues": " ", "evidence_ids": ";", "flags": ";"}
+LIST_SEPARATORS = {"treatments": ";", "subjects": ";", "cues": " ", "evidence_ids": ";", "flags": ";"}
 CLAIMS_FOR_PEOPLE = [
     "claim_id", "source_id", "start", "end", "text", "kind", "section",
-    "treatment", "treatments", "claim_type", "certainty", "negated", "assertions", "family_id",
+    "treatment", "treatments", "subjects", "claim_type", "certainty", "negated", "assertions", "family_id",
     "cues", "evidence_status", "evidence_ids", "flags", "risk",
 ]
 
@@ -60,6 +74,8 @@ class Tables:
     findings: pd.DataFrame = field(default_factory=lambda: empty(FINDINGS))
     contradictions: pd.DataFrame = field(default_factory=lambda: empty(CONTRADICTIONS))
     problems: pd.DataFrame = field(default_factory=lambda: empty(PROBLEMS))
+    groups: pd.DataFrame = field(default_factory=lambda: empty(GROUPS))
+    articles: pd.DataFrame = field(default_factory=lambda: empty(ARTICLES))
 
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":
@@ -70,6 +86,14 @@ class Tables:
             if frames:
                 setattr(out, f.name, pd.concat(frames, ignore_index=True))
         return out
+
+
+def groups_for_people(groups: pd.DataFrame) -> pd.DataFrame:
+    """The contradiction groups as files for people show them: list columns joined with ';'."""
+    out = groups.copy()
+    for col in GROUP_LIST_COLUMNS:
+        out[col] = [";".join(v) for v in out[col]]
+    return out[GROUPS]
 
 
 def assertion_text(aspect: str, value: str, qualifier: str, words: str) -> str:

@@ -44,6 +44,12 @@ def markup(value) -> str:
     return escape(shown(value))
 
 
+def shown_lines(text) -> str:
+    """Text of several lines (the line breaks are its own) with each line passed through
+    ``shown``."""
+    return "\n".join(shown(line) for line in str(text).split("\n"))
+
+
 def markup_lines(text) -> str:
     """A message of several lines (the line breaks are the message's own) for a rich markup
     string: each line escaped by ``markup``."""

@@ -30,7 +30,7 @@ def test_every_output_is_written(audited):
     assert all(v["success"] for v in result.validation.values())
     claims = pd.read_csv(out / config.CLAIMS_CSV, keep_default_na=False)
     assert list(claims.columns[:10]) == ["claim_id", "source_id", "start", "end", "text", "kind",
-                                        "section", "treatment", "treatments", "claim_type"]
+                                        "section", "treatment", "treatments", "subjects"]
     assert set(claims["source_id"]) == {p.stem for p in config.RAW_DIR.glob("*.txt")}
 
 

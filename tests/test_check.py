@@ -19,7 +19,7 @@ from pipeline.nlp import ruleset as rules
 from pipeline.stages import flag
 from pipeline.analyse import analyse
 from pipeline.audit import run_audit
-from pipeline.check import check, line_col
+from pipeline.check import CheckError, check, line_col
 from pipeline.cli import app
 from conftest import raw_frame
 
@@ -35,7 +35,7 @@ def draft(tmp_path, text: str, name: str = "draft.txt"):
 
 
 def rule_ids(tmp_path, text: str) -> set[str]:
-    report = check([draft(tmp_path, text)], corpus_dir=tmp_path / "none", **NO_SUPPRESSIONS)
+    report = check([draft(tmp_path, text)], corpus_dir=tmp_path, **NO_SUPPRESSIONS)  # no claims.csv there
     return {f["rule_id"] for f in report["findings"]}
 
 
@@ -76,9 +76,9 @@ BASE = ('{"id": "pain_free.x", "family": "pain_free", "severity": "medium", "phr
     (BASE.replace('"pain_free.x"', '"superlative.x"') + "}", "must start with its family"),
     (BASE.replace('"message": "m", ', "") + "}", "'message' must be a non-empty string"),
     (BASE + ', "colour": "red"}', "unknown keys ['colour']"),
-    (BASE + ', "treatments": ["needling"]}', "unknown treatments ['needling']"),
+    (BASE + ', "treatments": ["needlework"]}', "unknown treatments ['needlework']"),
     (BASE + ', "patterns": [[{"LOWR": "x"}]]}', "invalid token pattern"),
-    (BASE.replace('"phrases": ["painless"], ', "") + "}", "give 'phrases' and/or 'patterns'"),
+    (BASE.replace('"phrases": ["painless"], ', "") + "}", "give 'phrases', 'patterns' and/or 'when'"),
     (BASE + ', "unless_negated": "yes"}', "'unless_negated' must be true or false"),
     (BASE + ', "requires_family": ["vibes"]}', "unknown families"),
 ])
@@ -188,11 +188,11 @@ def test_contradicting_corpus_claims_and_evidence_are_attached(tmp_path, corpus)
     [f] = report["findings"]
     assert f["rule_id"] == "absolute_safety.no_side_effects"
     [c] = f["contradicting_claims"]
-    # values carry qualifiers (pipeline.assertions): "named:redness,swelling", "virtually no" = minimal
-    assert c["source_id"] == "src" and (c["aspect"], c["value"].split(":")[0], c["claim_value"].split(":")[0]) == ("side_effects", "named", "minimal")
+    # values carry qualifiers: "named:redness,swelling"; "virtually no side effects" is none
+    assert c["source_id"] == "src" and (c["aspect"], c["value"].split(":")[0], c["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
     [e] = f["contradicting_evidence"]
     assert e["evidence_id"] == "MN-06" and e["is_mirror"] is True
-    assert (e["aspect"], e["value"].split(":")[0], e["claim_value"].split(":")[0]) == ("side_effects", "named", "minimal")
+    assert (e["aspect"], e["value"].split(":")[0], e["claim_value"].split(":")[0]) == ("side_effects", "named", "none")
 
 
 def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, rules, nlp):
@@ -204,15 +204,26 @@ def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, rules, nlp):
                    corpus_dir=folder, **NO_SUPPRESSIONS)
     against = {f["rule_id"]: {(c["aspect"], c["value"], c["claim_value"]) for c in f["contradicting_claims"]}
                for f in report["findings"]}
-    assert against == {"non_invasive_needling.non_invasive": {("invasiveness", "invasive", "non_invasive")},
-                       "pain_free.painless": {("pain", "painful", "painless")}}
+    assert against == {"non_invasive_needling.non_invasive": {("invasiveness", "breaks_skin", "non_invasive")},
+                       "pain_free.painless": {("pain", "some", "none")}}
 
 
-def test_missing_corpus_and_evidence_are_reported_not_fatal(tmp_path):
-    report = check([draft(tmp_path, "Microneedling is painless.")], corpus_dir=tmp_path / "nope",
-                   evidence_file=tmp_path / "nope.csv", **NO_SUPPRESSIONS)
+def test_missing_default_corpus_and_evidence_are_reported_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "PROCESSED_DIR", tmp_path / "never-audited")
+    report = check([draft(tmp_path, "Microneedling is painless.")], evidence_file=tmp_path / "nope.csv",
+                   **NO_SUPPRESSIONS)
     assert report["corpus"] is None and report["evidence"] is None
     assert report["findings"][0]["contradicting_claims"] == []
+    result = cli(draft(tmp_path, "Microneedling is painless."), "--allow", str(tmp_path / "a"))
+    assert result.exit_code == 1 and "note: no audited corpus found" in result.stdout
+
+
+def test_a_corpus_folder_given_and_missing_is_an_error_naming_it(tmp_path):
+    missing = tmp_path / "nonexistent"
+    with pytest.raises(CheckError, match="nonexistent: no such folder"):
+        check([draft(tmp_path, "Microneedling is painless.")], corpus_dir=missing, **NO_SUPPRESSIONS)
+    result = cli(draft(tmp_path, "Microneedling is painless."), "--corpus", str(missing))
+    assert result.exit_code == 2 and f"error: {missing}: no such folder" in result.output
 
 
 def test_json_output_validates_against_its_schema(tmp_path, corpus):
@@ -346,11 +357,69 @@ def test_bad_ignore_line_is_a_usage_error(tmp_path):
 def test_text_output_is_linter_like(tmp_path, corpus):
     path = draft(tmp_path, "Microneedling has virtually no side effects.")
     result = cli(path, "--corpus", str(corpus), "--allow", str(tmp_path / "a"), "--ignore", str(tmp_path / "i"))
-    first = result.stdout.splitlines()[0]
-    assert first == f'{path}:1:19: high absolute_safety.no_side_effects "virtually no side effects"'
+    lines = result.stdout.splitlines()
+    assert lines[0] == f'{path}, line 1: "Microneedling has virtually no side effects."'
+    assert lines[1] == f'{path}:1:19: high absolute_safety.no_side_effects "virtually no side effects"'
     assert "instead: Name the common side effects" in result.stdout
     assert "src: \"Microneedling can cause redness and swelling for two days.\"" in result.stdout
     assert "1 finding(s): 1 high" in result.stdout
+
+
+MN06 = {"evidence_id": "MN-06", "treatment": "microneedling", "aspect": "pain;side_effects",
+        "value": "painful;named", "statement": "Microneedling commonly causes transient redness and pain.",
+        "quote": "q", "source_title": "Safety Profile", "publisher": "Dermatologic Surgery",
+        "url": "https://example.org/x", "is_mirror": True}
+
+
+def test_text_output_groups_findings_by_claim_with_corpus_and_evidence_once(tmp_path, corpus):
+    evidence = tmp_path / "evidence.csv"
+    pd.DataFrame([MN06]).to_csv(evidence, index=False)
+    text = ("Microneedling has virtually no side effects and is completely painless.\n\n"
+            "Results are permanent after one session.\n")
+    path = draft(tmp_path, text)
+    result = cli(path, "--corpus", str(corpus), "--evidence", str(evidence), "--allow", str(tmp_path / "a"),
+                 "--ignore", str(tmp_path / "i"))
+    out = result.stdout
+    report = check([path], corpus_dir=corpus, evidence_file=evidence, **NO_SUPPRESSIONS)
+    first_claim = [f for f in report["findings"] if f["line"] == 1]
+    assert len(first_claim) >= 2   # two rules fire on the first sentence: the case this groups
+    assert out.count(f'{path}, line 1: "Microneedling has virtually no side effects') == 1
+    assert out.count(f'{path}, line 3: "Results are permanent') == 1
+    assert out.count("evidence MN-06:") == 1 and out.count("corpus:") == 1
+    for f in report["findings"]:
+        assert out.count(f"{path}:{f['line']}:{f['column']}: {f['severity']} {f['rule_id']}") == 1
+    # the claim line, then its findings, then what speaks against it, then the next claim
+    block = out.split(f"{path}, line 3:")[0]
+    assert block.index("instead:") < block.index("corpus:") < block.index("evidence MN-06:")
+    assert "evidence MN-06" not in out.split(f"{path}, line 3:")[1]
+
+
+def test_explain_prints_the_rule_and_its_examples(rules):
+    result = cli("--explain", "pain_free.painless")
+    assert result.exit_code == 0, result.output
+    rule = rules.compliance_by_id["pain_free.painless"]
+    for part in (rule.family, rule.message, rule.reason, rule.reference):
+        assert part in result.stdout
+    examples = [json.loads(line) for line in config.COMPLIANCE_EXAMPLES_FILE.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    mine = [e for e in examples if e["rule"] == "pain_free.painless"]
+    assert mine and all(e["text"] in result.stdout for e in mine)
+    assert f'flags: "{next(e["text"] for e in mine if e["fires"])}"' in result.stdout
+    assert f'passes: "{next(e["text"] for e in mine if not e["fires"])}"' in result.stdout
+
+
+def test_explain_a_family_lists_its_rules_and_uses_the_rules_folder(tmp_path, rules):
+    family = [r.id for r in rules.compliance if r.family == "absolute_safety"]
+    result = cli("--explain", "absolute_safety")
+    assert result.exit_code == 0 and all(rid in result.stdout for rid in family)
+    assert cli("--explain", "pain_free.painless", "--rules", str(tmp_path / "none")).exit_code == 2
+
+
+def test_explain_an_unknown_rule_suggests_the_closest_ids():
+    result = cli("--explain", "absolute_safety.no_side_effect")
+    assert result.exit_code == 2
+    assert "unknown rule 'absolute_safety.no_side_effect'" in result.output
+    assert "did you mean absolute_safety.no_side_effects" in result.output
 
 
 def test_check_is_deterministic(tmp_path):

@@ -203,7 +203,7 @@ def test_a_failed_validation_exits_1_and_writes_nothing(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    monkeypatch.setattr(validate, "validate_tables", lambda t: {"claims": {"success": False}})
+    monkeypatch.setattr(validate, "validate_tables", lambda t, *a, **k: {"claims": {"success": False}})
     monkeypatch.setattr(validate, "failures", lambda s: ["claims: expect_x (column text) failed: 1 unexpected"])
     res = audit(raw, tmp_path / "out", "--no-report")
     assert res.exit_code == 1

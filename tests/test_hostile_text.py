@@ -18,7 +18,8 @@ ARTICLE = ("Microneedling aftercare\n\nMicroneedling has virtually no side effec
            "is completely painless.\nMicroneedling can cause redness and swelling for a few days.\n")
 FORMULAS = ['=HYPERLINK("http:evil","x")', "=cmd|' -C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]
 PEOPLE_CSVS = (config.CLAIMS_CSV, config.ASSERTIONS_CSV, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
-               config.FLAGS_CSV, config.REVIEW_STATUS_CSV, config.EVIDENCE_CSV)
+               config.FLAGS_CSV, config.REVIEW_STATUS_CSV, config.EVIDENCE_CSV,
+               config.CONTRADICTION_GROUPS_CSV, config.ARTICLES_CSV)
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -122,8 +123,7 @@ def test_check_prints_escape_sequences_of_drafts_and_names_as_escapes(tmp_path):
     draft = tmp_path / "\x1b[31mred.txt"
     draft.write_text("Microneedling is \x1b[2Jcompletely painless and totally safe for everyone.\n",
                      encoding="utf-8")
-    res = CliRunner().invoke(app, ["check", str(draft), "--corpus", str(tmp_path / "none"),
-                                   "--evidence", str(tmp_path / "none.csv")])
+    res = CliRunner().invoke(app, ["check", str(draft), "--evidence", str(tmp_path / "none.csv")])
     assert res.exit_code == 1, res.output
     assert "\x1b" not in res.output
     assert "\\x1b[31mred.txt:1:" in res.output and "\\x1b[2Jcompletely painless" in res.output

@@ -44,8 +44,8 @@ def fake_validation_and_report(monkeypatch, tag: str) -> None:
     import pipeline.outputs.validate as validate
 
     monkeypatch.setattr(validate, "validate_tables",
-                        lambda t: {n: {"success": True, "rows": len(df), "results": [], "run": tag}
-                                   for n, df in t.items()})
+                        lambda t, *a, **k: {n: {"success": True, "rows": len(df), "results": [], "run": tag}
+                                            for n, df in t.items()})
     monkeypatch.setattr(report, "render_report", lambda *a, **k: f"<html>{tag}</html>")
 
 
@@ -104,12 +104,13 @@ def test_the_report_is_rendered_from_the_tables_of_its_own_run(audited, monkeypa
 
     def render(processed_dir, output_dir=None, **kw):
         seen["sources"] = set(io.read_csv(Path(processed_dir) / config.CLAIMS_CSV)["source_id"])
-        seen["output_dir"] = Path(output_dir)
+        seen["listed"] = {p.name for p in Path(output_dir).iterdir() if p.is_file()}
         return "<html>three</html>"
 
     monkeypatch.setattr(report, "render_report", render)
     run_audit(raw, out, decisions=None)
-    assert seen == {"sources": {"a", "b"}, "output_dir": out}
+    assert seen["sources"] == {"a", "b"}
+    assert {config.CLAIMS_CSV, config.CLAIMS_REVIEW_XLSX, config.VALIDATION_JSON} <= seen["listed"]
 
 
 def test_stale_temporary_files_of_killed_runs_are_removed(audited, monkeypatch):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pipeline.stages.extract import extract
 from pipeline.stages.ingest import IngestError, ingest_one
 from pipeline.stages.segment import segment
+from pipeline.nlp import RuleSet
 from pipeline.stages.tag import tag
 
 # Pieces that stress offsets and markup: typography, line ends, markup, emoji, rule words.
@@ -32,7 +33,7 @@ def test_arbitrary_text_never_raises_and_offsets_hold(nlp, text, suffix):
         return  # empty, binary or wordless: reported as a problem, not an exception
     docs = pd.DataFrame([doc])
     units = extract(docs, segment(docs), nlp).units
-    tagged = tag(units, {})
+    tagged = tag(units, RuleSet.load(), {})
     source = doc["text"]
     for u in tagged.itertuples(index=False):
         assert 0 <= u.start < u.end <= len(source)

@@ -152,7 +152,8 @@ def test_report_holds_every_section_with_the_run_figures(loop):
     summary = {n.css_first("th").text(): n.css_first("td").text() for n in tree.css("#summary-table tr")}
     assert summary["articles audited"] == str(claims["source_id"].nunique())
     assert summary["claims"] == str(len(claims))
-    assert summary["contradictions"] == str(len(contra))
+    assert summary["contradicting pairs"] == str(len(contra))
+    assert summary["claims under attack (contradiction groups)"] == str(len(loop["result"].tables.groups))
     assert summary["claims approved"] == "1" and summary["orphaned decisions"] == "1"
 
     heat = section(tree, "heatmap-section")

@@ -147,7 +147,8 @@ def test_a_20_mb_paragraph_is_cut_into_bounded_blocks():
 
 # --- atomic outputs -------------------------------------------------------------------------
 
-TABLES = (config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV)
+TABLES = (config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
+          config.CONTRADICTION_GROUPS_CSV, config.ARTICLES_CSV)
 
 
 @pytest.fixture()
@@ -172,7 +173,7 @@ def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
     import pipeline.outputs.validate as validate
 
     raw, out, before = previous
-    monkeypatch.setattr(validate, "validate_tables", lambda tables: {"claims": {"success": False}})
+    monkeypatch.setattr(validate, "validate_tables", lambda tables, rules=None: {"claims": {"success": False}})
     monkeypatch.setattr(validate, "failures", lambda summary: ["claims: expect_x failed: 1 unexpected"])
     with pytest.raises(validate.ValidationFailed, match="tables not written"):
         run_audit(raw, out, validate=True, report=False)

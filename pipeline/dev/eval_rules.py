@@ -64,7 +64,8 @@ def article_findings(rules: RuleSet, nlp=None, folders=config.FLAGS_GOLD_ARTICLE
 
     rows = [{"source_id": f"{i}:{r.path.name}", "file": r.path.name, "name": r.path.name,
              "data": r.data, "problem": r.problem}
-            for folder in folders for i, r in enumerate(io.iter_articles(folder))]
+            for folder in folders for i, r in enumerate(io.iter_articles(folder))
+            if r.path.name != "README.md"]   # the folder's description, not an article
     raw = pd.DataFrame(rows)
     t = analyse_drafts(raw[raw["problem"].isna()], rules, nlp)[1]
     found = t.findings.merge(t.claims[["claim_id", "text"]], on="claim_id")

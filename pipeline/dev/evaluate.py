@@ -70,16 +70,28 @@ def match_spans(pred: pd.DataFrame, gold: pd.DataFrame,
     return sorted(pairs, key=lambda pg: (str(pred.at[pg[0], "source_id"]), int(pred.at[pg[0], "start"])))
 
 
+def label_matches(attr: str, gold, pred, rules: RuleSet) -> bool:
+    """Whether a predicted label counts as the gold one: equal; for claim_type, one of the
+    '|'-separated alternatives; for treatment, also any member of a gold family ("laser" is
+    matched by laser_resurfacing)."""
+    if attr == "claim_type":
+        return str(pred) in str(gold).split("|")
+    if attr == "treatment":
+        return any(g == pred or rules.family_of(str(pred)) == g for g in str(gold).split("|"))
+    return gold == pred
+
+
 def _ratio(num: int, den: int) -> float:
     return round(num / den, 4) if den else 1.0
 
 
-def score(pred: pd.DataFrame, gold: pd.DataFrame) -> dict:
+def score(pred: pd.DataFrame, gold: pd.DataFrame, rules: RuleSet | None = None) -> dict:
     """Detection and attribute figures of predicted claims against gold units.
 
     ``pred``: claims (source_id, start, end, text and the ATTRIBUTES); ``gold``: gold units as
     ``load_gold`` returns them (non-claims included: they name what a false alarm hit).
     """
+    rules = rules or RuleSet.load()
     pred = pred.reset_index(drop=True)
     gold = gold.reset_index(drop=True)
     gold_claims = gold[gold["is_claim"]]
@@ -98,7 +110,9 @@ def score(pred: pd.DataFrame, gold: pd.DataFrame) -> dict:
         matched["pred_negated"] = matched["pred_negated"].astype(bool)
     accuracy, wrong = {}, {}
     for a in ATTRIBUTES:
-        ok = (matched[f"pred_{a}"] == matched[f"gold_{a}"]) if len(matched) else pd.Series(dtype=bool)
+        ok = (pd.Series([label_matches(a, g, p, rules) for g, p in zip(matched[f"gold_{a}"], matched[f"pred_{a}"])],
+                        index=matched.index, dtype=bool)
+              if len(matched) else pd.Series(dtype=bool))
         accuracy[a] = _ratio(int(ok.sum()), len(matched))
         wrong[a] = matched.loc[~ok, ["source_id", "text", f"gold_{a}", f"pred_{a}"]].to_dict("records")
     confusion = (pd.crosstab(matched["gold_claim_type"], matched["pred_claim_type"])
@@ -160,7 +174,7 @@ def evaluate(groups: dict[str, Path] | None = None, gold_dir: Path = config.GOLD
         unlabelled = [i for i in ids if i not in set(gold["source_id"])]
         if unlabelled:
             raise ValueError(f"{gold_dir}: no gold file for {unlabelled} (articles in {folder})")
-        out[name] = score(pred[pred["source_id"].isin(ids)], gold[gold["source_id"].isin(ids)])
+        out[name] = score(pred[pred["source_id"].isin(ids)], gold[gold["source_id"].isin(ids)], rules)
         out[name]["sources"] = ids
     return out
 

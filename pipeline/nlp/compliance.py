@@ -1,18 +1,26 @@
 """The ``compliance_findings`` component: the compliance rules that fire on each claim unit.
 
-The ``rule_matcher`` finds every rule's wording; this component keeps, for each span of
-``doc.spans["claims"]``, the matches that are claims being made rather than mentioned
-(``span._.findings``: [(rule_id, token_start, token_end)], the longest wording of each rule).
+A rule fires on its wording (phrases, token patterns: the ``rule_matcher`` finds them) or on
+an assertion (``when``: {"aspect": "downtime", "values": ["none", "minimal"]}, so "requires no
+downtime", "back to work right away" and "little to no recovery time" are one concept). For
+each span of ``doc.spans["claims"]`` this component keeps the matches that are claims being
+made rather than mentioned (``span._.findings``: [(rule_id, token_start, token_end, detail)],
+the longest wording of each rule; detail is the assertion an assertion rule fired on; an
+assertion finding yields to a worded finding of its family on the same words).
 A match is a mention (unless the rule says ``"unless_negated": false``) when
 
 - it sits inside the scope of a negation cue that is not part of some rule's own wording
   ("Microneedling is not painless"; whereas "no side effects" is the claim and fires);
-- it sits inside quotation marks ('the word "painless"');
+  assertions carry their own negation ("not painless" asserts no "none" value);
+- it is quoted as a word ('the word "painless"', 'claims like "permanent"'): quotation marks
+  alone do not make a mention (a "gold standard" in scare quotes, a testimonial in quotes is
+  still a claim that needs evidence);
 - a denial or report cue governs it ("it is not true that ...", "avoid clinics that promise
-  ...", "... is a myth"), from ``compliance_context.jsonl``.
+  ...", "... is a myth", "manufacturers may not claim"), from ``compliance_context.jsonl``.
 
-Which rules apply to which treatment, and rules that need another family on the same sentence
-(``requires_family``), are decided by the flag stage, which knows the claim's treatment.
+What needs the tagged claim (which treatment, certainty and type it has, whether an approval
+or a use is authorised, rules that need another family on the same sentence) is decided by the
+flag stage.
 """
 from __future__ import annotations
 
@@ -27,14 +35,20 @@ from .ruleset import RuleSet
 Span.set_extension("findings", default=None, force=True)
 
 
-def quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans between pairs of double quotes (text already normalised to '"').
+_MENTION_CUES = re.compile(
+    r"\b(words?|terms?|phrases?|labels?|claims?|called|so-called|like|such as|promises?|"
+    r"advertised as|marketed as|described as|slogans?|buzzwords?)\W*$", re.I)
 
-    >>> quoted_spans('the word "painless" is banned')
+
+def mentioned_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of quotations that name a wording rather than claim it: a pair of double
+    quotes (text normalised to '"') right after "the word", "claims like", "so-called" ...
+
+    >>> mentioned_spans('the word "painless" is banned; it is the "gold standard"')
     [(9, 19)]
     """
     marks = [m.start() for m in re.finditer('"', text)]
-    return [(a, b + 1) for a, b in zip(marks[::2], marks[1::2])]
+    return [(a, b + 1) for a, b in zip(marks[::2], marks[1::2]) if _MENTION_CUES.search(text[max(0, a - 24):a])]
 
 
 def suppressed_by(doc: Doc, span: Span, s: int, e: int, scopes, context_hits, context_rules,
@@ -46,17 +60,30 @@ def suppressed_by(doc: Doc, span: Span, s: int, e: int, scopes, context_hits, co
             return "negated"
     a, b = doc[s].idx - span.start_char, doc[e - 1].idx + len(doc[e - 1].text) - span.start_char
     if any(qa <= a and b <= qb for qa, qb in quotes):
-        return "quoted"
+        return "quoted as a word"
     for xs, xe, xid in context_hits:
         if context_rules[xid].get("direction") == "bidirectional" or xe <= s:
             return context_rules[xid].category
     return ""
 
 
-def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, int]]:
-    """[(rule_id, start, end)] of the rules whose wording is claimed in one unit."""
+def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str]]:
+    """[(start, end, rule_id, detail)] of the assertion rules the unit's assertions meet."""
+    out = []
+    for r in rules.assertion_rules:
+        w = r.when
+        for a in span._.assertions or ():
+            if a.aspect == w["aspect"] and a.value in w["values"] and a.start >= 0 and (
+                    not w["qualifiers"] or set(a.qualifier.split(",")) & set(w["qualifiers"])):
+                out.append((a.start, a.end, r.id, f"{a.aspect}={a.value}" + (f":{a.qualifier}" if a.qualifier else "")))
+    return out
+
+
+def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, int, str]]:
+    """[(rule_id, start, end, detail)] of the rules the unit claims (see the module docstring)."""
     s, e = span.start, span.end
-    rule_hits = [h for h in doc._.compliance_hits if s <= h[0] and h[1] <= e]
+    rule_hits = [(hs, he, rid, "") for hs, he, rid in doc._.compliance_hits if s <= hs and he <= e]
+    rule_hits += _assertion_hits(span, rules)
     if not rule_hits:
         return []
     context_hits = [h for h in doc._.context_hits if s <= h[0] and h[1] <= e]
@@ -65,17 +92,24 @@ def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, 
     scopes = [(n.start, n.end, frozenset(i for i in n.scope if s <= i < e))
               for ctx in contexts_in(doc, s, e) for n in ctx.negations
               if s <= n.start and n.end <= e
-              and not any(hs <= n.start and n.end <= he for hs, he, _ in rule_hits)]
-    quotes = quoted_spans(span.text)
+              and not any(hs <= n.start and n.end <= he for hs, he, _, d in rule_hits if not d)]
+    quotes = mentioned_spans(span.text)
     fired: dict[str, tuple] = {}
-    for hs, he, rid in rule_hits:
+    for hs, he, rid, detail in rule_hits:
         r = rules.compliance_by_id[rid]
-        if r.unless_negated and suppressed_by(doc, span, hs, he, scopes, context_hits,
+        if r.unless_negated and suppressed_by(doc, span, hs, he, [] if detail else scopes, context_hits,
                                               rules.context_by_id, quotes):
             continue
-        if rid not in fired or he - hs > fired[rid][2] - fired[rid][1]:
-            fired[rid] = (rid, hs, he)      # the longest wording of each rule is the one shown
-    return sorted(fired.values(), key=lambda h: (h[1], h[0]))
+        # each rule shows its own wording before an assertion, and its longest wording
+        if rid not in fired or (not detail, he - hs) > (not fired[rid][3], fired[rid][2] - fired[rid][1]):
+            fired[rid] = (rid, hs, he, detail)
+    family = {rid: rules.compliance_by_id[rid].family for rid in fired}
+    # one finding per family and wording: a rule fired by an assertion ("no need to worry" read as
+    # side_effects=none) yields to a rule of its family whose own wording matched the same words
+    worded = [(f[1], f[2], family[f[0]]) for f in fired.values() if not f[3]]
+    kept = [f for f in fired.values() if not f[3] or not any(
+        fam == family[f[0]] and ws < f[2] and f[1] < we for ws, we, fam in worded)]
+    return sorted(kept, key=lambda h: (h[1], h[0]))
 
 
 class ComplianceFindings:

@@ -7,7 +7,8 @@ once, for every later consumer:
 
 - a cue inside a treatment name is part of the name ("peel" in "chemical peel");
 - a cue marked ``position: start`` counts only where its sentence or clause starts;
-- a cue inside a pseudo-trigger ("not only", "no doubt", "should not") is no cue.
+- a cue inside a pseudo-trigger ("not only", "no doubt", "should not", "the best results") is
+  no cue (of the categories the pseudo-trigger ``blocks``; all when it names none).
 
 Results, per sentence, on ``doc._.context`` (a list of ``SentenceContext``): the cleaned cues,
 the terminators, the negations with their scopes, and the token sets under a condition, a
@@ -26,17 +27,23 @@ from .. import config
 from .ruleset import Rule, RuleSet
 
 SCOPED = ("negation", "hedge", "conditional", "mitigation")
+# after a comma, these open a new clause rather than continue a list
+CLAUSE_OPENERS = frozenset({"it", "they", "this", "these", "that", "which", "who", "you", "we", "she",
+                            "he", "there", "but", "so", "while", "although", "though", "because",
+                            "since", "as", "if", "when", "unless", "however"})
 
 
-def context_scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int]) -> list[int]:
-    """Tokens a cue at [cs, ce) reaches: at most NEGATION_WINDOW tokens in its direction,
-    stopping at a terminator and at the edges [s, e). The one scope rule of the project."""
+def context_scope(cs: int, ce: int, direction: str, s: int, e: int, terms: list[int],
+                  window: int = config.NEGATION_WINDOW) -> list[int]:
+    """Tokens a cue at [cs, ce) reaches: at most ``window`` tokens (NEGATION_WINDOW unless the
+    rule says) in its direction, stopping at a terminator and at the edges [s, e). The one
+    scope rule of the project."""
     out: list[int] = []
     if direction in ("forward", "bidirectional"):
-        stop = min([t for t in terms if t >= ce] + [e, ce + config.NEGATION_WINDOW])
+        stop = min([t for t in terms if t >= ce] + [e, ce + window])
         out.extend(range(ce, stop))
     if direction in ("backward", "bidirectional"):
-        stop = max([t + 1 for t in terms if t < cs] + [s, cs - config.NEGATION_WINDOW])
+        stop = max([t + 1 for t in terms if t < cs] + [s, cs - window])
         out.extend(range(stop, cs))
     return out
 
@@ -89,29 +96,35 @@ def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet) -> Sentence
             and not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
     starts = _clause_starts(cues, start)
     cues = [c for c in cues if c[0] in starts or c[2].get("position") != "start"]
-    pseudo = [(cs, ce) for cs, ce, r in cues if r.category == "pseudo_negation"]
+    pseudo = [(cs, ce, frozenset(r.get("blocks") or ())) for cs, ce, r in cues if r.category == "pseudo_negation"]
     if pseudo:
-        cues = [(cs, ce, r) for cs, ce, r in cues
-                if r.category == "pseudo_negation" or not inside(pseudo, cs, ce)]
-    ctx = SentenceContext(start, end, cues, pseudo)
+        cues = [(cs, ce, r) for cs, ce, r in cues if r.category == "pseudo_negation"
+                or not any(ps <= cs and ce <= pe and (not b or r.category in b) for ps, pe, b in pseudo)]
+    ctx = SentenceContext(start, end, cues, [(ps, pe) for ps, pe, _ in pseudo])
     ctx.terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
+    # a cue marked "list" reaches through the commas of a list ("improve pores, scars and lines"),
+    # not through a comma that opens a new clause (", it may cause redness")
+    text, low = doc._.tok.text, doc._.tok.lower
+    list_terms = [t for t in ctx.terms if text[t] != "," or (t + 1 < end and low[t + 1] in CLAUSE_OPENERS)]
     for cs, ce, r in cues:
         cat = r.category
         if cat not in SCOPED:
             continue
         direction = r.get("direction")
+        terms = list_terms if r.get("list") else ctx.terms
+        window = r.get("window") or config.NEGATION_WINDOW
         if cat == "negation":
-            fwd = (context_scope(cs, ce, "forward", start, end, ctx.terms)
+            fwd = (context_scope(cs, ce, "forward", start, end, terms, window)
                    if direction in ("forward", "bidirectional") else [])
-            bwd = (context_scope(cs, ce, "backward", start, end, ctx.terms)
+            bwd = (context_scope(cs, ce, "backward", start, end, terms, window)
                    if direction in ("backward", "bidirectional") else [])
             ctx.negations.append(Negation(cs, ce, r, tuple(fwd), tuple(bwd)))
         elif cat == "conditional":
-            ctx.conditional.update(range(cs, ce), context_scope(cs, ce, direction, start, end, ctx.terms))
+            ctx.conditional.update(range(cs, ce), context_scope(cs, ce, direction, start, end, terms, window))
         elif cat == "mitigation":
-            ctx.mitigated.update(context_scope(cs, ce, direction, start, end, ctx.terms))
+            ctx.mitigated.update(context_scope(cs, ce, direction, start, end, terms, window))
         else:
-            ctx.hedged.update(range(cs, ce), context_scope(cs, ce, direction, start, end, ctx.terms))
+            ctx.hedged.update(range(cs, ce), context_scope(cs, ce, direction, start, end, terms, window))
     return ctx
 
 

@@ -16,7 +16,10 @@ Files (one rule a line, ``#`` comments allowed):
 - ``cues.jsonl``: negation, hedge, condition, claim-type ... cues (categories below);
 - ``aspects.jsonl``: aspects, their values, conflicts, qualifiers (see ``nlp.aspects``);
 - ``compliance.jsonl``: compliance rules (family, severity, wording, message, reference);
-- ``compliance_context.jsonl``: denial and report cues that turn a rule match into a mention.
+- ``compliance_context.jsonl``: denial and report cues that turn a rule match into a mention;
+- ``lexicons.jsonl``: named word lists (harms, outcomes, durations ...) that any rule may use:
+  ``"@harms"`` in a phrases list or in a token pattern's ``IN`` list stands for every word of
+  the lexicon ``harms`` (all inflections when the lexicon says ``"match": "lemma"``).
 """
 from __future__ import annotations
 
@@ -36,7 +39,9 @@ class RuleError(ValueError):
 
 CUE_CATEGORIES = {
     "negation": "asserts absence or denial; needs direction",
-    "pseudo_negation": "looks like a negation, hedge or condition but is not one ('not only', 'as if')",
+    "pseudo_negation": "looks like a negation, hedge, condition or claim word but is not one ('not only', "
+                       "'as if', 'the best results'): cues inside it do not count; optional blocks: the "
+                       "categories it cancels (default: all)",
     "hedge": "lowers certainty ('may', 'can', 'often')",
     "conditional": "makes the claim true only under a condition ('if', 'unless')",
     "terminator": "ends the scope of a negation or hedge ('but', 'however')",
@@ -57,14 +62,17 @@ CUE_CATEGORIES = {
 DIRECTIONS = ("forward", "backward", "bidirectional")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _MATCH_KEYS = {"id", "category", "phrases", "pattern", "match", "position", "note"}
+_SCOPE_KEYS = {"direction", "window", "list"}
 _CUE_EXTRA = {
-    "negation": {"direction"}, "hedge": {"direction"}, "conditional": {"direction"},
-    "mitigation": {"direction"}, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
+    "negation": _SCOPE_KEYS, "hedge": _SCOPE_KEYS, "conditional": _SCOPE_KEYS,
+    "mitigation": _SCOPE_KEYS, "claim_type": {"type", "strong", "weak", "dominant", "unmitigated"},
     "anaphor": {"pronoun"}, "imperative": {"negative"}, "intro": {"demote", "concessive"},
-    "answer": {"polarity"},
+    "answer": {"polarity"}, "pseudo_negation": {"blocks"},
 }
 _BOOL_FLAGS = ("strong", "weak", "dominant", "pronoun", "negative", "demote", "concessive",
-               "unmitigated", "absolute", "negation_inside", "universal", "nearest")
+               "unmitigated", "absolute", "negation_inside", "nearest", "list",
+               "mitigable", "requires_quantity")
+QUANTITIES = ("duration",)
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,13 @@ class Rule:
 
 @dataclass(frozen=True)
 class Treatment:
-    """A treatment id with its label and the names that refer to it."""
+    """A treatment id (or a family of treatments) with its label and the names that refer to it."""
 
     id: str
     label: str
     names: tuple[str, ...]
+    family: str = ""               # the family id; a family's own line has its own id here
+    is_family: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,11 @@ class ComplianceRule:
     treatments: tuple[str, ...] = ()
     unless_negated: bool = True
     requires_family: tuple[str, ...] = ()
+    when: dict | None = field(default=None, hash=False, compare=False)   # an assertion that fires it
+    claim_types: tuple[str, ...] = ()       # fires only on claims of these types
+    certainty: tuple[str, ...] = ()         # fires only on claims of this certainty
+    regulatory: str = ""                    # "status": unless the treatment's status is approved;
+                                            # "uses": when the outcome is not an authorised use
     where: str = ""
 
 
@@ -163,9 +178,40 @@ def _check_flags(where: str, obj: dict) -> None:
             raise RuleError(f"{where}: {flag!r} must be true or false (got {obj[flag]!r})")
 
 
+_LEXICONS: dict[str, tuple[str, ...]] = {}   # set by RuleSet loading, read by the expanders
+
+
+def _expand_words(where: str, values) -> list:
+    """A list of words with "@name" lexicon references replaced by the lexicon's words."""
+    out = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("@"):
+            if v[1:] not in _LEXICONS:
+                raise RuleError(f"{where}: unknown lexicon {v!r} (declare it in lexicons.jsonl)")
+            out.extend(_LEXICONS[v[1:]])
+        else:
+            out.append(v)
+    return list(dict.fromkeys(out))
+
+
+def _expand_pattern(where: str, pattern: list) -> list:
+    """A token pattern with lexicon references expanded ({"LOWER": {"IN": "@harms"}})."""
+    out = []
+    for token in pattern:
+        t = {}
+        for attr, value in token.items():
+            if isinstance(value, dict):
+                value = {k: (_expand_words(where, [v] if isinstance(v, str) else v)
+                             if k in ("IN", "NOT_IN") else v) for k, v in value.items()}
+            t[attr] = value
+        out.append(t)
+    return out
+
+
 def _validate_pattern(where: str, pattern) -> tuple:
     if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
         raise RuleError(f"{where}: 'pattern' must be a non-empty list of token objects (spaCy Matcher)")
+    pattern = _expand_pattern(where, pattern)
     from spacy.matcher import Matcher
     from spacy.vocab import Vocab
 
@@ -182,7 +228,7 @@ def _phrases_or_pattern(where: str, obj: dict) -> tuple[str, tuple, tuple]:
     match = obj.get("match", "lower")
     if match not in ("lower", "lemma"):
         raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
-    phrases = _string_list(where, obj, "phrases", required=False)
+    phrases = tuple(_expand_words(where, _string_list(where, obj, "phrases", required=False)))
     pattern = _validate_pattern(where, obj["pattern"]) if "pattern" in obj else ()
     if bool(phrases) == bool(pattern):
         raise RuleError(f"{where}: give exactly one of 'phrases' or 'pattern'")
@@ -196,24 +242,37 @@ def _attrs(obj: dict) -> dict:
 # --- the files ---------------------------------------------------------------------------------
 
 def load_treatments(path: Path) -> tuple[Treatment, ...]:
-    """Treatments with their names; a name may belong to one treatment only."""
+    """Treatments and families with their names; a name may belong to one of them only; every
+    treatment's family is declared (a family line) or is the treatment itself."""
     path = Path(path)
     seen: set[str] = set()
     owner: dict[str, str] = {}
-    out = []
+    out, wheres = [], {}
     for where, obj in _parse_lines(path):
-        _check_keys(where, obj, {"id", "label", "names", "note"})
+        _check_keys(where, obj, {"id", "label", "names", "note", "family", "kind"})
         tid = _check_id(where, obj, seen)
         if not re.match(r"^[a-z][a-z0-9_]*$", tid):
             raise RuleError(f"{where}: treatment id must be lower case with underscores (got {tid!r})")
-        names = _string_list(where, obj, "names")
+        kind = obj.get("kind", "treatment")
+        if kind not in ("treatment", "family"):
+            raise RuleError(f"{where}: 'kind' must be 'treatment' or 'family' (got {kind!r})")
+        names = _string_list(where, obj, "names", required=kind == "treatment")
         for name in names:
             key = name.lower()
             if key in owner and owner[key] != tid:
                 raise RuleError(f"{where}: name {name!r} already belongs to treatment {owner[key]!r}")
             owner[key] = tid
-        out.append(Treatment(tid, str(obj.get("label") or tid), names))
-    if not out:
+        family = tid if kind == "family" else obj.get("family", tid)
+        if not isinstance(family, str) or not family:
+            raise RuleError(f"{where}: 'family' must be a family id (got {family!r})")
+        out.append(Treatment(tid, str(obj.get("label") or tid), names, family, kind == "family"))
+        wheres[tid] = where
+    families = {t.id for t in out if t.is_family or t.family == t.id}
+    for t in out:
+        if not t.is_family and t.family not in families | {t.id}:
+            raise RuleError(f"{wheres[t.id]}: family {t.family!r} is not declared (add a line "
+                            f'{{"id": "{t.family}", "kind": "family", ...}})')
+    if not any(not t.is_family for t in out):
         raise RuleError(f"{path}: no treatments defined")
     return tuple(out)
 
@@ -235,6 +294,11 @@ def _load_cue_file(path: Path, allowed: dict[str, str], required_by_category: di
         if obj.get("position", "start") != "start":
             raise RuleError(f"{where}: 'position' can only be 'start' (got {obj['position']!r})")
         _check_flags(where, obj)
+        blocks = obj.get("blocks", [])
+        if not (isinstance(blocks, list) and set(blocks) <= set(allowed)):
+            raise RuleError(f"{where}: 'blocks' must list cue categories (got {blocks!r})")
+        if "window" in obj and not (isinstance(obj["window"], int) and 0 < obj["window"] <= 40):
+            raise RuleError(f"{where}: 'window' must be a number of tokens from 1 to 40 (got {obj['window']!r})")
         rules.append(Rule(rid, cat, phrases, pattern, match, _attrs(obj), where))
     return tuple(rules)
 
@@ -276,9 +340,11 @@ ASPECT_CATEGORIES = {
 }
 _ASPECT_KEYS = {
     "aspect": {"id", "category", "aspect", "label", "kind", "values", "qualifier", "block",
-               "universal", "nearest", "note"},
+               "universal", "nearest", "note", "mitigable", "words_values", "claim_types",
+               "claim_type"},
     "value": _MATCH_KEYS | {"aspect", "value", "negated_value", "absolute", "negation_inside",
-                            "qualifier_suffix"},
+                            "qualifier_suffix", "quantity", "long_value", "short_value",
+                            "requires_quantity", "mitigable", "window"},
     "conflict": {"id", "category", "aspect", "values", "note"},
     "qualifier": _MATCH_KEYS | {"aspect", "qualifier", "covers"},
     "cancel": _MATCH_KEYS | {"aspect", "window"},
@@ -297,23 +363,50 @@ def _check_aspect_decl(where: str, obj: dict) -> None:
     _string_list(where, obj, "values")
 
 
+def rule_aspects(r: Rule) -> tuple[str, ...]:
+    """The aspects a rule serves (a qualifier may serve several: "aspect": ["effect", "ranking"])."""
+    a = r.get("aspect")
+    return tuple(a) if isinstance(a, list) else (a,)
+
+
 def _check_aspect_refs(out: list[Rule]) -> None:
     """Cross-checks: every rule names a declared aspect and only its declared values."""
     decl = {r.get("aspect"): r for r in out if r.category == "aspect"}
     for r in out:
+        if r.category == "aspect":
+            u = r.get("universal", False)
+            if not (isinstance(u, bool) or isinstance(u, list) and set(u) <= set(r.get("values"))):
+                raise RuleError(f"{r.where}: 'universal' must be true, false or a list of the aspect's values (got {u!r})")
+            t = r.get("claim_type")
+            if t is not None and not (t in config.CLAIM_TYPES or isinstance(t, dict) and set(t) <= set(r.get("values"))
+                                      and set(t.values()) <= set(config.CLAIM_TYPES)):
+                raise RuleError(f"{r.where}: 'claim_type' must be a claim type, or map values of the aspect "
+                                f"to claim types (got {t!r})")
+            ct = r.get("claim_types") or []
+            lists = ct.values() if isinstance(ct, dict) else [ct]
+            if not all(isinstance(x, list) and set(x) <= set(config.CLAIM_TYPES) for x in lists) or (
+                    isinstance(ct, dict) and not set(ct) <= set(r.get("values"))):
+                raise RuleError(f"{r.where}: 'claim_types' must list claim types of the guide, or map "
+                                f"values of the aspect to such lists (got {ct!r})")
+            wv = r.get("words_values") or []
+            if not set(wv) <= set(r.get("values")):
+                raise RuleError(f"{r.where}: 'words_values' must be values of the aspect (got {wv!r})")
         if r.category in ("aspect", "pseudo_negation", "subtype"):
             continue
-        aspect = r.get("aspect")
-        if aspect not in decl:
-            raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
-        allowed = set(decl[aspect].get("values"))
-        used = {"value": [r.get("value"), r.get("negated_value")], "conflict": r.get("values") or []}
-        for v in used.get(r.category, []):
-            if v is not None and v not in allowed:
-                raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
-        if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
-            raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
-                            f"{decl[aspect].get('qualifier')!r})")
+        for aspect in rule_aspects(r):
+            if aspect not in decl:
+                raise RuleError(f"{r.where}: aspect {aspect!r} is not declared (declare it with a category 'aspect' line)")
+            allowed = set(decl[aspect].get("values"))
+            used = {"value": [r.get("value"), r.get("negated_value"), r.get("long_value"), r.get("short_value")],
+                    "conflict": r.get("values") or []}
+            for v in used.get(r.category, []):
+                if v and v not in allowed:
+                    raise RuleError(f"{r.where}: value {v!r} is not one of aspect {aspect!r}'s values {sorted(allowed)}")
+            if r.category == "qualifier" and decl[aspect].get("qualifier") != "group":
+                raise RuleError(f"{r.where}: aspect {aspect!r} takes no qualifier groups (its qualifier is "
+                                f"{decl[aspect].get('qualifier')!r})")
+        if r.category == "value" and r.get("quantity") not in (None, *QUANTITIES):
+            raise RuleError(f"{r.where}: 'quantity' must be one of {list(QUANTITIES)} (got {r.get('quantity')!r})")
 
 
 def load_aspects(path: Path) -> tuple[Rule, ...]:
@@ -330,8 +423,13 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
         _check_flags(where, obj)
         if cat == "subtype" and not all(isinstance(obj.get(k), str) and obj[k] for k in ("treatment", "subtype")):
             raise RuleError(f"{where}: a subtype rule needs 'treatment' and 'subtype'")
-        if cat not in ("pseudo_negation", "subtype") and (not isinstance(obj.get("aspect"), str) or not obj["aspect"]):
-            raise RuleError(f"{where}: 'aspect' must be a non-empty string")
+        aspect = obj.get("aspect")
+        if cat not in ("pseudo_negation", "subtype") and not (
+                isinstance(aspect, str) and aspect
+                or cat == "qualifier" and isinstance(aspect, list) and aspect
+                and all(isinstance(a, str) and a for a in aspect)):
+            raise RuleError(f"{where}: 'aspect' must be a non-empty string"
+                            + (" or list of strings" if cat == "qualifier" else ""))
         if cat in ("aspect", "conflict"):
             if cat == "aspect":
                 _check_aspect_decl(where, obj)
@@ -342,7 +440,7 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
             out.append(Rule(rid, cat, (), (), "lower", _attrs(obj), where))
             continue
         if cat == "value" and not isinstance(obj.get("value"), str):
-            raise RuleError(f"{where}: a value rule needs 'value'")
+            raise RuleError(f"{where}: a value rule needs 'value' (\"\" when it asserts only its negated_value)")
         if cat == "qualifier" and not (isinstance(obj.get("qualifier"), str) and _ID.match(obj["qualifier"])):
             raise RuleError(f"{where}: a qualifier rule needs 'qualifier' (a lower-case slug)")
         match, phrases, pattern = _phrases_or_pattern(where, obj)
@@ -352,7 +450,8 @@ def load_aspects(path: Path) -> tuple[Rule, ...]:
 
 
 _COMPLIANCE_KEYS = {"id", "family", "severity", "phrases", "patterns", "match", "message", "reason",
-                    "reference", "treatments", "unless_negated", "requires_family", "note"}
+                    "reference", "treatments", "unless_negated", "requires_family", "note", "when",
+                    "claim_types", "certainty", "regulatory"}
 
 
 def _text_field(where: str, obj: dict, key: str) -> str:
@@ -369,20 +468,52 @@ def _one_of(where: str, obj: dict, key: str, allowed) -> str:
     return value
 
 
-def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[str]) -> ComplianceRule:
+def _when(where: str, obj: dict, index: AspectIndex) -> dict | None:
+    """A rule's assertion condition: {"aspect", "values", optional "qualifiers"}, checked against
+    the aspect vocabulary."""
+    when = obj.get("when")
+    if when is None:
+        return None
+    if not isinstance(when, dict) or set(when) - {"aspect", "values", "qualifiers"}:
+        raise RuleError(f"{where}: 'when' must be an object with aspect, values and optional qualifiers")
+    aspect = when.get("aspect")
+    if aspect not in index.decl:
+        raise RuleError(f"{where}: 'when' names aspect {aspect!r}, which aspects.jsonl does not declare")
+    values = when.get("values")
+    allowed = set(index.decl[aspect].get("values"))
+    if not (isinstance(values, list) and values and set(values) <= allowed):
+        raise RuleError(f"{where}: 'when' needs 'values' among {sorted(allowed)} (got {values!r})")
+    quals = when.get("qualifiers", [])
+    if not isinstance(quals, list):
+        raise RuleError(f"{where}: 'when' qualifiers must be a list")
+    return {"aspect": aspect, "values": tuple(values), "qualifiers": tuple(quals)}
+
+
+def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[str],
+                     index: AspectIndex | None = None) -> ComplianceRule:
     """Validate one line of compliance.jsonl into a rule; RuleError names file:line."""
     _check_keys(where, obj, _COMPLIANCE_KEYS)
     rid = _check_id(where, obj, seen)
     family = _one_of(where, obj, "family", config.COMPLIANCE_FAMILIES)
     if not rid.startswith(family + "."):
         raise RuleError(f"{where}: id {rid!r} must start with its family '{family}.'")
-    phrases = _string_list(where, obj, "phrases", required=False)
+    phrases = tuple(_expand_words(where, _string_list(where, obj, "phrases", required=False)))
     raw_patterns = obj.get("patterns", [])
     if not isinstance(raw_patterns, list):
         raise RuleError(f"{where}: 'patterns' must be a list of token patterns")
     patterns = tuple(_validate_pattern(where, p) for p in raw_patterns)
-    if not phrases and not patterns:
-        raise RuleError(f"{where}: give 'phrases' and/or 'patterns'")
+    when = _when(where, obj, index) if index is not None else None
+    if not phrases and not patterns and not when:
+        raise RuleError(f"{where}: give 'phrases', 'patterns' and/or 'when'")
+    claim_types = _string_list(where, obj, "claim_types", required=False)
+    if set(claim_types) - set(config.CLAIM_TYPES):
+        raise RuleError(f"{where}: unknown claim types {sorted(set(claim_types) - set(config.CLAIM_TYPES))}")
+    certainty = _string_list(where, obj, "certainty", required=False)
+    if set(certainty) - set(config.CERTAINTIES):
+        raise RuleError(f"{where}: 'certainty' must list {list(config.CERTAINTIES)}")
+    regulatory = obj.get("regulatory", "")
+    if regulatory not in ("", "status", "uses"):
+        raise RuleError(f"{where}: 'regulatory' must be 'status' or 'uses' (got {regulatory!r})")
     treatments = _string_list(where, obj, "treatments", required=False)
     bad = sorted(set(treatments) - treatment_ids)
     if bad:
@@ -400,20 +531,25 @@ def _compliance_rule(where: str, obj: dict, seen: set[str], treatment_ids: set[s
         reference=_text_field(where, obj, "reference"), phrases=phrases, patterns=patterns,
         match=_one_of(where, {"match": obj.get("match", "lower")}, "match", ("lower", "lemma")),
         treatments=treatments, unless_negated=unless_negated, requires_family=requires,
-        where=where)
+        when=when, claim_types=claim_types, certainty=certainty, regulatory=regulatory, where=where)
 
 
-def load_compliance(path: Path, treatment_ids: set[str]) -> tuple[ComplianceRule, ...]:
+def load_compliance(path: Path, treatment_ids: set[str], index: AspectIndex | None = None) -> tuple[ComplianceRule, ...]:
     """The compliance rules, validated (file:line errors); at least one rule."""
     path = Path(path)
     seen: set[str] = set()
-    out = tuple(_compliance_rule(where, obj, seen, treatment_ids) for where, obj in _parse_lines(path))
+    out = tuple(_compliance_rule(where, obj, seen, treatment_ids, index) for where, obj in _parse_lines(path))
     if not out:
         raise RuleError(f"{path}: no compliance rules defined")
     return out
 
 
 # --- the aspect vocabulary, prepared for lookups ------------------------------------------------
+
+def _words(text: str) -> str:
+    """Lower-case words joined by single spaces, hyphenated words kept whole."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-", "")).strip()
+
 
 @dataclass(frozen=True, eq=False)
 class AspectIndex:
@@ -439,7 +575,7 @@ class AspectIndex:
             extra={r.id: r for r in aspects if r.category in ("qualifier", "pseudo_negation", "cancel")},
             covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects
                     if r.category == "qualifier"},
-            subtypes=tuple((r.get("treatment"), r.get("subtype"), re.sub(r"[^a-z0-9]+", " ", p.lower()).strip())
+            subtypes=tuple((r.get("treatment"), r.get("subtype"), _words(p))
                            for r in aspects if r.category == "subtype" for p in r.phrases),
         )
 
@@ -460,16 +596,51 @@ class AspectIndex:
         decl = self.decl.get(aspect)
         return decl.get("qualifier") if decl is not None else "none"
 
-    def universal(self) -> set[str]:
-        """Aspects on which a claim about pores in general meets every treatment."""
-        return {a for a, d in self.decl.items() if d.get("universal")}
+    def words_values(self, aspect: str) -> tuple[str, ...]:
+        """The values of a 'words' aspect that carry the matched words ("named:redness")."""
+        decl = self.decl.get(aspect)
+        return tuple(decl.get("words_values") or ("named",)) if decl is not None else ()
+
+    def claim_type_of(self, aspect: str, value: str) -> str:
+        """The claim type an assertion speaks for (the aspect's claim_type: one type, or a map
+        from value to type), '' when the aspect names none."""
+        decl = self.decl.get(aspect)
+        t = decl.get("claim_type") if decl is not None else None
+        if isinstance(t, dict):
+            t = t.get(value)
+        return t or ""
+
+    def counts_in(self, aspect: str, value: str, claim_type: str) -> bool:
+        """Whether an assertion counts in a claim of this type: the aspect's claim_types (a list
+        for every value, or value -> list: "improves" only in efficacy-like claims)."""
+        decl = self.decl.get(aspect)
+        allowed = decl.get("claim_types") if decl is not None else None
+        if isinstance(allowed, dict):
+            allowed = allowed.get(value)
+        return not allowed or not claim_type or claim_type in allowed
+
+    def mitigable(self, aspect: str) -> bool:
+        decl = self.decl.get(aspect)
+        return bool(decl is not None and decl.get("mitigable"))
+
+    def universal(self) -> dict[str, frozenset | None]:
+        """Aspects on which a claim about pores in general meets every treatment, with the
+        values that do (None: every value; "oil makes pores look bigger" is no claim about
+        treatments, "pore size cannot be changed" is)."""
+        out = {}
+        for a, d in self.decl.items():
+            u = d.get("universal")
+            if u:
+                out[a] = frozenset(u) if isinstance(u, list) else None
+        return out
 
     def absolute_values(self) -> set[tuple[str, str]]:
         return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}
 
     def subtypes_of(self, treatment: str, text: str) -> frozenset:
-        """Sub-types of a treatment a text names (whole words, case-insensitive)."""
-        low = f" {re.sub(r'[^a-z0-9]+', ' ', text.lower())} "
+        """Sub-types of a treatment a text names (whole words, case-insensitive; "non-ablative"
+        is one word, so it does not name "ablative")."""
+        low = f" {_words(text)} "
         return frozenset(sub for t, sub, phrase in self.subtypes
                          if t == treatment and f" {phrase} " in low)
 
@@ -500,7 +671,63 @@ class AspectIndex:
 
 # --- the rule set -------------------------------------------------------------------------------
 
+def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
+    """Named word lists: {"id", "words", optional "match": "lemma" (all inflections), "note"}."""
+    from .lemmas import phrase_forms
+
+    seen: set[str] = set()
+    out: dict[str, tuple[str, ...]] = {}
+    for where, obj in _parse_lines(Path(path)):
+        _check_keys(where, obj, {"id", "words", "match", "note"})
+        lid = _check_id(where, obj, seen)
+        match = obj.get("match", "lower")
+        if match not in ("lower", "lemma"):
+            raise RuleError(f"{where}: 'match' must be 'lower' or 'lemma' (got {match!r})")
+        words = [w.lower() for w in _string_list(where, obj, "words")]
+        if match == "lemma":
+            words = [f for w in words for f in phrase_forms(w)]
+        out[lid] = tuple(dict.fromkeys(words))
+    return out
+
+
+@dataclass(frozen=True)
+class Regulation:
+    """What a regulator has done with a treatment: its status and its authorised uses."""
+
+    treatment: str
+    status: str                     # approved | cleared | exempt | not_reviewed | not_approved
+    uses: tuple[str, ...]           # outcomes it is authorised for (qualifier slugs of "effect")
+    regulator: str
+    reference: str
+
+
+REGULATORY_STATUSES = ("approved", "cleared", "exempt", "not_reviewed", "not_approved")
+
+
+def load_regulation(path: Path, treatment_ids: set[str]) -> dict[str, Regulation]:
+    """treatment -> Regulation, from regulatory.jsonl (one treatment a line)."""
+    seen: set[str] = set()
+    out: dict[str, Regulation] = {}
+    for where, obj in _parse_lines(Path(path)):
+        _check_keys(where, obj, {"id", "treatment", "status", "uses", "regulator", "reference", "note"})
+        _check_id(where, obj, seen)
+        t = obj.get("treatment")
+        if t not in treatment_ids:
+            raise RuleError(f"{where}: unknown treatment {t!r}")
+        if t in out:
+            raise RuleError(f"{where}: treatment {t!r} already has a line")
+        status = _one_of(where, obj, "status", REGULATORY_STATUSES)
+        uses = obj.get("uses", [])
+        if not (isinstance(uses, list) and all(isinstance(u, str) for u in uses)):
+            raise RuleError(f"{where}: 'uses' must be a list of outcomes")
+        out[t] = Regulation(t, status, tuple(uses), _text_field(where, obj, "regulator"),
+                            _text_field(where, obj, "reference"))
+    return out
+
+
 FILES = {
+    "lexicons": "lexicons.jsonl",
+    "regulatory": "regulatory.jsonl",
     "treatments": "treatments.jsonl",
     "cues": "cues.jsonl",
     "aspects": "aspects.jsonl",
@@ -519,15 +746,25 @@ class RuleSet:
     aspect_rules: tuple[Rule, ...]
     compliance: tuple[ComplianceRule, ...]
     context: tuple[Rule, ...]
+    regulation: dict = field(default_factory=dict)   # treatment -> Regulation
     aspects: AspectIndex = field(init=False)
     cue_by_id: dict = field(init=False)
     compliance_by_id: dict = field(init=False)
+    assertion_rules: tuple = field(init=False)
     context_by_id: dict = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "aspects", AspectIndex.build(self.aspect_rules))
+        object.__setattr__(self, "_family", {t.id: t.family for t in self.treatments})
+        object.__setattr__(self, "_family_ids", frozenset(t.id for t in self.treatments if t.is_family))
+        members: dict[str, list] = {}
+        for t in self.treatments:
+            if not t.is_family:
+                members.setdefault(t.family, []).append(t.id)
+        object.__setattr__(self, "_members", {f: tuple(m) for f, m in members.items()})
         object.__setattr__(self, "cue_by_id", {r.id: r for r in self.cues})
         object.__setattr__(self, "compliance_by_id", {r.id: r for r in self.compliance})
+        object.__setattr__(self, "assertion_rules", tuple(r for r in self.compliance if r.when))
         object.__setattr__(self, "context_by_id", {r.id: r for r in self.context})
 
     @classmethod
@@ -541,18 +778,41 @@ class RuleSet:
         return _load(folder, stamp)
 
     def treatment_ids(self) -> set[str]:
+        """Every id a claim can be about: treatments and families."""
         return {t.id for t in self.treatments}
+
+    def family_of(self, treatment: str) -> str:
+        """The family of a treatment id (a family's own id for a family; '' for unknown/none)."""
+        return self._family.get(treatment, "")
+
+    def is_family(self, treatment: str) -> bool:
+        """Whether an id names a whole family ("laser") rather than one treatment. A treatment
+        that is its own family ("topical": other creams and serums) is a treatment here."""
+        return treatment in self._family_ids
+
+    def members(self, family: str) -> tuple[str, ...]:
+        """The treatment ids of a family (for a treatment id: that id alone)."""
+        return self._members.get(family, (family,))
+
+    def covers(self, general: str, specific: str) -> bool:
+        """Whether a claim or fact about ``general`` speaks about ``specific`` too: the same id,
+        or ``general`` is the family of ``specific``."""
+        return general == specific or (self.is_family(general) and self.family_of(specific) == general)
 
 
 @functools.lru_cache(maxsize=8)
 def _load(folder: Path, stamp: tuple) -> RuleSet:
+    _LEXICONS.clear()
+    _LEXICONS.update(load_lexicons(folder / FILES["lexicons"]))
     treatments = load_treatments(folder / FILES["treatments"])
     ids = {t.id for t in treatments}
     aspects = load_aspects(folder / FILES["aspects"])
     for r in aspects:
         if r.category == "subtype" and r.get("treatment") not in ids:
             raise RuleError(f"{r.where}: unknown treatment {r.get('treatment')!r} (see {FILES['treatments']})")
+    index = AspectIndex.build(aspects)
     return RuleSet(folder=folder, treatments=treatments, cues=load_cues(folder / FILES["cues"]),
                    aspect_rules=aspects,
-                   compliance=load_compliance(folder / FILES["compliance"], ids),
-                   context=load_context(folder / FILES["context"]))
+                   compliance=load_compliance(folder / FILES["compliance"], ids, index),
+                   context=load_context(folder / FILES["context"]),
+                   regulation=load_regulation(folder / FILES["regulatory"], ids))

@@ -33,6 +33,26 @@ Span.set_extension("clause", default=0, force=True)
 
 _PRIORITY = {t: i for i, t in enumerate(config.CLAIM_TYPES)}
 _GRADE = {"weak": 0, "normal": 1, "strong": 2, "dominant": 3}
+_COORDINATION = {",", "and", "or", "&", "/", "nor"}
+_GENERAL_SUBJECTS = {"nothing", "none"}
+_GENERAL_NO = {"treatment", "treatments", "product", "products", "procedure", "procedures", "cream",
+               "creams", "serum", "serums", "amount", "method", "device", "one", "technique"}
+_TIMING = {"before", "after", "prior", "until", "while", "during", "following", "beforehand",
+           "afterwards", "afterward", "day", "days", "week", "weeks", "hour", "hours", "month", "months"}
+
+
+def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
+    """The treatments named in one coordination with the first one ("chemical peels and
+    lasering", "Botox, fillers or PRP"): what the claim says of one it says of them all."""
+    if len(t_spans) < 2:
+        return ()
+    group = [t_spans[0][2]]
+    for (_, e1, _), (s2, _, t2) in zip(t_spans, t_spans[1:]):
+        between = words[e1:s2]
+        if not between or not all(w in _COORDINATION for w in between):
+            break
+        group.append(t2)
+    return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
 def _intro_end(doc: Doc, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
@@ -115,7 +135,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
             t = r.get("type")
             if t == "safety" and cs in mitigated and cs not in in_scope and not r.get("unmitigated"):
                 continue  # "prevent infection", "minimize the risk of breakouts": not a risk claim
-            g = ("weak" if r.get("weak") or any(cs in d for d in demoted)
+            g = ("weak" if r.get("weak") or (t != "comparative" and any(cs in d for d in demoted))
                  else "dominant" if r.get("dominant") else "strong" if r.get("strong") else "normal")
             if t not in types or _GRADE[g] > _GRADE[types[t]]:
                 types[t] = g
@@ -172,6 +192,12 @@ def features(doc: Doc, s: int, e: int) -> dict:
         "question": "?" in tail,
         "answer": answer,
         "lead_in": last == ":",
+        "coordinated": coordinated(t_spans, tok.lower),
+        # "Nothing can shrink pores", "No cream will ...": a claim about every treatment
+        "general": subj_start < e and (tok.lower[subj_start] in _GENERAL_SUBJECTS or (
+            tok.lower[subj_start] == "no" and subj_start + 1 < e and tok.lower[subj_start + 1] in _GENERAL_NO)),
+        # an instruction with a time ("avoid retinoids for a week") is about the topic's care
+        "timed": any(w in _TIMING for w in tok.lower[s:e]),
     }
 
 

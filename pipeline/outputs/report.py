@@ -33,6 +33,25 @@ def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
     return io.read_output_tables(Path(processed_dir))
 
 
+def article_titles(tables: dict) -> dict[str, str]:
+    """source_id -> the article's title for people (articles.csv: sources.csv title, else the
+    first heading, else the file name); the source id when this run has no articles table."""
+    articles = tables.get("articles")
+    if articles is None:
+        return {}
+    return {str(s): str(t) for s, t in zip(articles["source_id"], articles["title"]) if str(t).strip()}
+
+
+def _title(titles: dict | None, source_id) -> str:
+    """The title of one source, or its id."""
+    return (titles or {}).get(str(source_id), str(source_id))
+
+
+def _ids(value) -> list[str]:
+    """A ';'-joined id list (as written in CSV) as a list."""
+    return [v for v in str(value if value is not None else "").split(";") if v and v != "nan"]
+
+
 def _esc(v) -> str:
     """Any value as escaped HTML text."""
     return html.escape(str(v))
@@ -99,26 +118,28 @@ def flagged_ids(tables: dict) -> set[str] | None:
 
 
 def summary_figures(tables: dict) -> dict[str, object]:
-    """Headline figures: articles, claims, flagged, contradicted, contradictions by scope and
-    severity, claims by risk, evidence and review status. Missing inputs say so."""
-    claims, contra = tables["claims"], tables["contradictions"]
+    """Headline figures: articles, claims, flagged, claims under attack (contradiction groups)
+    by severity, contradicting pairs by scope, claims by risk, evidence and review status.
+    Missing inputs say so."""
+    claims, contra, groups = tables["claims"], tables["contradictions"], tables.get("groups")
     flagged = flagged_ids(tables)
-    in_pairs = set(contra["claim_a"]) | set(contra["claim_b"])
     f: dict[str, object] = {
         "articles audited": claims["source_id"].nunique(),
         "claims": len(claims),
         "claim families": claims["family_id"].nunique() if "family_id" in claims else len(claims),
         "negated claims": int(claims["negated"].astype(bool).sum()),
         "flagged claims": len(flagged) if flagged is not None else NOT_AVAILABLE,
-        "claims in a contradiction": len(in_pairs),
-        "contradictions": len(contra),
-        "within one source": int((contra["scope"] == "within_source").sum()),
-        "across sources": int((contra["scope"] == "cross_source").sum()),
+        "claims under attack (contradiction groups)": len(groups) if groups is not None else NOT_AVAILABLE,
     }
-    for level in ("high", "medium", "low"):
-        f[f"contradictions of {level} severity"] = (
-            int((contra["severity"] == level).sum()) if "severity" in contra.columns else NOT_AVAILABLE)
-    for level in ("high", "medium", "low"):
+    for level in config.SEVERITIES:
+        f[f"groups of {level} severity"] = (int((groups["severity"] == level).sum())
+                                            if groups is not None else NOT_AVAILABLE)
+    f.update({
+        "contradicting pairs": len(contra),
+        "pairs within one article": int((contra["scope"] == "within_source").sum()),
+        "pairs across articles": int((contra["scope"] == "cross_source").sum()),
+    })
+    for level in config.SEVERITIES:
         f[f"claims of {level} risk"] = (
             int((claims["risk"] == level).sum()) if "risk" in claims.columns else NOT_AVAILABLE)
     f["claims with contradicting evidence"] = (
@@ -135,11 +156,28 @@ def summary_figures(tables: dict) -> dict[str, object]:
     return f
 
 
+SUMMARY_BLOCKS = {
+    "Articles and claims": ("articles audited", "claims", "claim families", "negated claims", "files with problems"),
+    "Contradictions": ("claims under attack (contradiction groups)", "groups of high severity",
+                       "groups of medium severity", "groups of low severity", "contradicting pairs",
+                       "pairs within one article", "pairs across articles"),
+    "Risk and evidence": ("flagged claims", "claims of high risk", "claims of medium risk", "claims of low risk",
+                          "claims with contradicting evidence"),
+}  # every other figure: "Review"
+
+
 def summary_html(tables: dict) -> str:
-    """The summary as a two-column table; each row carries data-key for tests and scripts."""
-    rows = "".join(f"<tr data-key='{_esc(k)}'><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
-                   for k, v in summary_figures(tables).items())
-    return _section("summary", f"<table id='summary-table' class='grid'>{rows}</table>")
+    """The summary as small two-column tables side by side (articles and claims,
+    contradictions, risk and evidence, review); each row carries data-key for tests and scripts."""
+    figures = summary_figures(tables)
+    blocks: dict[str, list[str]] = {title: [] for title in [*SUMMARY_BLOCKS, "Review"]}
+    for key in figures:
+        blocks[next((t for t, keys in SUMMARY_BLOCKS.items() if key in keys), "Review")].append(key)
+    body = "".join(
+        f"<table class='grid summary'><caption>{_esc(title)}</caption>"
+        + "".join(f"<tr data-key='{_esc(k)}'><th>{_esc(k)}</th><td>{_esc(figures[k])}</td></tr>" for k in keys)
+        + "</table>" for title, keys in blocks.items() if keys)
+    return _section("summary", f"<div id='summary-table' class='blocks'>{body}</div>")
 
 
 def summary(tables: dict) -> pd.DataFrame:
@@ -172,6 +210,8 @@ def heatmap(counts: pd.DataFrame):
                 dark = v > 0.6 * data.values.max()
                 ax.text(j, i, str(v), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     ax.set_title("Claims by treatment and claim type")
+    ax.set_xlabel("claim type")
+    ax.set_ylabel("treatment")
     fig.colorbar(im, ax=ax, shrink=0.8, label="claims")
     fig.tight_layout()
     return fig
@@ -188,8 +228,9 @@ def heatmap_html(claims: pd.DataFrame) -> str:
                     + _table(table, "heatmap-counts"))
 
 
-def contradictions_html(contra: pd.DataFrame) -> str:
-    """Contradictions grouped by treatment and aspect, both sentences side by side."""
+def contradictions_html(contra: pd.DataFrame, titles: dict | None = None) -> str:
+    """Every contradicting pair, grouped by treatment and aspect, both sentences side by side
+    (the pair table, contradictions.csv; people read the groups first)."""
     if contra.empty:
         return _section("contradictions", "<p>No contradictions found.</p>")
     has_sev = "severity" in contra.columns
@@ -208,8 +249,8 @@ def contradictions_html(contra: pd.DataFrame) -> str:
             more = f" <i>(stands for {int(more)} repeated pairs)</i>" if str(more).isdigit() and int(more) > 1 else ""
             parts.append(
                 f"<tr data-id='{_esc(r.contradiction_id)}'>"
-                f"<td class='a'><b>{_esc(r.source_a)}</b> ({_esc(r.value_a)})<br>{_esc(r.text_a)}</td>"
-                f"<td class='b'><b>{_esc(r.source_b)}</b> ({_esc(r.value_b)})<br>{_esc(r.text_b)}</td>"
+                f"<td class='a'><b>{_esc(_title(titles, r.source_a))}</b> ({_esc(r.value_a)})<br>{_esc(r.text_a)}</td>"
+                f"<td class='b'><b>{_esc(_title(titles, r.source_b))}</b> ({_esc(r.value_b)})<br>{_esc(r.text_b)}</td>"
                 f"<td>{sev}{_esc(r.scope.replace('_', ' '))}: {_esc(r.rationale)}{more}</td></tr>")
         parts.append("</table></details>")
     return _section("contradictions", "".join(parts))
@@ -225,6 +266,83 @@ def contradictions_grouped(contra: pd.DataFrame) -> pd.DataFrame:
     return order.drop(columns="_s").reset_index(drop=True)
 
 
+def groups_view(groups: pd.DataFrame) -> pd.DataFrame:
+    """The contradiction groups in review order: severity (high first), then how many claims
+    contradict the claim, then how many evidence rows (the stage writes them so; sorted again
+    here so an edited or older table reads the same)."""
+    if groups.empty:
+        return groups
+    g = groups.assign(_s=groups["severity"].map(_SEVERITY_ORDER),
+                      _e=[len(_ids(v)) for v in groups["evidence_ids"]])
+    g = g.sort_values(["_s", "contradicting_claims", "_e"], ascending=[True, False, False], kind="stable")
+    return g.drop(columns=["_s", "_e"]).reset_index(drop=True)
+
+
+def _statement(evidence: pd.DataFrame | None) -> dict[str, str]:
+    """evidence_id -> its statement (empty without an evidence table)."""
+    if evidence is None or evidence.empty:
+        return {}
+    return dict(zip(evidence["evidence_id"].astype(str), evidence["statement"].astype(str)))
+
+
+EVIDENCE_SHOWN = 2  # evidence statements quoted per contradiction group (the rest by id)
+_GROUP_WIDTHS = (7, 36, 15, 42)  # percent: severity, claim, contradicted by, counter-claims
+
+
+def _group_row(r, titles: dict, statements: dict[str, str]) -> str:
+    """One claim under attack: the claim, who contradicts it, the strongest counter-claims."""
+    n, m = int(r.contradicting_claims), int(r.contradicting_sources)
+    against = [f"{n} claim{'s' if n != 1 else ''} in {m} article{'s' if m != 1 else ''}"] if n else []
+    ev = _ids(r.evidence_ids)
+    if ev:
+        against.append(f"evidence {', '.join(ev)}")
+    counters = "".join(
+        f"<li><b>{_esc(_title(titles, src))}</b>: \u201c{_esc(text)}\u201d</li>"
+        for src, text in ((getattr(r, f"counter_{i}_source"), getattr(r, f"counter_{i}_text")) for i in (1, 2, 3))
+        if str(text).strip())
+    cited = [e for e in ev if e in statements]
+    counters += "".join(f"<li><b>evidence {_esc(e)}</b>: {_esc(statements[e])}</li>" for e in cited[:EVIDENCE_SHOWN])
+    if len(cited) > EVIDENCE_SHOWN:
+        counters += f"<li>and evidence {_esc(', '.join(cited[EVIDENCE_SHOWN:]))} (see Evidence status)</li>"
+    return (f"<tr data-group='{_esc(r.group_id)}' data-severity='{_esc(r.severity)}'>"
+            f"<td data-col='severity'><b>{_esc(r.severity)}</b></td>"
+            f"<td data-col='claim'><b>{_esc(_title(titles, r.source_id))}</b><br>\u201c{_esc(r.text)}\u201d"
+            f"<br><i>{_esc(r.treatment.replace('_', ' '))}; {_esc(str(r.aspects).replace('_', ' ').replace(';', ', '))};"
+            f" stated as {_esc(r.certainty)}</i></td>"
+            f"<td data-col='against'>{_esc(' and '.join(against))}</td>"
+            f"<td data-col='counters'><ul>{counters}</ul></td></tr>")
+
+
+def groups_html(tables: dict) -> str:
+    """Claims under attack (contradiction_groups.csv), one row each, by severity then count;
+    medium and low fold when long. The pair table follows, folded, for the detail."""
+    groups, contra = tables.get("groups"), tables["contradictions"]
+    pairs = contradictions_html(contra, article_titles(tables))
+    pairs = (f"<details class='all-pairs'><summary>Every contradicting pair ({len(contra)}, "
+             f"{_esc(config.CONTRADICTIONS_CSV)})</summary>{pairs}</details>") if len(contra) else pairs
+    if groups is None:
+        return _not_available("groups", "Contradiction groups (no contradiction_groups.csv)") + pairs
+    if groups.empty:
+        return _section("groups", "<p>No claim is contradicted by another claim or by the evidence.</p>") + pairs
+    titles, statements = article_titles(tables), _statement(tables.get("evidence"))
+    view = groups_view(groups)
+    parts = []
+    for level in config.SEVERITIES:
+        rows = view[view["severity"] == level]
+        if rows.empty:
+            continue
+        opened = " open" if level == "high" or len(rows) <= OPEN_GROUP_MAX else ""
+        parts.append(f"<details{opened} class='severity-{level}'><summary><h3 style='display:inline'>"
+                     f"Severity {level}: {len(rows)} claim{'s' if len(rows) != 1 else ''}</h3></summary>"
+                     f"<table class='groups' id='groups-{level}'><colgroup>"
+                     + "".join(f"<col style='width:{w}%'>" for w in _GROUP_WIDTHS)
+                     + "</colgroup><tr><th>Severity</th><th>Claim</th>"
+                     "<th>Contradicted by</th><th>Strongest counter-claims and evidence</th></tr>"
+                     + "".join(_group_row(r, titles, statements) for r in rows.itertuples(index=False))
+                     + "</table></details>")
+    return _section("groups", "".join(parts)) + pairs
+
+
 def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> pd.DataFrame:
     """One row per (claim contradicted by evidence, evidence row), with the full citation."""
     cols = ["claim_id", "source_id", "treatment", "text", "evidence_id", "statement", "quote",
@@ -238,7 +356,8 @@ def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None
     return merged[cols].sort_values(["source_id", "claim_id", "evidence_id"], kind="stable").reset_index(drop=True)
 
 
-def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None) -> str:
+def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None,
+                            titles: dict | None = None) -> str:
     """Each claim the evidence contradicts, with the evidence statement and its citation."""
     table = contradicted_by_evidence(claims, evidence)
     if table.empty:
@@ -248,7 +367,8 @@ def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None)
     for (cid, sid, text), group in table.groupby(["claim_id", "source_id", "text"], sort=False):
         for i, r in enumerate(group.itertuples(index=False)):
             mirror = " (mirror or index copy)" if str(r.is_mirror).lower() in ("yes", "true", "1") else ""
-            claim_cell = f"<td rowspan='{len(group)}'><b>{_esc(sid)}</b><br>{_esc(text)}</td>" if i == 0 else ""
+            claim_cell = (f"<td rowspan='{len(group)}'><b>{_esc(_title(titles, sid))}</b><br>{_esc(text)}</td>"
+                          if i == 0 else "")
             parts.append(
                 f"<tr>{claim_cell}<td><b>{_esc(r.evidence_id)}</b>: {_esc(r.statement)}</td>"
                 f"<td>{_esc(r.source_title)}, {_esc(r.publisher)}{_esc(mirror)}<br>"
@@ -257,7 +377,7 @@ def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None)
     return "".join(parts)
 
 
-def families_html(claims: pd.DataFrame) -> str:
+def families_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
     """Claims repeated verbatim or nearly (one family), each family once with its occurrences."""
     from ..stages.families import families
 
@@ -266,6 +386,8 @@ def families_html(claims: pd.DataFrame) -> str:
     if fams.empty:
         return _section("families", "<p>No claim is repeated.</p>")
     view = fams[["size", "treatment", "representative", "sources", "claim_ids"]]
+    if titles:
+        view = view.assign(sources=["; ".join(_title(titles, s) for s in _ids(v)) for v in view["sources"]])
     return _section("families", f"<p>{len(fams)} claims occur more than once.</p>" + _table(view, "families-table"))
 
 
@@ -279,9 +401,17 @@ def source_links(contra: pd.DataFrame) -> pd.DataFrame:
             .reset_index().sort_values(["source_a", "source_b"], kind="stable"))
 
 
-def source_graph(sources: list[str], links: pd.DataFrame):
-    """Sources as nodes on a circle, a line per pair of sources that contradict each other
-    (width and label: how many contradictions), and each node's within-source count."""
+def short_title(title: str, width: int = 26, lines: int = 2) -> str:
+    """A title wrapped to a few short lines for a chart label ('...' when cut)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, width, max_lines=lines, placeholder="\u2026")) or title
+
+
+def source_graph(sources: list[str], links: pd.DataFrame, titles: dict | None = None):
+    """Sources as nodes on a circle (labelled by title), a line per pair of sources that
+    contradict each other (width and label: how many contradictions), and each node's
+    within-source count."""
     import math
 
     plt = _plt()
@@ -299,13 +429,15 @@ def source_graph(sources: list[str], links: pd.DataFrame):
                 bbox={"boxstyle": "round", "fc": "white", "ec": "#c0392b"}, zorder=3)
     for s, (x, y) in pos.items():
         ax.scatter([x], [y], s=min(400 + 40 * within.get(s, 0), 2500), color="#2e86c1", zorder=2)
-        ax.text(x * 1.32, y * 1.32, f"{s}\n{within.get(s, 0)} within itself", ha="center", va="center",
-                fontsize=8)
+        ax.text(x * 1.32, y * 1.32, f"{short_title(_title(titles, s))}\n{within.get(s, 0)} within itself",
+                ha="center", va="center", fontsize=8)
     ax.set_aspect("equal")
     ax.set_xlim(-1.9, 1.9)
     ax.set_ylim(-1.6, 1.6)
     ax.set_axis_off()
-    ax.set_title("Sources linked by their contradictions")
+    ax.set_title("Articles linked by their contradictions")
+    fig.text(0.5, 0.01, "node: an article (under it, its contradictions within itself); line: contradictions "
+             "between two articles (width and label: how many pairs)", ha="center", fontsize=8, color="#555")
     fig.tight_layout()
     return fig
 
@@ -317,9 +449,13 @@ def source_graph_html(tables: dict) -> str:
         return _section("source-graph", "<p>No contradictions, so no links between sources.</p>")
     links = source_links(contra)
     sources = sorted(set(tables["claims"]["source_id"]) | set(links["source_a"]) | set(links["source_b"]))
-    return _section("source-graph", figure_html(source_graph(sources, links), "graph",
-                                                "Graph of sources linked by contradictions")
-                    + _table(links, "source-links"))
+    titles = article_titles(tables)
+    shown = links.assign(source_a=[_title(titles, s) for s in links["source_a"]],
+                         source_b=[_title(titles, s) for s in links["source_b"]])
+    shown = shown.rename(columns={"source_a": "article", "source_b": "other article"})
+    return _section("source-graph", figure_html(source_graph(sources, links, titles), "graph",
+                                                "Graph of articles linked by contradictions")
+                    + _table(shown, "source-links"))
 
 
 def risky_by_rule(tables: dict) -> pd.DataFrame | None:
@@ -341,6 +477,19 @@ def risky_by_rule(tables: dict) -> pd.DataFrame | None:
     return out.sort_values(["claims", "rule_id"], ascending=[False, True], kind="stable")
 
 
+def risky_chart(table: pd.DataFrame):
+    """Horizontal bars: flagged claims per compliance rule."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
+    ax.barh(table["rule_id"][::-1], table["claims"][::-1], color="#e67e22")
+    ax.set_xlabel("claims flagged")
+    ax.set_ylabel("compliance rule")
+    _integer_ticks(ax)
+    ax.set_title("Risky claims by rule")
+    fig.tight_layout()
+    return fig
+
+
 def risky_html(tables: dict) -> str:
     """Risky claims by rule: a bar chart and the table, or 'not available'."""
     table = risky_by_rule(tables)
@@ -348,14 +497,28 @@ def risky_html(tables: dict) -> str:
         return _not_available("risky", "Risky claims by rule (no flags.csv or flags column)")
     if table.empty:
         return _section("risky", "<p>No claim was flagged.</p>")
+    return _section("risky", figure_html(risky_chart(table), "risky-chart", "Risky claims by rule")
+                    + _table(table, "risky-table"))
+
+
+EVIDENCE_COLOURS = {"supported": "#27ae60", "contradicted": "#c0392b", "no_evidence": "#bdc3c7"}
+
+
+def evidence_chart(counts: pd.DataFrame):
+    """Stacked horizontal bars: claims per treatment by evidence status."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
-    ax.barh(table["rule_id"][::-1], table["claims"][::-1], color="#e67e22")
-    ax.set_xlabel("claims flagged")
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(counts) + 2.2))
+    left = pd.Series(0, index=counts.index)
+    for status in counts.columns:
+        ax.barh(counts.index, counts[status], left=left, label=status, color=EVIDENCE_COLOURS.get(status))
+        left = left + counts[status]
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="evidence status")
+    ax.set_xlabel("claims")
+    ax.set_ylabel("treatment")
     _integer_ticks(ax)
-    ax.set_title("Risky claims by rule")
+    ax.set_title("Evidence status by treatment")
     fig.tight_layout()
-    return _section("risky", figure_html(fig, "risky-chart", "Risky claims by rule") + _table(table, "risky-table"))
+    return fig
 
 
 def evidence_html(tables: dict) -> str:
@@ -364,23 +527,11 @@ def evidence_html(tables: dict) -> str:
     if "evidence_status" not in claims.columns:
         return _not_available("evidence", "Evidence status (no evidence_status column)")
     counts = pd.crosstab(claims["treatment"], claims["evidence_status"])
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(counts) + 2.2))
-    colours = {"supported": "#27ae60", "contradicted": "#c0392b", "no_evidence": "#bdc3c7"}
-    left = pd.Series(0, index=counts.index)
-    for status in counts.columns:
-        ax.barh(counts.index, counts[status], left=left, label=status, color=colours.get(status))
-        left = left + counts[status]
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ax.set_xlabel("claims")
-    _integer_ticks(ax)
-    ax.set_title("Evidence status by treatment")
-    fig.tight_layout()
     evidence = tables.get("evidence")
     note = f"<p>{len(evidence)} evidence rows.</p>" if evidence is not None else ""
-    return _section("evidence", figure_html(fig, "evidence-chart", "Evidence status by treatment")
+    return _section("evidence", figure_html(evidence_chart(counts), "evidence-chart", "Evidence status by treatment")
                     + _table(counts.reset_index(), "evidence-table") + note
-                    + evidence_citations_html(claims, evidence))
+                    + evidence_citations_html(claims, evidence, article_titles(tables)))
 
 
 def review_html(tables: dict) -> str:
@@ -405,8 +556,15 @@ def review_html(tables: dict) -> str:
     return _section("review", body)
 
 
-FULL_TABLE_COLUMNS = ["claim_id", "source_id", "section", "text", "treatment", "claim_type", "certainty",
-                      "negated", "evidence_status", "flags", "risk", "review_status", "review_note"]
+# The claims table shows what a reviewer decides on; the rest of each row is behind a toggle
+# (and in the workbook): (column, heading) pairs, and the columns of the toggle.
+CLAIMS_SHOWN = [("article", "article"), ("text", "claim"), ("treatment", "treatment"),
+                ("claim_type", "type"), ("risk", "risk"), ("evidence_status", "evidence"),
+                ("review_status", "review")]
+CLAIMS_MORE = ["claim_id", "section", "certainty", "negated", "assertions", "flags", "evidence_ids",
+               "review_note", "family_id"]
+_CLAIMS_WIDTHS = {"article": 15, "text": 39, "treatment": 10, "claim_type": 8, "risk": 6,
+                  "evidence_status": 8, "review_status": 8, "more": 6}  # percent of the page
 _FILTER_JS = """<script>
 (function(){var t=document.getElementById('claims-table');if(!t)return;
 var ins=t.querySelectorAll('thead input'),rows=t.querySelectorAll('tbody tr'),c=document.getElementById('claims-shown');
@@ -417,29 +575,135 @@ ins.forEach(function(i){i.addEventListener('input',f);});})();
 </script>"""
 
 
-def claims_view(claims: pd.DataFrame) -> pd.DataFrame:
-    """The full claims table with the columns a reviewer reads first."""
-    return claims[[c for c in FULL_TABLE_COLUMNS if c in claims.columns]]
+def claims_view(claims: pd.DataFrame, titles: dict | None = None) -> pd.DataFrame:
+    """The claims as the report shows them: the shown columns (article by title), then the
+    columns behind the toggle that this run has."""
+    view = claims.assign(article=[_title(titles, s) for s in claims["source_id"]])
+    cols = [c for c, _ in CLAIMS_SHOWN if c in view.columns] + [c for c in CLAIMS_MORE if c in view.columns]
+    return view[cols]
 
 
-def claims_table_html(claims: pd.DataFrame) -> str:
-    """The full claims table with one filter box per column (inline script, works offline)."""
-    view = claims_view(claims)
-    table = _table(view, "claims-table")
+def claims_table_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
+    """The claims table, fitted to the page width: article, claim, treatment, type, risk,
+    evidence and review status in columns, the rest behind a <details> toggle per row; one
+    filter box per column (inline script, works offline)."""
+    view = claims_view(claims, titles)
+    shown = [(c, h) for c, h in CLAIMS_SHOWN if c in view.columns]
+    more = [c for c in CLAIMS_MORE if c in view.columns]
+    cols = [c for c, _ in shown] + ["more"]
+    heads = [h for _, h in shown] + ["more"]
+    colgroup = "<colgroup>" + "".join(f"<col style='width:{_CLAIMS_WIDTHS.get(c, 8)}%'>" for c in cols) + "</colgroup>"
+    head = "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in heads) + "</tr>"
     filters = "<tr class='filters'>" + "".join(
-        f"<th><input data-i='{i}' placeholder='filter {_esc(c)}' size='8'></th>"
-        for i, c in enumerate(view.columns)) + "</tr>"
-    table = table.replace("</tr></thead>", "</tr>" + filters + "</thead>", 1)
+        f"<th><input data-i='{i}' placeholder='filter' aria-label='filter {_esc(h)}'></th>"
+        for i, h in enumerate(heads)) + "</tr>"
+    body = []
+    for r in view.to_dict("records"):
+        cells = "".join(f"<td data-col='{_esc(c)}'>{_esc(r[c])}</td>" for c, _ in shown)
+        details = "".join(f"<dt>{_esc(c.replace('_', ' '))}</dt><dd>{_esc(r[c])}</dd>" for c in more
+                          if str(r[c]).strip())
+        body.append(f"<tr data-claim='{_esc(r.get('claim_id', ''))}'>{cells}<td data-col='more'>"
+                    f"<details><summary>more</summary><dl>{details}</dl></details></td></tr>")
+    table = (f"<table id='claims-table' class='grid fit'>{colgroup}<thead>{head}{filters}</thead>"
+             f"<tbody>{''.join(body)}</tbody></table>")
     return _section("all-claims", f"<p><span id='claims-shown'>{len(view)}</span> of {len(view)} claims shown;"
-                    " type in a box to filter that column.</p>" + table + _FILTER_JS)
+                    " type in a box to filter that column. Every column is in the review workbook"
+                    f" (<code>{_esc(config.CLAIMS_REVIEW_XLSX)}</code>).</p>" + table + _FILTER_JS)
+
+
+# --- start here: the highest-risk findings ------------------------------------------------
+
+START_HERE_MAX = 10
+START_HERE_KINDS = ("contradiction", "evidence", "risk")  # why a claim is listed
+
+
+def _flag_reasons(tables: dict) -> dict[str, list[str]]:
+    """claim_id -> 'message (rule)' of its high-severity flags (flags.csv), or of every rule in
+    its flags column when there is no flags table."""
+    flags = tables.get("flags")
+    out: dict[str, list[str]] = {}
+    if flags is not None and len(flags):
+        high = flags[flags["severity"] == "high"] if "severity" in flags else flags
+        message = high["message"] if "message" in high else high["rule_id"]
+        for cid, rule, msg in zip(high["claim_id"], high["rule_id"], message):
+            out.setdefault(str(cid), []).append(f"{msg} ({rule})")
+        return out
+    claims = tables["claims"]
+    if "flags" in claims:
+        for cid, f in zip(claims["claim_id"], claims["flags"]):
+            if _ids(f):
+                out[str(cid)] = [", ".join(_ids(f))]
+    return out
+
+
+def start_here(tables: dict, limit: int = START_HERE_MAX) -> list[dict]:
+    """The highest-risk findings, one per claim: a claim in a high-severity contradiction group,
+    contradicted by evidence, or of high risk (a high-severity compliance flag). Each says why
+    in words. Ranked by how many of those three it has, then how many claims contradict it,
+    then how many evidence rows, then corpus order."""
+    claims, titles = tables["claims"], article_titles(tables)
+    groups = tables.get("groups")
+    high = groups[groups["severity"] == "high"] if groups is not None and len(groups) else None
+    by_group = {str(r.claim_id): r for r in high.itertuples(index=False)} if high is not None else {}
+    statements = _statement(tables.get("evidence"))
+    flag_reasons = _flag_reasons(tables)
+    found = []
+    for order, c in enumerate(claims.to_dict("records")):
+        cid, why, kinds = str(c["claim_id"]), [], []
+        g = by_group.get(cid)
+        n = int(g.contradicting_claims) if g is not None else 0
+        if n:
+            m = int(g.contradicting_sources)
+            e = f", e.g. \u201c{g.counter_1_text}\u201d ({_title(titles, g.counter_1_source)})" if g.counter_1_text else ""
+            why.append(f"Contradicted by {n} claim{'s' if n != 1 else ''} in {m} article{'s' if m != 1 else ''}{e}.")
+            kinds.append("contradiction")
+        ev = _ids(c.get("evidence_ids")) if c.get("evidence_status") == "contradicted" else []
+        if ev:
+            first = f": {statements[ev[0]]}" if ev[0] in statements else ""
+            rest = f" (and {', '.join(ev[1:])})" if len(ev) > 1 else ""
+            why.append(f"The evidence contradicts it: {ev[0]}{first}{rest}")
+            kinds.append("evidence")
+        if c.get("risk") == "high":
+            why.append("High-risk wording: " + "; ".join(flag_reasons.get(cid, ["a high-severity compliance rule"])))
+            kinds.append("risk")
+        if kinds:
+            found.append({"claim_id": cid, "source_id": c["source_id"], "article": _title(titles, c["source_id"]),
+                          "text": c["text"], "why": why, "kinds": kinds,
+                          "_key": (-len(kinds), -n, -len(ev), order)})
+    found.sort(key=lambda f: f.pop("_key"))
+    return found[:limit] if limit else found
+
+
+def start_here_html(tables: dict) -> str:
+    """The 'start here' list: the ten highest-risk findings, each with its article and why."""
+    every = start_here(tables, limit=0)
+    if not every:
+        return _section("start-here", "<p>Nothing to start with: no claim is in a high-severity "
+                        "contradiction, contradicted by evidence or of high risk.</p>")
+    items = "".join(
+        f"<li data-claim='{_esc(f['claim_id'])}' data-kinds='{_esc(' '.join(f['kinds']))}'>"
+        f"<b>{_esc(f['article'])}</b>: \u201c{_esc(f['text'])}\u201d<ul>"
+        + "".join(f"<li>{_esc(w)}</li>" for w in f["why"]) + "</ul></li>" for f in every[:START_HERE_MAX])
+    more = (f"<p>{len(every) - START_HERE_MAX} more below (contradictions, evidence, risky claims).</p>"
+            if len(every) > START_HERE_MAX else "")
+    return _section("start-here", f"<ol id='start-here-list'>{items}</ol>{more}")
 
 
 def style_html() -> str:
-    """The page's small inline stylesheet."""
+    """The page's small inline stylesheet: tables fit the page (no sideways scrolling), text wraps."""
     return ("<style>section.audit table{border-collapse:collapse;font-size:12px;margin:6px 0}"
-            "section.audit td,section.audit th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left !important}"
-            "table.pairs{width:100%}table.pairs td{width:40%}table.pairs td:last-child{width:20%}"
-            "section.audit td[data-col=text]{min-width:320px}section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
+            "section.audit td,section.audit th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;"
+            "text-align:left !important;overflow-wrap:break-word}"
+            "table.pairs,table.groups,table.fit{width:100%;table-layout:fixed}"
+            "table.groups td,table.fit td{overflow-wrap:anywhere}"
+            "table.pairs td{width:40%}table.pairs td:last-child{width:20%}"
+            "table.groups ul{margin:0;padding-left:16px}"
+            "table.fit input{width:100%;box-sizing:border-box}table.fit dl{margin:2px 0}"
+            "table.fit dt{font-weight:bold}table.fit dd{margin:0 0 2px 6px}"
+            "#summary-table{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}"
+            "table.summary caption{font-weight:bold;text-align:left;padding:2px 0}"
+            "#start-here-list>li{margin:0 0 8px 0;font-size:13px}#start-here-list ul{margin:2px 0;color:#444}"
+            "section.audit img{max-width:100%}p.na{color:#7f8c8d}</style>")
 
 
 def problems_html(problems: pd.DataFrame) -> str:
@@ -448,14 +712,33 @@ def problems_html(problems: pd.DataFrame) -> str:
     return _section("problems", body)
 
 
+OUTPUT_FILES = (
+    (config.REPORT_HTML, "this report"),
+    (config.CLAIMS_REVIEW_XLSX, "the review workbook: decide on claims there, then import it with `review import`"),
+    (config.CONTRADICTION_GROUPS_CSV, "one row per claim under attack, most severe first"),
+    (config.CLAIMS_CSV, "every claim with its labels, evidence status, flags, risk and review status"),
+    (config.CLAIMS_PARQUET, "the same claims for scripts"),
+    (config.FLAGS_CSV, "every compliance flag with its rule and message"),
+    (config.EVIDENCE_CSV, "the evidence table the claims were checked against"),
+    (config.REVIEW_STATUS_CSV, "every review decision and its status (unchanged, stale, orphaned, superseded)"),
+    (config.CONTRADICTIONS_CSV, "every contradicting pair of claims (for scripts)"),
+    (config.ASSERTIONS_CSV, "what each claim asserts (aspect, value)"),
+    (config.ARTICLES_CSV, "each article's file and title"),
+    (config.PROBLEMS_CSV, "files that could not be audited, and why"),
+    (config.VALIDATION_JSON, "the result of the table checks"),
+)
+
+
 def outputs_html(output_dir: str | Path) -> str:
-    """Where the reviewer finds the workbook and the decisions file."""
+    """The output files by name, relative to the output folder (this report is in it), and the
+    decisions file relative to the project: no local absolute path."""
     out = Path(output_dir)
-    return _section("outputs", "<ul>"
-                    f"<li>Review workbook: <code>{_esc(out / config.CLAIMS_REVIEW_XLSX)}</code></li>"
-                    f"<li>Decision status: <code>{_esc(out / config.REVIEW_STATUS_CSV)}</code></li>"
-                    f"<li>Decisions file: <code>{_esc(config.DECISIONS_FILE.relative_to(config.ROOT))}</code>"
-                    " (import the workbook with <code>python -m pipeline review import FILE.xlsx</code>)</li></ul>")
+    items = "".join(f"<li><code>{_esc(name)}</code>: {_esc(what)}</li>" for name, what in OUTPUT_FILES
+                    if name == config.REPORT_HTML or (out / name).exists())
+    decisions = config.DECISIONS_FILE.relative_to(config.ROOT).as_posix()
+    return _section("outputs", "<p>In the output folder, beside this report:</p>"
+                    f"<ul>{items}</ul><p>Reviewers' decisions are kept in <code>{_esc(decisions)}</code> "
+                    "(in the project); <code>review import</code> adds the workbook's decisions to it.</p>")
 
 
 # --- rendering ----------------------------------------------------------------------------

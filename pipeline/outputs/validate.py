@@ -1,12 +1,16 @@
 """Validate: every output table against its great-expectations suite in expectations/.
 
 Suites are plain JSON (``{"name": ..., "expectations": [{"type": ..., "kwargs": ...}]}``), one
-per table, so reviewers can read and extend them. great_expectations is imported here only
-(it takes seconds to import), and runs in an ephemeral context: no network, no files of its own.
+per table, so reviewers can read and extend them. A value written ``"$name"`` (or ``{$name}`` inside a regex) is a vocabulary of
+the rule set the audit ran with (``vocabularies``: treatment ids, aspects, claim types, ...), so a
+rule folder given with ``--rules`` validates against its own vocabulary. great_expectations is
+imported here only (it takes seconds to import), and runs in an ephemeral context: no network,
+no files of its own.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,14 +22,50 @@ class ValidationFailed(RuntimeError):
     """A table broke its expectations; the message names the table and the expectations."""
 
 
-def load_suite(table: str, folder: Path = config.EXPECTATIONS_DIR) -> dict:
-    """The suite JSON for a table (expectations/<table>.json)."""
+def vocabularies(rules) -> dict[str, list]:
+    """The named value sets suites may refer to as "$name", from a RuleSet."""
+    return {
+        "treatments": sorted(rules.treatment_ids() | {config.NO_TREATMENT, ""}),
+        "aspects": sorted(rules.aspects.decl),
+        "claim_types": list(config.CLAIM_TYPES),
+        "families": sorted(config.COMPLIANCE_FAMILIES),
+    }
+
+
+def _named(name: str, names: dict[str, list]) -> list:
+    if name not in names:
+        raise ValueError(f"unknown vocabulary '${name}' in an expectation suite (known: {sorted(names)})")
+    return names[name]
+
+
+def _fill(value, names: dict[str, list]):
+    """Replace "$name" strings of a suite by the named vocabulary, and "{$name}" inside a regex
+    by an alternation of its words (recursively)."""
+    if isinstance(value, str) and value.startswith("$"):
+        return _named(value[1:], names)
+    if isinstance(value, str) and "{$" in value:
+        return re.sub(r"\{\$(\w+)\}", lambda m: "(?:" + "|".join(
+            re.escape(str(w)) for w in _named(m.group(1), names) if w) + ")", value)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+def load_suite(table: str, folder: Path = config.EXPECTATIONS_DIR, names: dict | None = None) -> dict:
+    """The suite JSON for a table (expectations/<table>.json), vocabularies filled in."""
     path = Path(folder) / f"{table}.json"
-    return io.read_json(path)
+    return _fill(io.read_json(path), names or {})
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], folder: Path = config.EXPECTATIONS_DIR) -> dict:
-    """Run each table's suite; returns a deterministic summary {table: {success, results}}."""
+def validate_tables(tables: dict[str, pd.DataFrame], rules=None,
+                    folder: Path = config.EXPECTATIONS_DIR) -> dict:
+    """Run each table's suite; returns a deterministic summary {table: {success, results}}.
+    ``rules``: the RuleSet whose vocabularies "$name" values stand for (default rules)."""
+    from ..nlp import RuleSet
+
+    names = vocabularies(rules or RuleSet.load())
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
@@ -37,7 +77,7 @@ def validate_tables(tables: dict[str, pd.DataFrame], folder: Path = config.EXPEC
     source = context.data_sources.add_or_update_pandas("audit")
     summary = {}
     for name, df in sorted(tables.items()):
-        suite = context.suites.add_or_update(gx.ExpectationSuite(**load_suite(name, folder)))
+        suite = context.suites.add_or_update(gx.ExpectationSuite(**load_suite(name, folder, names)))
         asset = source.add_dataframe_asset(name=name)
         batch_def = asset.add_batch_definition_whole_dataframe(name)
         definition = context.validation_definitions.add_or_update(

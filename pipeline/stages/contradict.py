@@ -31,10 +31,10 @@ from itertools import product
 import pandas as pd
 
 from .. import config, tables
-from ..nlp.ruleset import AspectIndex
+from ..nlp.ruleset import AspectIndex, RuleSet
 
 _ASSERTED = ["claim_id", "family_id", "source_id", "start", "treatment", "certainty", "text",
-             "aspect", "value", "base", "qualifier", "words", "absolute"]
+             "aspect", "value", "base", "qualifier", "words", "absolute", "named"]
 
 
 def full_value(base: str, qualifier: str) -> str:
@@ -44,16 +44,27 @@ def full_value(base: str, qualifier: str) -> str:
 
 def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectIndex,
                   keep_no_treatment: bool = False) -> pd.DataFrame:
-    """One row per (claim, aspect, value) with the claim's columns; claims without a treatment
-    drop unless asked to keep them."""
+    """One row per (claim, subject treatment, aspect, value) with the claim's columns: a claim
+    about coordinated treatments ("chemical peels and lasers can ...") asserts for each of them.
+    ``named``: whether the claim names any treatment at all. Claims without a treatment drop
+    unless asked to keep them."""
     absolute = index.absolute_values()
     if not len(assertions) or not len(claims):
         return pd.DataFrame(columns=_ASSERTED)
     cols = ["claim_id", "source_id", "start", "treatment", "text"]
+    subjects = claims["subjects"] if "subjects" in claims else [(t,) for t in claims["treatment"]]
     info = claims[cols].assign(
         family_id=claims["family_id"] if "family_id" in claims else claims["claim_id"],
-        certainty=claims["certainty"] if "certainty" in claims else "")
+        certainty=claims["certainty"] if "certainty" in claims else "",
+        named=([bool(t) for t in claims["treatments"]] if "treatments" in claims
+               else ~claims["treatment"].isin(["", config.NO_TREATMENT])),
+        treatment=[tuple(s) or (t,) for s, t in zip(subjects, claims["treatment"])])
+    if "claim_type" in claims:
+        info = info.assign(claim_type=claims["claim_type"])
+    info = info.explode("treatment")
     rows = assertions.merge(info, on="claim_id", how="inner", sort=False)
+    if "claim_type" in rows:
+        rows = rows[[index.counts_in(a, v, t) for a, v, t in zip(rows["aspect"], rows["value"], rows["claim_type"])]]
     if not keep_no_treatment:
         rows = rows[~rows["treatment"].isin(["", config.NO_TREATMENT])]
     fam = rows["family_id"].where(rows["family_id"].astype(bool), rows["claim_id"])
@@ -64,6 +75,7 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
         "value": [full_value(b, q) for b, q in zip(rows["value"], rows["qualifier"])],
         "base": rows["value"], "qualifier": rows["qualifier"], "words": rows["words"],
         "absolute": [(a, b) in absolute for a, b in zip(rows["aspect"], rows["value"])],
+        "named": rows["named"].astype(bool),
     }, columns=_ASSERTED)
     return out.reset_index(drop=True)
 
@@ -105,9 +117,10 @@ def severity(index: AspectIndex, aspect: str, a, b) -> str:
 
 
 def _families_clash(index: AspectIndex, aspect: str, fa: "_Family", fb: "_Family") -> bool:
-    """Per pair of families: not the same family, not two general claims, different treatments
-    for ranking, and no disjoint named sub-types of one treatment."""
-    if fa.key[3] == fb.key[3] or (fa.universal and fb.universal):
+    """Per pair of families: not the same family, not two claims that joined the block from
+    elsewhere (two general claims, two claims about a whole family), different treatments for
+    ranking, and no disjoint sub-types of one treatment (Fraxel vs CO2 laser)."""
+    if fa.key[3] == fb.key[3] or (fa.via and fb.via):
         return False
     a, b = fa.rep, fb.rep
     if index.by_qualifier(aspect):
@@ -117,36 +130,63 @@ def _families_clash(index: AspectIndex, aspect: str, fa: "_Family", fb: "_Family
     return True
 
 
-def _with_universal(asserted: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
-    """Claims about pores in general (treatment none) join every treatment's block on a
-    'universal' aspect ("nothing can permanently shrink pores" vs "strips permanently shrink
-    pores"); on other aspects they pair with nothing."""
-    universal = index.universal()
+def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """The rows with those that join other treatments' blocks (``via`` says from where):
+
+    - a claim about a whole family ("lasers can leave pores exposed") joins the block of each
+      member that other claims speak of (laser resurfacing, laser hair removal), and stays in
+      its own; two members never meet (hair removal is not resurfacing);
+    - a claim about pores or skin in general (treatment none, no treatment named) joins every
+      treatment's block on a 'universal' aspect ("nothing can permanently shrink pores" vs
+      "strips permanently shrink pores"); on other aspects it pairs with nothing.
+    """
+    index = rules.aspects
     general = asserted["treatment"].isin(["", config.NO_TREATMENT])
-    out = [asserted[~general].assign(universal=False)]
-    for aspect in sorted(universal):
-        rows = asserted[general & (asserted["aspect"] == aspect)]
-        others = sorted(set(asserted.loc[~general & (asserted["aspect"] == aspect), "treatment"]))
+    out = [asserted[~general].assign(via="")]
+    specific = asserted[~general]
+    present = {(a, t) for a, t in zip(specific["aspect"], specific["treatment"])}
+    for (fam, aspect), rows in specific[specific["treatment"].map(rules.is_family)].groupby(
+            ["treatment", "aspect"], sort=True):
+        for m in rules.members(fam):
+            if (aspect, m) in present:
+                out.append(rows.assign(treatment=m, via=fam))
+    universal = index.universal()
+    for aspect, values in sorted(universal.items()):
+        rows = asserted[general & ~asserted["named"] & (asserted["aspect"] == aspect)]
+        if values is not None:
+            rows = rows[rows["base"].isin(values)]
+        others = sorted({t for a, t in present if a == aspect})
         for t in others:
-            out.append(rows.assign(treatment=t, universal=True))
+            out.append(rows.assign(treatment=t, via="*"))
     return pd.concat(out, ignore_index=True)
+
+
+def _source_subtypes(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, frozenset]:
+    """(source, treatment) -> the one sub-type the article names for that treatment, if it names
+    exactly one: its other claims about the treatment inherit it ("it heals in days" in a page
+    about Fraxel is about non-ablative lasers)."""
+    named: dict[tuple, set] = {}
+    for sid, t, text in zip(asserted["source_id"], asserted["treatment"], asserted["text"]):
+        named.setdefault((sid, t), set()).update(index.subtypes_of(t, text))
+    return {k: frozenset(v) for k, v in named.items() if len(v) == 1}
 
 
 class _Family:
     """The occurrences of one claim family asserting one (aspect, value) for one treatment."""
 
-    __slots__ = ("key", "rows", "rep", "per_source", "subtypes", "universal")
+    __slots__ = ("key", "rows", "rep", "per_source", "subtypes", "via")
 
-    def __init__(self, key: tuple, rows: list, index: AspectIndex):
+    def __init__(self, key: tuple, rows: list, index: AspectIndex, inherited: dict):
         self.key, self.rows, self.rep = key, rows, rows[0]
         self.per_source: dict[str, list] = {}
         for r in rows:
             self.per_source.setdefault(r.source_id, []).append(r)
-        self.subtypes = index.subtypes_of(self.rep.treatment, self.rep.text)
-        self.universal = bool(self.rep.universal)
+        self.subtypes = (index.subtypes_of(self.rep.treatment, self.rep.text)
+                         or inherited.get((self.rep.source_id, self.rep.treatment), frozenset()))
+        self.via = self.rep.via
 
 
-def _families(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, dict[str, list]]:
+def _families(asserted: pd.DataFrame, index: AspectIndex, inherited: dict) -> dict[tuple, dict[str, list]]:
     """Blocks -> value -> families. A block is (treatment, aspect), or (outcome, aspect) for
     aspects blocked by qualifier (ranking)."""
     members: dict[tuple, list] = {}
@@ -156,14 +196,14 @@ def _families(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, dict[st
     for key, rows in members.items():
         aspect, value, treatment, _ = key
         block = ("*" + rows[0].qualifier if index.by_qualifier(aspect) else treatment, aspect)
-        blocks.setdefault(block, {}).setdefault(value, []).append(_Family(key, rows, index))
+        blocks.setdefault(block, {}).setdefault(value, []).append(_Family(key, rows, index, inherited))
     return blocks
 
 
-def _family_pairs(asserted: pd.DataFrame, index: AspectIndex):
+def _family_pairs(asserted: pd.DataFrame, index: AspectIndex, inherited: dict):
     """Yield (aspect, family a, family b) for every clashing pair of families inside a block:
     value pairs are checked once per block, families only within clashing values."""
-    for (_, aspect), by_value in sorted(_families(asserted, index).items()):
+    for (_, aspect), by_value in sorted(_families(asserted, index, inherited).items()):
         values = sorted(by_value)
         for i, v1 in enumerate(values):
             for v2 in values[i:]:
@@ -195,13 +235,16 @@ def _occurrence_pairs(fa: _Family, fb: _Family) -> dict:
     return out
 
 
-def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectIndex) -> pd.DataFrame:
+def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """Pairs of claims whose assertions exclude each other, one row per pair of claim families
     and scope, with severity, rationale and the number of claim pairs it stands for."""
-    asserted = _with_universal(assertions_of(claims, assertions, index, keep_no_treatment=True), index)
+    index = rules.aspects
+    asserted = assertions_of(claims, assertions, index, keep_no_treatment=True)
+    inherited = _source_subtypes(asserted, index)
+    asserted = _blocks_joined(asserted, rules)
     asserted = asserted.sort_values(["source_id", "start", "claim_id"], kind="stable")
     rows = []
-    for aspect, fa, fb in _family_pairs(asserted, index):
+    for aspect, fa, fb in _family_pairs(asserted, index, inherited):
         for scope, ((a, b), count) in _occurrence_pairs(fa, fb).items():
             if (a.source_id, a.start) > (b.source_id, b.start):
                 a, b = b, a

@@ -19,11 +19,11 @@ from ..text import back, compact
 FEATURES = ["treatments_found", "subject_treatments", "types_found", "strong_types", "negated",
             "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
             "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms",
-            "cue_ids", "n_words", "question", "answer", "lead_in"]
+            "cue_ids", "n_words", "question", "answer", "lead_in", "coordinated", "timed", "general"]
 UNIT_COLUMNS = ["unit", "source_id", "block", "clause", "kind", "start", "end", "text", "section",
-                *FEATURES]
+                *FEATURES, "asserts"]
 UNIT_ASSERTION_COLUMNS = ["unit", "aspect", "value", "qualifier", "words", "absolute"]
-UNIT_FINDING_COLUMNS = ["unit", "rule_id", "start", "end", "match"]
+UNIT_FINDING_COLUMNS = ["unit", "rule_id", "start", "end", "match", "detail"]
 
 
 @dataclass
@@ -65,11 +65,12 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
             feats = span._.features
             for col in FEATURES:
                 units[col].append(feats[col])
+            units["asserts"].append(tuple((a.aspect, a.value) for a in span._.assertions))
             assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute)
                               for a in span._.assertions)
-            for rid, s, e in span._.findings:
+            for rid, s, e, detail in span._.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
-                findings.append((n, rid, source(a), source(z - 1) + 1, doc.text[a:z]))
+                findings.append((n, rid, source(a), source(z - 1) + 1, doc.text[a:z], detail))
             n += 1
     return Extracted(pd.DataFrame(units, columns=UNIT_COLUMNS),
                      pd.DataFrame(assertions, columns=UNIT_ASSERTION_COLUMNS),

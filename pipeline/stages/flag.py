@@ -4,7 +4,8 @@ The ``compliance_findings`` component has already kept, per unit, the rule wordi
 claimed rather than mentioned (negation scopes, quotes, denial and report cues). This stage
 applies what needs the tagged claim:
 
-- a rule with ``treatments`` fires only on claims about one of them;
+- a rule with ``treatments`` fires only on claims about one of them (or a member of a family
+  it names);
 - a rule with ``requires_family`` fires only when a rule of one of those families fired on the
   same claim or on another clause of the same sentence ("permanent results; results may vary").
 
@@ -24,8 +25,7 @@ from ..nlp.ruleset import RuleSet
 from ..text import text_key
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(config.SEVERITIES)}
-FINDING_COLUMNS = ["claim_id", "source_id", "rule_id", "family", "severity", "start", "end",
-                   "match", "fingerprint"]
+FINDING_COLUMNS = tables.FINDINGS
 
 
 def fingerprint(text: str, rule_id: str) -> str:
@@ -40,6 +40,22 @@ def _same_sentence(visible: str, prev, claim) -> bool:
             and not re.search(r"[.!?]", visible[max(prev.end - 1, 0):claim.start]))
 
 
+def _applies(r, m, c, rules: RuleSet) -> bool:
+    """Whether a rule's match holds for this claim: its treatments, claim types and certainty,
+    and for regulatory rules what the regulator has done with the claim's treatment."""
+    if r.treatments and not any(rules.covers(t, c.treatment) for t in r.treatments):
+        return False
+    if (r.claim_types and c.claim_type not in r.claim_types) or (r.certainty and c.certainty not in r.certainty):
+        return False
+    reg = rules.regulation.get(c.treatment)
+    if r.regulatory == "status":        # "FDA-approved" said of a treatment that is not approved
+        return reg is not None and reg.status != "approved"
+    if r.regulatory == "uses":          # an outcome outside the authorised uses
+        outcomes = set(m.detail.partition(":")[2].split(",")) - {""}
+        return reg is not None and bool(reg.uses) and bool(outcomes - set(reg.uses))
+    return True
+
+
 def findings(claims: pd.DataFrame, matches: pd.DataFrame, visible: dict[str, str],
              rules: RuleSet) -> pd.DataFrame:
     """One row per (claim, fired rule). ``matches``: the component's matches keyed by claim_id
@@ -51,14 +67,14 @@ def findings(claims: pd.DataFrame, matches: pd.DataFrame, visible: dict[str, str
     prev, prev_families = None, set()
     for c in claims.itertuples(index=False):
         hits = [(rules.compliance_by_id[m.rule_id], m) for m in by_claim.get(c.claim_id, ())]
-        hits = [(r, m) for r, m in hits if not r.treatments or c.treatment in r.treatments]
+        hits = [(r, m) for r, m in hits if _applies(r, m, c, rules)]
         near = prev_families if _same_sentence(visible.get(c.source_id, ""), prev, c) else set()
         families = {r.family for r, _ in hits} | near
         hits = [(r, m) for r, m in hits if not r.requires_family or families & set(r.requires_family)]
         prev, prev_families = c, {r.family for r, _ in hits}
         for r, m in hits:
             rows.append((c.claim_id, c.source_id, r.id, r.family, r.severity, m.start, m.end,
-                         m.match, fingerprint(c.text, r.id)))
+                         m.match, m.detail, fingerprint(c.text, r.id)))
     out = pd.DataFrame(rows, columns=FINDING_COLUMNS)
     return out.sort_values(["source_id", "start", "rule_id"], kind="stable").reset_index(drop=True)
 

@@ -9,7 +9,8 @@ Web text rarely marks its structure, so for plain text a line is classified by i
 - heading: short (at most HEADING_MAX_WORDS words), no final full stop, or a question that
   stands alone on its line; it gives the section to the claims below it;
 - list item: starts with a bullet or number, or a short label, a colon and a capital ("Skin
-  Trauma: The ..."; "Let's be honest: nothing ..." is a sentence);
+  Trauma: The ..."; "Let's be honest: nothing ..." is a sentence); a labelled line of several
+  sentences ("Answer: ... . ... . ...") is a paragraph, split into sentences;
 - list item too: two or more short lines, one per line, right after a lead-in ending in a
   colon ("Here are some tips:");
 - paragraph: anything else. Hard-wrapped lines (a line not ending a sentence followed by one
@@ -28,6 +29,7 @@ _LABEL = re.compile(r"^\s*([A-Z][^:.!?]{0,60}?):\s+[\"'(]?[A-Z0-9]")  # "Skin Tr
 _END_PUNCT = re.compile(r"[.!?:;\"')\]]\s*$")
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 _SHAPE_CHARS = 2000   # a line's shape is judged on its first characters
+_SENT_END = re.compile(r"[.!?][\"')\]]*\s+")
 
 
 def _lines(visible: str):
@@ -49,7 +51,8 @@ def _kind_of_line(line: str) -> str:
     label = _LABEL.match(line)
     if (label and len(_WORD.findall(label.group(1))) <= 6
             and len(words) > len(_WORD.findall(label.group(1))) + 2
-            and (_END_PUNCT.search(line) or len(words) > config.HEADING_MAX_WORDS)):
+            and (_END_PUNCT.search(line) or len(words) > config.HEADING_MAX_WORDS)
+            and len(_SENT_END.findall(line[:_SHAPE_CHARS])) < config.LABEL_ITEM_MAX_SENTENCES):
         return "list_item"
     if len(words) <= config.HEADING_MAX_WORDS and (not _END_PUNCT.search(line) or line.endswith("?")):
         if line.endswith("?") and len(words) > config.HEADING_MAX_WORDS:
@@ -59,7 +62,6 @@ def _kind_of_line(line: str) -> str:
 
 
 _SPACES = re.compile(r"\s*")
-_SENT_END = re.compile(r"[.!?][\"')\]]*\s+")
 
 
 def _cut(start: int, end: int, visible: str, limit: int):

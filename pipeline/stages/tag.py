@@ -13,7 +13,10 @@ claims guide and tests/gold/LABELLING.md:
 - treatment: the treatment named as the subject; a subject about skin or a condition is "none";
   a pronoun subject refers to the paragraph's last subject; otherwise the topic: the treatment
   last named as a subject in the paragraph, else the section heading's, else the article's
-  (``main_treatments``: sources.csv, else inferred from the article's own text).
+  (``main_treatments``: sources.csv, else inferred from the article's own text);
+- a family named without saying which member ("the laser", "injections") is the member the
+  paragraph, section or article is about when that member is of the family, else the family
+  ("lasers can leave pores exposed" in an article about several treatments).
 """
 from __future__ import annotations
 
@@ -22,18 +25,20 @@ from collections import Counter
 import pandas as pd
 
 from .. import config
+from ..nlp.ruleset import RuleSet
 from ..text import claim_id, text_key
 
 # Claim types that speak about a treatment even when it is not named.
 _TREATMENT_TYPES = {"safety", "comparative", "durability", "efficacy", "candidacy", "regimen",
                     "mechanism", "advice"}
-TAG_COLUMNS = ["is_claim", "treatment", "treatments", "claim_type", "certainty", "negated",
-               "cues", "claim_id"]
+TAG_COLUMNS = ["is_claim", "treatment", "treatments", "subjects", "claim_type", "certainty",
+               "negated", "cues", "claim_id"]
 
 
-def infer_main_treatments(units: pd.DataFrame, titles: dict[str, str] | None = None) -> dict[str, str]:
-    """The treatment each article is about, from its own text: the one it names most, where
-    the title, the headings and the opening line count three times."""
+def infer_main_treatments(units: pd.DataFrame, rules: RuleSet) -> dict[str, str]:
+    """The treatment each article is about, from its own text: the one it names most, where the
+    headings and the opening line count three times. Mentions of a family ("the laser") count
+    for the member of that family the article names most, else for the family."""
     out = {}
     for sid, group in units.groupby("source_id", sort=False):
         counts: Counter = Counter()
@@ -42,9 +47,39 @@ def infer_main_treatments(units: pd.DataFrame, titles: dict[str, str] | None = N
             for t in found:
                 counts[t] += 3 if kind == "heading" or i == 0 else 1
                 first.setdefault(t, i)
+        for fam in [t for t in counts if rules.is_family(t)]:
+            members = [m for m in counts if rules.family_of(m) == fam and not rules.is_family(m)]
+            if members:
+                best = max(members, key=lambda t: (counts[t], -first[t]))
+                counts[best] += counts.pop(fam)
         out[sid] = (max(counts, key=lambda t: (counts[t], -first[t]))
                     if counts else config.NO_TREATMENT)
     return out
+
+
+def _resolve(t: str, topics: tuple, rules: RuleSet) -> str:
+    """A family id as the member the topics speak of (the first topic of that family), else as is."""
+    if not rules.is_family(t):
+        return t
+    return next((x for x in topics if x and rules.family_of(x) == t and not rules.is_family(x)), t)
+
+
+def _asserted_types(asserts: tuple, rules: RuleSet) -> tuple[str, ...]:
+    """The claim types the unit's assertions speak for (the aspects' claim_type in the rules):
+    "can make your pores bigger" is a safety claim even when no claim word is listed."""
+    index = rules.aspects
+    found = {index.claim_type_of(a, v) for a, v in asserts} - {""}
+    return tuple(sorted(found, key=config.CLAIM_TYPES.index))
+
+
+def _claim_type(strong: tuple, found: tuple, asserted: tuple) -> str:
+    """Strong triggers first; else the ordinary triggers; a safety assertion (a worsening, a
+    named harm) outranks ordinary triggers; with no trigger at all, the assertions decide."""
+    if strong:
+        return strong[0]
+    if "safety" in asserted and "etiology" not in found:
+        return "safety"  # a worsening or a named harm, unless it is what causes a condition
+    return (found or asserted or ("",))[0]
 
 
 def _certainty(conditional: bool, hedged: bool) -> str:
@@ -72,12 +107,18 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     """
     if u.subject_treatments:
         return u.subject_treatments[0]
+    if u.general and not u.treatments_found:
+        return config.NO_TREATMENT  # "Nothing can permanently shrink pores": about every treatment
     if u.imperative:
-        return u.treatments_found[0] if u.treatments_found and not u.negative_imperative else topic
-    if u.skin_subject and not u.treatments_found and (
+        # "Use a salicylic cleanser" and "Don't resort to chemical peels" speak about what they
+        # name; "Avoid retinoids for a week" is care around the topic treatment
+        return u.treatments_found[0] if u.treatments_found and not (u.negative_imperative and u.timed) else topic
+    improves = ("effect", "improves") in u.asserts and not u.negated and ("durability", "temporary") not in u.asserts
+    if u.skin_subject and not u.treatments_found and not improves and (
             {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
         # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused
-        # by ..."), unless it states an outcome ("pores looked 44 percent smaller after ...")
+        # by ..."), unless it states an improvement ("the pores may also get smaller"): then it
+        # speaks of the treatment the paragraph is about
         return config.NO_TREATMENT
     if u.pronoun_subject:
         return subject  # "These openings can become clogged": what the paragraph was about
@@ -88,7 +129,7 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     return topic if ctype in _TREATMENT_TYPES else config.NO_TREATMENT
 
 
-def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
+def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[str, list]:
     """The tag columns of one article's units, in order."""
     out: dict[str, list] = {c: [] for c in TAG_COLUMNS}
     section_topic = None
@@ -99,13 +140,16 @@ def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
     for u in group.itertuples(index=False):
         if u.kind == "heading":
             section_topic = _section_topic(u)
+            if section_topic:
+                section_topic = _resolve(section_topic, (article,), rules)
         if u.block != block:
             block, block_topic, block_subject = u.block, None, None
+        asserted = _asserted_types(u.asserts, rules)
         is_claim = bool(
             u.kind != "heading" and not u.question and not u.not_claim and not u.lead_in
-            and not u.physiology and u.n_words >= 2 and u.types_found
+            and not u.physiology and u.n_words >= 2 and (u.types_found or asserted)
         )
-        ctype = (u.strong_types or u.types_found or ("",))[0] if is_claim else ""
+        ctype = _claim_type(u.strong_types, u.types_found, asserted) if is_claim else ""
         topic = block_topic or section_topic or article
         if u.clause == 2 and not u.subject_treatments:
             treatment = prev_treatment
@@ -117,13 +161,15 @@ def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
             is_claim = True
             ctype = (question.strong_types or question.types_found)[0]
             treatment = (question.subject_treatments or question.treatments_found or (topic,))[0]
+        topics = (*u.treatments_found, block_topic, section_topic, article)
+        treatment = _resolve(treatment, topics, rules)
         question = u if u.question else None
         if treatment == config.NO_TREATMENT and is_claim and (
                 u.skin_subject or "etiology" in u.types_found) \
-                and not {"durability", "comparative"} & set(u.strong_types):
+                and not {"durability", "comparative", "regulatory"} & set(u.strong_types):
             ctype = "etiology"  # a claim about skin or a condition: what causes or what it is
         if u.subject_treatments:
-            block_topic = block_subject = u.subject_treatments[0]
+            block_topic = block_subject = _resolve(u.subject_treatments[0], topics, rules)
         elif u.skin_subject and not u.treatments_found:
             block_subject = treatment  # "Pores are tiny openings ...": none
         prev_treatment = treatment
@@ -131,7 +177,10 @@ def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
         out["treatment"].append(treatment if is_claim else "")
         out["treatments"].append(tuple(dict.fromkeys(
             ([treatment] if treatment not in ("", config.NO_TREATMENT) else [])
-            + list(u.treatments_found))) if is_claim else ())
+            + [_resolve(t, topics, rules) for t in u.treatments_found])) if is_claim else ())
+        co = [_resolve(t, topics, rules) for t in u.coordinated]
+        out["subjects"].append(tuple(dict.fromkeys([treatment] + co)) if is_claim and treatment in co
+                               else ((treatment,) if is_claim else ()))
         out["claim_type"].append(ctype)
         out["certainty"].append(_certainty(u.conditional, u.hedged) if is_claim else "")
         out["negated"].append((u.answer == "no" if answered else bool(u.negated)) if is_claim else False)
@@ -145,16 +194,17 @@ def _label_article(group: pd.DataFrame, article: str) -> dict[str, list]:
     return out
 
 
-def tag(units: pd.DataFrame, main_treatments: dict[str, str] | None = None) -> pd.DataFrame:
+def tag(units: pd.DataFrame, rules: RuleSet, main_treatments: dict[str, str] | None = None) -> pd.DataFrame:
     """Label every unit; claims are the rows with is_claim True (units keep their order).
 
     The topic a unit without a named subject refers to is, in order: the treatment last named
     as a subject earlier in the same paragraph, the section's (from its heading), the article's.
     """
-    main = {**infer_main_treatments(units), **{k: v for k, v in (main_treatments or {}).items() if v}}
+    main = {**infer_main_treatments(units, rules),
+            **{k: v for k, v in (main_treatments or {}).items() if v}}
     cols: dict[str, list] = {c: [] for c in TAG_COLUMNS}
     for sid, group in units.groupby("source_id", sort=False):
-        for c, values in _label_article(group, main.get(sid, config.NO_TREATMENT)).items():
+        for c, values in _label_article(group, main.get(sid, config.NO_TREATMENT), rules).items():
             cols[c].extend(values)
     order = units.groupby("source_id", sort=False).ngroup().sort_values(kind="stable").index
     labelled = units.loc[order].reset_index(drop=True)

@@ -45,6 +45,11 @@ for src, sub in [
         (S4, 'The micro-channels created by the needles'),
         (S4, 'create controlled micro-injuries on the skin'),
         (S4, 'opens up the pores and creates small channels in the skin'),
+        (S4, 'Increased Oil Production: The micro-injuries trigger'),
+        (S4, "Inflammatory Response: The body's natural inflammatory response to the micro-injuries"),
+        (S4, 'bacteria can enter these micro-wounds'),
+        (S4, 'Lastly, the inflammatory response triggered by the micro-injuries'),
+        (S4, "The body's immune response to the micro-injuries"),
 ]:
     pair(NONINV_MN, (src, sub, 'minimally_invasive'), 'microneedling', 'invasiveness')
 pair((T5, 'completely non-invasive laser', 'non_invasive'),
@@ -104,17 +109,17 @@ pair((T1, 'A glycolic peel has no downtime', 'none'),
 # --- pore_size_effect
 NOIMPACT = (S3, 'Microderm does not have any direct impact on the size of pores', 'no_effect')
 for sub in ['the pore size reduces gradually', 'hence shrinking the pores on the skin',
-            'large pores tend to shrink']:
-    pair(NOIMPACT, (S3, sub, 'reduces'), 'microdermabrasion', 'pore_size_effect')
+            'large pores tend to shrink', 'the pores will be unclogged and return to their original form']:
+    pair(NOIMPACT, (S3, sub, 'reduces'), 'microdermabrasion', 'effect')
 STRIPS_PERM = (T3, 'Our charcoal formula permanently shrinks pores', None)
 pair((T3, STRIPS_PERM[1], 'reduces'), (T4, 'They do not make pores any smaller', 'no_effect'),
-     'pore_strips', 'pore_size_effect')
+     'pore_strips', 'effect')
 
 # --- permanence (a universal "nothing/cannot" claim about pores covers pore strips)
 for src, sub in [(S2, 'cannot be permanently minimized'),
                  (T4, 'nothing can permanently shrink pores'),
                  (T4, 'the pore refills within days')]:
-    pair((T3, STRIPS_PERM[1], 'permanent'), (src, sub, 'not_permanent'), 'pore_strips', 'permanence')
+    pair((T3, STRIPS_PERM[1], 'permanent'), (src, sub, 'not_permanent'), 'pore_strips', 'durability')
 
 # --- setting
 pair((T2, 'can only be performed by a trained professional', 'professional_only'),

@@ -11,31 +11,50 @@ def items(nlp, text):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("Microneedling has virtually no side effects.", {("side_effects", "minimal")}),
+    ("Microneedling has virtually no side effects.", {("side_effects", "none")}),
     ("Botox has no side effects.", {("side_effects", "none")}),
-    ("Laser treatment may cause hyperpigmentation.", {("side_effects", "named:hyperpigmentation")}),
+    ("Laser treatment may cause hyperpigmentation.", {("side_effects", "serious:hyperpigmentation")}),
+    ("Fillers may cause mild bruising.", {("side_effects", "named:bruising")}),
+    ("Side effects are usually mild and temporary.", {("side_effects", "minimal")}),
     ("It's not without its side effects.", {("side_effects", "named:side_effects")}),
     ("The peel does not cause irritation.", set()),
-    ("Microderm does not have any direct impact on the size of pores.", {("pore_size_effect", "no_effect")}),
-    ("Pore size cannot be permanently minimized.", {("permanence", "not_permanent")}),
-    ("Nothing can permanently shrink pores.", {("permanence", "not_permanent")}),
-    ("The strips permanently shrink pores.", {("permanence", "permanent"), ("pore_size_effect", "reduces")}),
+    ("Microneedling improves acne scarring.", {("effect", "improves:scars")}),
+    ("In people who have acne scars, Botox may help.", set()),
+    ("Microderm does not have any direct impact on the size of pores.", {("effect", "no_effect:pores")}),
+    ("Pore size cannot be permanently minimized.", {("durability", "temporary"), ("effect", "improves:pores")}),
+    ("The strips permanently shrink pores.", {("durability", "permanent"), ("effect", "improves:pores")}),
+    ("Using it near the eyes can cause permanent injury.", {("side_effects", "serious:permanent_injury")}),
+    ("Laser hair removal gives a permanent hair reduction.", {("effect", "improves:hair")}),
+    ("Results last 3-4 months.", {("durability", "temporary:3 - 4 months")}),
+    ("The strips make your pores bigger.", {("effect", "worsens:pores")}),
     ("Micro-needling is a non-invasive method.", {("invasiveness", "non_invasive")}),
     ("Microdermabrasion is minimally invasive.", {("invasiveness", "minimally_invasive")}),
-    ("The needles create micro-injuries in the skin.", {("invasiveness", "invasive")}),
-    ("The inflammatory response to the micro-injuries helps healing.", set()),
+    ("It is an invasive procedure.", {("invasiveness", "invasive")}),
+    ("The needles create micro-injuries in the skin.", {("invasiveness", "breaks_skin")}),
     ("To minimize the risk of breakouts, cleanse gently.", set()),
     ("If the breakouts persist, see a doctor.", set()),
-    ("The peel is painless and has no downtime.", {("pain", "painless"), ("downtime", "none")}),
-    ("Expect 5 to 7 days of peeling.", {("downtime", "some"), ("side_effects", "named:peeling")}),
+    ("The peel is painless and has no downtime.", {("pain", "none"), ("downtime", "none")}),
+    ("A numbing cream is applied first.", {("pain", "some")}),
+    ("Expect 5 to 7 days of peeling.", {("downtime", "long:5 to 7 days"), ("side_effects", "named:peeling")}),
+    ("Redness usually clears up within a few days.", {("downtime", "some:few days"), ("side_effects", "named:redness")}),
+    ("Full recovery may take 3-4 months.", {("downtime", "long:3 - 4 months")}),
+    ("It needs minimal downtime.", {("downtime", "minimal")}),
+    ("It requires no downtime or aftercare.", {("downtime", "none"), ("aftercare", "none")}),
+    ("The procedure lasts about 30 minutes.", set()),
     ("One treatment is all it takes.", {("sessions", "single")}),
     ("Most clients need three to six sessions.", {("sessions", "multiple")}),
-    ("It can only be performed by a trained professional.", {("setting", "professional_only")}),
-    ("You can do it at home.", {("setting", "at_home")}),
-    ("It suits every skin type.", {("candidacy", "suitable:all")}),
+    ("It can only be performed by a trained professional.", {("setting", "medical_only")}),
+    ("You can do it at home.", {("setting", "non_medical")}),
+    ("It is FDA-approved.", {("regulatory", "approved")}),
+    ("The device is FDA-cleared.", {("regulatory", "cleared")}),
+    ("It suits every skin type.", {("candidacy", "suitable:all_skin_types")}),
     ("If you have sensitive skin, these peels are not for you.", {("candidacy", "unsuitable:sensitive_skin")}),
-    ("It is the best treatment for clogged pores.", {("ranking", "best:clogged_pores")}),
-    ("It is one of the best treatments for enlarged pores.", set()),
+    ("Darker skin has a greater risk of hyperpigmentation.", {("candidacy", "at_risk:darker_skin"), ("side_effects", "serious:hyperpigmentation")}),
+    ("It is the best treatment for clogged pores.", {("ranking", "best:clogged_pores"), ("effect", "improves:clogged_pores")}),
+    ("It is an effective treatment.", set()),   # praise with no outcome named asserts no effect
+    ("Laser hair removal is uncomfortable.", {("pain", "some")}),   # a name asserts nothing
+    ("Peels are not permanent.", {("durability", "temporary")}),
+    ("It is one of the best treatments for enlarged pores.", {("effect", "improves:pores")}),
     ("Does it reduce pores?", set()),
     ("The palms and soles are the only parts that don\u2019t have pores.", {("palms_soles_pores", "absent")}),
 ])
@@ -45,7 +64,7 @@ def test_assertions_of_literal_sentences(nlp, text, expected):
 
 def test_qualifier_goes_to_the_nearest_cue(nlp):
     got = items(nlp, "It is the best treatment for clogged pores and the safest way to treat enlarged pores.")
-    assert got == {("ranking", "best:clogged_pores"), ("ranking", "safest:enlarged_pores")}
+    assert {a for a in got if a[0] == "ranking"} == {("ranking", "best:clogged_pores"), ("ranking", "safest:pores")}
 
 
 def test_named_effects_merge_into_one_assertion_with_words(nlp):
@@ -60,5 +79,5 @@ def test_each_claim_span_carries_its_own_assertions(nlp):
     doc = nlp(make_block(nlp, "Botox has no side effects and is pain-free. Fillers may cause bruising."))
     spans = list(doc.spans["claims"])
     assert [s.text for s in spans] == ["Botox has no side effects and is pain-free.", "Fillers may cause bruising."]
-    assert {(a.aspect, a.value) for a in spans[0]._.assertions} == {("side_effects", "none"), ("pain", "painless")}
+    assert {(a.aspect, a.value) for a in spans[0]._.assertions} == {("side_effects", "none"), ("pain", "none")}
     assert [(a.aspect, a.value, a.qualifier) for a in spans[1]._.assertions] == [("side_effects", "named", "bruising")]

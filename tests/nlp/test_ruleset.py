@@ -117,3 +117,23 @@ def test_bad_aspect_lines_name_file_and_line(tmp_path, line, message):
     with pytest.raises(rules.RuleError) as exc:
         rules.load_aspects(p)
     assert f"{p}:3:" in str(exc.value) and message in str(exc.value)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"id": "reg.x", "treatment": "needlework", "status": "cleared", "uses": [], "regulator": "r", "reference": "f"}', "unknown treatment 'needlework'"),
+    ('{"id": "reg.x", "treatment": "prp", "status": "blessed", "uses": [], "regulator": "r", "reference": "f"}', "status"),
+    ('{"id": "reg.x", "treatment": "prp", "status": "approved", "uses": "wrinkles", "regulator": "r", "reference": "f"}', "'uses' must be a list"),
+    ('{"id": "reg.y", "treatment": "botox", "status": "approved", "uses": [], "regulator": "r", "reference": "f"}', "already has a line"),
+])
+def test_bad_regulatory_lines_name_file_and_line(tmp_path, line, message):
+    ok = '{"id": "reg.botox", "treatment": "botox", "status": "approved", "uses": ["wrinkles"], "regulator": "US FDA", "reference": "f"}\n'
+    p = write(tmp_path, "regulatory.jsonl", "# comment\n" + ok + line + "\n")
+    with pytest.raises(rules.RuleError) as exc:
+        rules.load_regulation(p, {t.id for t in RuleSet.load().treatments})
+    assert f"{p}:3:" in str(exc.value) and message in str(exc.value)
+
+
+def test_regulation_is_loaded_per_treatment():
+    reg = RuleSet.load().regulation
+    assert reg["botox"].status == "approved" and reg["microneedling"].status == "cleared"
+    assert "pores" not in reg["microneedling"].uses and "scars" in reg["microneedling"].uses

@@ -8,7 +8,7 @@ from pipeline.stages.contradict import find_contradictions as _find
 
 
 def find_contradictions(claims):
-    return _find(*split_assertions(claims), RuleSet.load().aspects)
+    return _find(*split_assertions(claims), RuleSet.load())
 
 COLS = ["claim_id", "family_id", "source_id", "start", "text", "treatment", "certainty", "assertions"]
 
@@ -19,10 +19,10 @@ def frame(rows):
 
 def test_pairs_need_same_treatment_and_conflicting_values():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "Microneedling has virtually no side effects.", "microneedling", "hedged", "side_effects=minimal|virtually no side effects"),
+        ("c000000000001", "f1", "a", 0, "Microneedling has virtually no side effects.", "microneedling", "hedged", "side_effects=none|virtually no side effects"),
         ("c000000000002", "f2", "b", 5, "Microneedling may cause breakouts.", "microneedling", "hedged", "side_effects=named:breakouts|breakouts"),
         ("c000000000003", "f3", "b", 9, "Peels may cause redness.", "chemical_peel", "hedged", "side_effects=named:redness|redness"),
-        ("c000000000004", "f4", "c", 1, "Microneedling can cause mild pain.", "microneedling", "hedged", "pain=painful|pain"),
+        ("c000000000004", "f4", "c", 1, "Microneedling can cause mild pain.", "microneedling", "hedged", "pain=some|pain"),
     ])
     out = find_contradictions(claims)
     assert len(out) == 1
@@ -35,16 +35,16 @@ def test_pairs_need_same_treatment_and_conflicting_values():
 
 def test_absence_is_not_a_contradiction():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "Peels are painless.", "chemical_peel", "absolute", "pain=painless|painless"),
-        ("c000000000002", "f2", "a", 9, "Peels reduce pores.", "chemical_peel", "absolute", "pore_size_effect=reduces|reduce pores"),
+        ("c000000000001", "f1", "a", 0, "Peels are painless.", "chemical_peel", "absolute", "pain=none|painless"),
+        ("c000000000002", "f2", "a", 9, "Peels reduce pores.", "chemical_peel", "absolute", "effect=improves:pores|reduce pores"),
     ])
     assert find_contradictions(claims).empty
 
 
 def test_within_source_scope_and_severity_of_hedged_efficacy_clash():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "Microderm might not change pore size.", "microdermabrasion", "hedged", "pore_size_effect=no_effect|not change pore size"),
-        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "pore_size_effect=reduces|pores tend to shrink"),
+        ("c000000000001", "f1", "a", 0, "Microderm might not change pore size.", "microdermabrasion", "hedged", "effect=no_effect:pores|not change pore size"),
+        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "effect=improves:pores|pores tend to shrink"),
     ])
     out = find_contradictions(claims)
     assert list(out["scope"]) == ["within_source"] and list(out["severity"]) == ["low"]
@@ -68,30 +68,31 @@ def test_repeated_claims_collapse_per_scope():
 
 def test_ranking_conflict_is_blocked_by_outcome_across_treatments():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "A TCA peel is the best treatment for enlarged pores.", "chemical_peel", "absolute", "ranking=best:enlarged_pores|the best"),
-        ("c000000000002", "f2", "b", 0, "Fraxel is the gold standard for enlarged pores.", "laser", "absolute", "ranking=best:enlarged_pores|gold standard"),
+        ("c000000000001", "f1", "a", 0, "A TCA peel is the best treatment for enlarged pores.", "chemical_peel", "absolute", "ranking=best:pores|the best"),
+        ("c000000000002", "f2", "b", 0, "Fraxel is the gold standard for enlarged pores.", "laser", "absolute", "ranking=best:pores|gold standard"),
         ("c000000000003", "f3", "b", 60, "Fraxel is the best for acne.", "laser", "absolute", "ranking=best:acne|the best"),
-        ("c000000000004", "f4", "c", 0, "HydraFacial is the safest way to treat enlarged pores.", "hydrafacial", "absolute", "ranking=safest:enlarged_pores|the safest"),
+        ("c000000000004", "f4", "c", 0, "HydraFacial is the safest way to treat enlarged pores.", "hydrafacial", "absolute", "ranking=safest:pores|the safest"),
     ])
     out = find_contradictions(claims)
     assert list(zip(out["treatment"], out["aspect"])) == [("chemical_peel|laser", "ranking")]
-    assert "cannot both be the best for enlarged pores" in out.at[0, "rationale"]
+    assert "cannot both be the best for pores" in out.at[0, "rationale"]
 
 
 def test_candidacy_groups_must_meet_and_general_claims_join_universal_aspects():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "Peels suit all skin types.", "chemical_peel", "absolute", "candidacy=suitable:all|suit"),
+        ("c000000000001", "f1", "a", 0, "Peels suit all skin types.", "chemical_peel", "absolute", "candidacy=suitable:all_skin_types|suit"),
         ("c000000000002", "f2", "a", 40, "Not for sensitive skin.", "chemical_peel", "absolute", "candidacy=unsuitable:sensitive_skin|not for you"),
-        ("c000000000003", "f3", "a", 80, "Not for pregnant women if peel is strong.", "chemical_peel", "conditional", "candidacy=unsuitable:pregnant|not for"),
-        ("c000000000004", "f4", "b", 0, "Nothing can permanently shrink pores.", "none", "absolute", "permanence=not_permanent|nothing permanently shrink"),
-        ("c000000000005", "f5", "c", 0, "Strips permanently shrink pores.", "pore_strips", "absolute", "permanence=permanent|permanently shrink"),
+        ("c000000000003", "f3", "a", 80, "Not for darker skin if peel is strong.", "chemical_peel", "conditional", "candidacy=unsuitable:darker_skin|not for"),
+        ("c000000000007", "f7", "a", 90, "Not during pregnancy.", "chemical_peel", "absolute", "candidacy=unsuitable:pregnant|not for"),
+        ("c000000000004", "f4", "b", 0, "Nothing can permanently shrink pores.", "none", "absolute", "durability=temporary|nothing permanently shrink"),
+        ("c000000000005", "f5", "c", 0, "Strips permanently shrink pores.", "pore_strips", "absolute", "durability=permanent|permanently shrink"),
         ("c000000000006", "f6", "c", 50, "Acne can cause scarring.", "none", "hedged", "side_effects=named:scarring|scarring"),
     ])
     out = find_contradictions(claims)
     got = sorted(zip(out["claim_a"], out["claim_b"], out["aspect"], out["treatment"]))
     assert got == [("c000000000001", "c000000000002", "candidacy", "chemical_peel"),
                    ("c000000000001", "c000000000003", "candidacy", "chemical_peel"),
-                   ("c000000000004", "c000000000005", "permanence", "pore_strips")]
+                   ("c000000000004", "c000000000005", "durability", "pore_strips")]
 
 
 def test_different_named_subtypes_do_not_pair():
@@ -106,10 +107,49 @@ def test_different_named_subtypes_do_not_pair():
 
 def test_absolute_efficacy_claim_contradicted_is_high():
     claims = frame([
-        ("c000000000001", "f1", "a", 0, "Microderm does not change pore size.", "microdermabrasion", "absolute", "pore_size_effect=no_effect|not change pore size"),
-        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "pore_size_effect=reduces|pores tend to shrink"),
-        ("c000000000003", "f3", "b", 0, "It is painless if numbed.", "microdermabrasion", "conditional", "pain=painless|painless"),
-        ("c000000000004", "f4", "b", 40, "It may sting.", "microdermabrasion", "hedged", "pain=painful|sting"),
+        ("c000000000001", "f1", "a", 0, "Microderm does not change pore size.", "microdermabrasion", "absolute", "effect=no_effect:pores|not change pore size"),
+        ("c000000000002", "f2", "a", 90, "Large pores tend to shrink.", "microdermabrasion", "hedged", "effect=improves:pores|pores tend to shrink"),
+        ("c000000000003", "f3", "b", 0, "It is painless if numbed.", "microdermabrasion", "conditional", "pain=none|painless"),
+        ("c000000000004", "f4", "b", 40, "It may sting.", "microdermabrasion", "hedged", "pain=some|sting"),
     ])
     out = find_contradictions(claims)
-    assert dict(zip(out["aspect"], out["severity"])) == {"pore_size_effect": "high", "pain": "medium"}
+    assert dict(zip(out["aspect"], out["severity"])) == {"effect": "high", "pain": "medium"}
+
+
+def test_a_family_claim_meets_its_members_but_members_never_meet_each_other():
+    """'Lasers can cause burns' speaks of every laser; laser hair removal is not resurfacing."""
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "Laser hair removal has no side effects.", "laser_hair_removal", "absolute", "side_effects=none|no side effects"),
+        ("c000000000002", "f2", "b", 0, "Laser resurfacing can cause burns.", "laser_resurfacing", "hedged", "side_effects=serious:burns|burns"),
+        ("c000000000003", "f3", "c", 0, "Lasers can cause burns.", "laser", "hedged", "side_effects=serious:burns|burns"),
+    ])
+    out = find_contradictions(claims)
+    assert sorted(zip(out["claim_a"], out["claim_b"], out["treatment"])) == [
+        ("c000000000001", "c000000000003", "laser_hair_removal")]
+
+
+def test_minimal_side_effects_clash_only_with_serious_ones():
+    """Decided in docs/contradictions.md: 'minimal side effects' is consistent with transient
+    redness, not with burns or scarring; 'no side effects' clashes with both."""
+    claims = frame([
+        ("c000000000001", "f1", "a", 0, "It has minimal side effects.", "ipl", "absolute", "side_effects=minimal|minimal side effects"),
+        ("c000000000002", "f2", "a", 40, "Some redness may occur.", "ipl", "hedged", "side_effects=named:redness|redness"),
+        ("c000000000003", "f3", "a", 80, "Burns may occur.", "ipl", "hedged", "side_effects=serious:burns|burns"),
+        ("c000000000004", "f4", "b", 0, "It has no side effects.", "ipl", "absolute", "side_effects=none|no side effects"),
+    ])
+    out = find_contradictions(claims)
+    pairs = {frozenset((a, b)) for a, b in zip(out["claim_a"], out["claim_b"])}
+    assert pairs == {frozenset(("c000000000001", "c000000000003")), frozenset(("c000000000002", "c000000000004")),
+                     frozenset(("c000000000003", "c000000000004"))}
+
+
+def test_coordinated_subjects_each_meet_their_own_treatment(rules, nlp):
+    """'Chemical peels and lasers can make pores bigger' speaks of both treatments."""
+    from conftest import raw_frame
+
+    from pipeline.analyse import analyse
+
+    text = ("Chemical peels and laser resurfacing can make your pores bigger.\n\n"
+            "A glycolic peel shrinks pores for good.\n\nFraxel laser resurfacing shrinks pores.\n")
+    t = analyse(raw_frame({"a.txt": text}), rules, nlp=nlp)
+    assert sorted(set(t.contradictions["treatment"])) == ["chemical_peel", "laser_resurfacing"]

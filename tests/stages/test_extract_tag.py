@@ -23,7 +23,7 @@ def test_compound_sentence_gives_two_claims_with_clause_offsets(run_text):
     units = run_text({"a.txt": text})
     claims = units[units["is_claim"]]
     assert list(claims["claim_type"]) == ["efficacy", "safety"]
-    assert list(claims["treatment"]) == ["laser", "laser"]
+    assert list(claims["treatment"]) == ["laser_resurfacing", "laser_resurfacing"]
     for c in claims.itertuples():
         assert text[c.start:c.end] == c.text
     assert claims.iloc[1]["text"] == "may cause hyperpigmentation."
@@ -100,7 +100,7 @@ def test_imperatives_are_advice_about_the_section_treatment(run_text):
     units = run_text({"a.txt": text})
     for start in ("Unless your doctor", "Firstly"):
         c = claim(units, start)
-        assert (c.claim_type, c.treatment, bool(c.negated)) == ("advice", "laser", False), start
+        assert (c.claim_type, c.treatment, bool(c.negated)) == ("advice", "laser_resurfacing", False), start
 
 
 def test_lead_in_lines_are_list_items_and_claims(run_text):

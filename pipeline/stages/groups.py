@@ -1,0 +1,172 @@
+"""Groups: the contradiction pairs and the evidence check folded into one row per claim under attack.
+
+The pair table (``contradictions``) has one row per clashing pair of claim families; one claim
+that many others contradict ("Microneedling has virtually no side effects" against every side
+effect another article names) fills many rows. A reviewer decides on the claim, so this stage
+gives one row per *claim under attack*: a claim that appears in at least one contradiction pair
+(either side: in a pair each claim contradicts the other), or that the evidence table
+contradicts (``evidence_status`` contradicted; its ``evidence_ids`` are then the contradicting
+rows). Each row says:
+
+- ``group_id``: "g" + the first 12 hex digits of sha1(claim id): stable across runs while the
+  claim is;
+- the claim (id, source, text, treatment, certainty) and the aspect(s) it is contradicted on;
+- ``contradicting_claims`` / ``contradicting_sources``: how many claims, in how many sources,
+  contradict it. Repeated claims count every time: a counter-claim stands for its whole claim
+  family (the same sentence repeated, verbatim or nearly; ``family_id``);
+- the three strongest counter-claims, quoted with their source: absolute before hedged, then the
+  most repeated (largest family), then corpus order (source, position); ``counter_claim_ids``
+  lists every counter-claim of the pairs in that order, ``contradiction_ids`` the pair rows;
+- ``evidence_ids``: the evidence rows that contradict it;
+- ``severity``, a rank for review.
+
+Severity rule. A claim is *absolute* when it is stated as plain fact (certainty ``absolute``),
+*hedged* otherwise (``hedged`` or ``conditional``: "may", "can", "if ..."); a contradicting
+evidence row counts as an absolute statement (it states a published fact).
+
+- ``high``: an absolute claim contradicted by at least one absolute claim or by evidence;
+- ``medium``: one side absolute, the other hedged (an absolute claim whose every counter-claim
+  is hedged, or a hedged claim contradicted by an absolute claim or by evidence);
+- ``low``: a hedged claim whose every counter-claim is hedged.
+
+Rows are sorted by severity (high first), then by how many claims contradict the claim (most
+first), then by how many evidence rows do, then corpus order. Cost: one pass over the pairs;
+the claims table is only filtered and counted column-wise (family sizes and sources for the
+families in pairs), and each group unites the source sets of its counter families; no step
+compares pairs with pairs.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from .. import config, tables
+
+COUNTERS_SHOWN = 3
+_RANK = {s: i for i, s in enumerate(config.SEVERITIES)}
+
+
+def group_id(claim_id: str) -> str:
+    """The stable id of the group of one claim under attack."""
+    return "g" + hashlib.sha1(str(claim_id).encode("utf-8")).hexdigest()[:12]
+
+
+def is_absolute(certainty: str) -> bool:
+    """A claim stated as plain fact (no hedge, no condition)."""
+    return certainty == "absolute"
+
+
+def severity(claim_absolute: bool, counter_absolute: bool, evidence: bool) -> str:
+    """high / medium / low by the rule of the module docstring (evidence counts as absolute)."""
+    against_absolute = counter_absolute or evidence
+    if claim_absolute and against_absolute:
+        return "high"
+    if claim_absolute or against_absolute:
+        return "medium"
+    return "low"
+
+
+def _ids(value) -> tuple[str, ...]:
+    """A list column as a tuple, whether typed (tuple/list) or joined for people ('a;b')."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(v) for v in value)
+    return tuple(v for v in str(value or "").split(";") if v)
+
+
+class _Claims:
+    """The facts the groups need, for the claims under attack and their counter-claims only
+    (``wanted``), and the size and sources of their families: column operations over the whole
+    claims table, Python loops over the few claims in pairs."""
+
+    def __init__(self, claims: pd.DataFrame, wanted: set[str]):
+        fam = claims["family_id"] if "family_id" in claims else claims["claim_id"]
+        fam = fam.where(fam.notna() & (fam != ""), claims["claim_id"]).astype(str)
+        mine = claims["claim_id"].isin(wanted)
+        cols = [claims[c][mine].tolist() for c in ("claim_id", "source_id", "start", "text", "treatment", "certainty")]
+        self.row: dict[str, tuple] = {}
+        self.family: dict[str, str] = {}
+        for cid, sid, start, text, treatment, cert, f in zip(*cols, fam[mine].tolist()):
+            self.row[cid] = (sid, int(start), text, treatment, cert)
+            self.family[cid] = f
+        in_family = fam.isin(set(self.family.values()))
+        members = pd.DataFrame({"family": fam[in_family], "source_id": claims["source_id"][in_family]})
+        self.size = members["family"].value_counts().to_dict()
+        sources: dict[str, set] = {}
+        distinct = members.drop_duplicates()
+        for f, sid in zip(distinct["family"].tolist(), distinct["source_id"].tolist()):
+            sources.setdefault(f, set()).add(sid)
+        self.sources = {f: frozenset(s) for f, s in sources.items()}
+
+    def strength(self, cid: str) -> tuple:
+        """Sort key of a counter-claim: absolute first, most repeated, then corpus order."""
+        sid, start, _, _, cert = self.row[cid]
+        return (not is_absolute(cert), -self.size[self.family[cid]], sid, start, cid)
+
+
+def _evidence_aspects(evidence: pd.DataFrame | None) -> dict[str, tuple[str, ...]]:
+    """evidence_id -> the aspects its curated ``aspect`` column names ('pain;side_effects')."""
+    if evidence is None or not len(evidence) or "aspect" not in evidence:
+        return {}
+    return {str(e): _ids(a) for e, a in zip(evidence["evidence_id"], evidence["aspect"])}
+
+
+def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
+                         evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim under attack (columns ``tables.GROUPS``; list columns are tuples),
+    sorted for review. ``evidence``: the evidence table, optional, for the aspects of the
+    evidence rows (their curated ``aspect`` column)."""
+    if not len(claims):
+        return tables.empty(tables.GROUPS)
+    known = set(claims["claim_id"].tolist())
+    pairs = [(x, a, b, asp) for x, a, b, asp in zip(
+        contradictions["contradiction_id"].tolist(), contradictions["claim_a"].tolist(),
+        contradictions["claim_b"].tolist(), contradictions["aspect"].tolist()) if a in known and b in known]
+    refuted: list[tuple[str, tuple[str, ...]]] = []
+    if "evidence_status" in claims:
+        bad = claims[claims["evidence_status"] == "contradicted"]
+        refuted = [(c, _ids(i)) for c, i in zip(bad["claim_id"].tolist(), bad["evidence_ids"].tolist()) if _ids(i)]
+    info = _Claims(claims, {c for _, a, b, _ in pairs for c in (a, b)} | {c for c, _ in refuted})
+    attacked: dict[str, dict] = {}
+
+    def group(cid: str) -> dict:
+        return attacked.setdefault(cid, {"counters": {}, "aspects": set(), "pairs": [], "evidence": ()})
+
+    for xid, a, b, aspect in pairs:
+        for me, other in ((a, b), (b, a)):
+            g = group(me)
+            g["counters"][other] = None
+            g["aspects"].add(aspect)
+            g["pairs"].append(xid)
+    ev_aspects = _evidence_aspects(evidence)
+    for cid, ids in refuted:
+        g = group(cid)
+        g["evidence"] = ids
+        for e in ids:
+            g["aspects"].update(ev_aspects.get(e, ()))
+    rows = sorted((_row(cid, g, info) for cid, g in attacked.items()), key=lambda r: r.pop("_key"))
+    return pd.DataFrame(rows, columns=tables.GROUPS)
+
+
+def _row(cid: str, g: dict, info: _Claims) -> dict:
+    """The group row of one claim under attack, with its sort key."""
+    sid, start, text, treatment, cert = info.row[cid]
+    counters = sorted(g["counters"], key=info.strength)
+    families = {info.family[c] for c in counters}
+    n_claims = sum(info.size[f] for f in families)
+    n_sources = len(frozenset().union(*(info.sources[f] for f in families))) if families else 0
+    counter_absolute = any(is_absolute(info.row[c][4]) for c in counters)
+    sev = severity(is_absolute(cert), counter_absolute, bool(g["evidence"]))
+    row = {
+        "group_id": group_id(cid), "severity": sev, "claim_id": cid, "source_id": sid, "text": text,
+        "treatment": treatment, "certainty": cert, "aspects": tuple(sorted(g["aspects"])),
+        "contradicting_claims": n_claims, "contradicting_sources": n_sources,
+        "evidence_ids": g["evidence"],
+        "counter_claim_ids": tuple(counters), "contradiction_ids": tuple(sorted(set(g["pairs"]))),
+        "_key": (_RANK[sev], -n_claims, -len(g["evidence"]), sid, start, cid),
+    }
+    for i in range(COUNTERS_SHOWN):
+        c = counters[i] if i < len(counters) else None
+        row[f"counter_{i + 1}_source"] = info.row[c][0] if c else ""
+        row[f"counter_{i + 1}_text"] = info.row[c][2] if c else ""
+    return row
