@@ -109,6 +109,8 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
     problems (no contradictions: they need every claim; see ``cross_check``)."""
     nlp = nlp or build_nlp(rules)
     lab = label_units(raw, rules, main, nlp, timings)
+    if lab.docs.empty:  # every article of the batch is a problem: nothing to tag
+        return tables.Tables(problems=lab.problems)
     claims = claims_table(lab.units)
     with timed(timings, "flag"):
         visible = dict(zip(lab.docs["source_id"], lab.docs["visible"]))
@@ -144,6 +146,8 @@ def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None,
                 evidence: pd.DataFrame | None = None) -> tables.Tables:
     """What needs every claim at once: contradictions between claim families, then one group
     per claim under attack (``evidence``: the evidence table, for the groups' aspects)."""
+    if t.claims.empty:   # every article was a problem: nothing to pair (empty tables as they are)
+        return t
     with timed(timings, "contradict"):
         t.contradictions = find_contradictions(t.claims, t.assertions, rules)
         t.groups = contradiction_groups(t.claims, t.contradictions, evidence)

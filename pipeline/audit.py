@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
-from . import config, io, tables
+from . import config, io, lifecycle, tables
 from .analyse import analyse_articles, cross_check, merge
 from .nlp import RuleSet, build_nlp
 from .stages.evidence import Evidence, normalise_evidence
@@ -33,6 +34,7 @@ class AuditResult:
     timings: dict = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
+    files: dict[str, bytes] = field(default_factory=dict)  # output bytes by name, until written
 
     @property
     def claims(self) -> pd.DataFrame:
@@ -47,13 +49,13 @@ class AuditResult:
         return self.tables.problems
 
 
-def read_raw(raw_dir: Path) -> pd.DataFrame:
+def read_raw(raw_dir: Path, recursive: bool = False) -> pd.DataFrame:
     """Raw files as a table (source_id, file, data, problem), in name order (small folders, tests)."""
-    return _frame(list(screen_raw(io.iter_articles(raw_dir))))
+    return _frame(list(screen_raw(io.iter_articles(raw_dir, recursive))))
 
 
 def _frame(files: list[io.RawFile]) -> pd.DataFrame:
-    rows = [{"source_id": r.source_id, "file": r.path.name, "data": r.data, "problem": r.problem}
+    rows = [{"source_id": r.source_id, "file": r.name, "data": r.data, "problem": r.problem}
             for r in files]
     return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem"])
 
@@ -76,8 +78,8 @@ def screen_raw(files: Iterable[io.RawFile]) -> Iterator[io.RawFile]:
                 f = replace(f, data=None, problem=f"same source id {f.source_id!r} as "
                                                   f"{by_source[f.source_id]}; rename one; not audited")
             else:
-                by_digest[digest] = f.path.name
-        by_source.setdefault(f.source_id, f.path.name)
+                by_digest[digest] = f.name
+        by_source.setdefault(f.source_id, f.name)
         yield f
 
 
@@ -113,8 +115,10 @@ def main_treatments(sources: pd.DataFrame | None) -> dict[str, str]:
 _WORKER: dict = {}
 
 
-def _init_worker(rules_folder: str) -> None:
-    """Build the rule set and spaCy pipeline once per worker process (spawn-safe)."""
+def _init_worker(rules_folder: str, parent_pid: int) -> None:
+    """Build the rule set and spaCy pipeline once per worker process (spawn-safe); the worker
+    exits when the audit process dies, even by SIGKILL (no orphans holding memory)."""
+    lifecycle.exit_with_parent(parent_pid)
     rules = RuleSet.load(rules_folder)
     _WORKER.update(rules=rules, nlp=build_nlp(rules))
 
@@ -141,28 +145,41 @@ def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(str(rules.folder),)) as pool:
-        pending: deque = deque()
-        for raw in batches:
-            sub = {k: v for k, v in main.items() if k in set(raw["source_id"])}
-            pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
-            while len(pending) >= 2 * workers:
+                             initargs=(str(rules.folder), os.getpid())) as pool:
+        try:
+            pending: deque = deque()
+            for raw in batches:
+                sub = {k: v for k, v in main.items() if k in set(raw["source_id"])}
+                pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
+                while len(pending) >= 2 * workers:
+                    future, n = pending.popleft()
+                    on_batch(*future.result(), n)
+            while pending:
                 future, n = pending.popleft()
                 on_batch(*future.result(), n)
-        while pending:
-            future, n = pending.popleft()
-            on_batch(*future.result(), n)
+        except BaseException:
+            _stop(pool)
+            raise
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now, on an error or a signal: drop queued batches and end the workers
+    instead of waiting for the batches in flight."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
                  batch_size: int = config.AUDIT_BATCH_ARTICLES,
                  progress: Callable[[int, int], None] | None = None,
-                 timings: dict | None = None, evidence: pd.DataFrame | None = None) -> tables.Tables:
+                 timings: dict | None = None, evidence: pd.DataFrame | None = None,
+                 recursive: bool = False) -> tables.Tables:
     """Stream the articles of raw_dir in batches through the per-article stages, then find
     contradictions once over all claims. Only the per-claim rows are kept between batches."""
     timings = {} if timings is None else timings
     ev = normalise_evidence(evidence, rules, where=str(Path(raw_dir) / config.EVIDENCE_CSV))
-    total = len(io.list_articles(raw_dir))
+    total = len(io.list_articles(raw_dir, recursive))
     sources = io.read_sources(raw_dir)
     main = main_treatments(sources)
     parts: list[tables.Tables] = []
@@ -177,7 +194,7 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
         if progress:
             progress(done, total)
 
-    files = screen_raw(io.iter_articles(raw_dir))
+    files = screen_raw(io.iter_articles(raw_dir, recursive))
     _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev)
     merged = merge(parts)
     del parts[:]
@@ -201,27 +218,75 @@ def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.Da
     return merge_decisions(claims, decisions, flags, groups)
 
 
+def check_articles(raw_dir: Path, recursive: bool = False) -> None:
+    """Stop before anything is analysed or written when raw_dir holds no article (InputError
+    ``no articles in DIR``; FileNotFoundError when it is not a folder)."""
+    if io.list_articles(raw_dir, recursive):
+        return
+    skipped = io.skipped_folders(raw_dir, recursive)
+    hint = f" (only in subfolders: {skipped[0][0]}...; audit them with --recursive)" if skipped and \
+        not recursive else f" (no {', '.join(config.ARTICLE_SUFFIXES)} file)"
+    raise io.InputError(f"no articles in {raw_dir}{hint}")
+
+
 def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DIR,
               validate: bool = True, report: bool = True, workbook: bool = True,
               decisions: Path | None = config.DECISIONS_FILE, workers: int = 1,
               batch_size: int = config.AUDIT_BATCH_ARTICLES,
-              progress: Callable[[int, int], None] | None = None) -> AuditResult:
-    """Audit every article in raw_dir into out_dir with the rules of rules_dir. Raises
-    ValidationFailed before writing tables when a table breaks its expectations (the previous
-    outputs stay); ReviewError when the decisions file is malformed. The tables and the workbook
-    are written together (io.write_all): every one is complete on disk before the first is
-    renamed. ``report`` and ``workbook`` switch off the two reviewer-facing outputs (the
-    benchmark times the audit without them)."""
+              progress: Callable[[int, int], None] | None = None,
+              recursive: bool = False) -> AuditResult:
+    """Audit every article in raw_dir into out_dir with the rules of rules_dir.
+
+    Before any analysis: the rules, the articles folder (``no articles in DIR``), sources.csv
+    and evidence.csv are read (InputError naming file and line) and the out folder is checked
+    and locked (io.OutputError, io.OutputBusy when another run writes it). The whole output set
+    (tables, workbook, validation.json, report.html) is written as one (io.output_set): every
+    file complete in a staging folder, the report rendered from the staged tables, then all
+    renamed; any failure before that (ValidationFailed, a full disk, a signal) leaves the
+    previous outputs as they were. ReviewError when the decisions file is malformed.
+    ``report`` and ``workbook`` switch off the two reviewer-facing outputs (the benchmark
+    times the audit without them)."""
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    rules = RuleSet.load(rules_dir)
+    check_articles(raw_dir, recursive)
+    io.check_out_apart(out_dir, raw_dir)
+    evidence = io.read_evidence(raw_dir)
+    io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line
+    with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:
+        result = _audit(raw_dir, rules, evidence, validate=validate, workbook=workbook,
+                        decisions=decisions, workers=workers, batch_size=batch_size,
+                        progress=progress, recursive=recursive)
+        t0 = time.perf_counter()
+        for name, data in result.files.items():
+            staged.add(name, data)
+        if report:
+            from .outputs.report import render_report
+
+            t1 = time.perf_counter()
+            # the staged folder holds this run's files under their final names: the report
+            # reads its tables there and lists them as the outputs beside it
+            html = render_report(staged.staging, staged.staging, workdir=staged.path(".report"))
+            staged.add(config.REPORT_HTML, html.encode("utf-8"))
+            result.timings["report"] = time.perf_counter() - t1
+        result.outputs = staged.commit()
+        result.timings["write"] = time.perf_counter() - t0 - result.timings.get("report", 0.0)
+    result.files = {}
+    return result
+
+
+def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: bool, workbook: bool,
+           decisions: Path | None, workers: int, batch_size: int,
+           progress: Callable[[int, int], None] | None, recursive: bool) -> AuditResult:
+    """Analyse, merge the review decisions, validate, and build every output file's bytes
+    (AuditResult.files, by file name); raises ValidationFailed before any file is built."""
     from .outputs.workbook import build_workbook
     from .stages.flag import flags_view
 
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    rules = RuleSet.load(rules_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    evidence = io.read_evidence(raw_dir)
     result_tables = audit_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
-                                 progress=progress, timings=timings, evidence=evidence)
+                                 progress=progress, timings=timings, evidence=evidence,
+                                 recursive=recursive)
     timings["analyse_wall"] = time.perf_counter() - t0
     flags = flags_view(result_tables.claims, rules)
     claims, review_status = merge_review(result_tables.claims, decisions, flags, result_tables.groups)
@@ -237,38 +302,30 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
         result.validation = validate_tables({"claims": people, "contradictions": contradictions,
                                              "contradiction_groups": groups, "evidence": evidence}, rules)
         timings["validate"] = time.perf_counter() - t0
-        io.write_json(out_dir / config.VALIDATION_JSON, result.validation)
         failed = failures(result.validation)
         if failed:
-            raise ValidationFailed("validation failed, tables not written:\n  " + "\n  ".join(failed))
-    t0 = time.perf_counter()
+            raise ValidationFailed("validation failed, tables not written (the previous outputs "
+                                   "are unchanged):\n  " + "\n  ".join(failed))
     files = {
-        out_dir / config.CLAIMS_CSV: io.csv_bytes(people),
-        out_dir / config.CLAIMS_PARQUET: io.parquet_bytes(people),
-        out_dir / config.ASSERTIONS_CSV: io.csv_bytes(result_tables.assertions),
-        out_dir / config.CONTRADICTIONS_CSV: io.csv_bytes(contradictions),
-        out_dir / config.CONTRADICTION_GROUPS_CSV: io.csv_bytes(groups),
-        out_dir / config.ARTICLES_CSV: io.csv_bytes(result_tables.articles),
-        out_dir / config.PROBLEMS_CSV: io.csv_bytes(problems),
-        out_dir / config.EVIDENCE_CSV: io.csv_bytes(evidence),
-        out_dir / config.FLAGS_CSV: io.csv_bytes(flags),
-        out_dir / config.REVIEW_STATUS_CSV: io.csv_bytes(review_status),
+        config.CLAIMS_CSV: io.people_csv_bytes(people),
+        config.CLAIMS_PARQUET: io.parquet_bytes(people),
+        config.ASSERTIONS_CSV: io.people_csv_bytes(result_tables.assertions),
+        config.CONTRADICTIONS_CSV: io.people_csv_bytes(contradictions),
+        config.CONTRADICTION_GROUPS_CSV: io.people_csv_bytes(groups),
+        config.ARTICLES_CSV: io.people_csv_bytes(result_tables.articles),
+        config.PROBLEMS_CSV: io.people_csv_bytes(problems),
+        config.EVIDENCE_CSV: io.people_csv_bytes(evidence),
+        config.FLAGS_CSV: io.people_csv_bytes(flags),
+        config.REVIEW_STATUS_CSV: io.people_csv_bytes(review_status),
     }
     if workbook:
-        t1 = time.perf_counter()
-        files[out_dir / config.CLAIMS_REVIEW_XLSX] = io.xlsx_bytes(build_workbook({
+        t0 = time.perf_counter()
+        files[config.CLAIMS_REVIEW_XLSX] = io.xlsx_bytes(build_workbook({
             "claims": people, "contradictions": contradictions, "problems": problems,
             "evidence": evidence, "flags": flags, "review_status": review_status,
             "contradiction_groups": groups}))
-        timings["workbook"] = time.perf_counter() - t1
-    io.write_all(files)
-    timings["write"] = time.perf_counter() - t0
-    result.outputs = list(files)
-    if report:
-        from .outputs.report import render_report
-
-        t0 = time.perf_counter()
-        io.write_text(out_dir / config.REPORT_HTML, render_report(out_dir, out_dir))
-        timings["report"] = time.perf_counter() - t0
-        result.outputs.append(out_dir / config.REPORT_HTML)
+        timings["workbook"] = time.perf_counter() - t0
+    if validate:
+        files[config.VALIDATION_JSON] = io.json_bytes(result.validation)
+    result.files = files
     return result

@@ -43,6 +43,7 @@ from . import config, io, tables
 from .nlp import RuleSet
 from .stages.contradict import assertions_of
 from .stages.evidence import Evidence, claims_proof, evidence_links, evidence_reason, normalise_evidence
+from .terminal import shown_tree
 from .text import text_key
 
 SARIF_LEVEL = {"high": "error", "medium": "warning", "low": "note"}
@@ -353,7 +354,9 @@ def render_text(report: dict, max_related: int = 3) -> str:
     """Linter-style text, one block per claim: the claim line once ('file, line N: "..."'),
     each finding as 'file:line:column: severity rule_id "match"' with what to write instead and
     the fingerprint to ignore it with, then what the corpus and the evidence say against the
-    claim, once; a summary line last."""
+    claim, once; a summary line last. Text from the drafts, the corpus and the rules is shown
+    with control characters as escapes."""
+    report = shown_tree(report)
     out = []
     for findings in _claims_of(report["findings"]):
         first = findings[0]

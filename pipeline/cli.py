@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from . import config
+from .terminal import markup, markup_lines, shown_lines
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Claims audit: extract, tag and cross-check health claims in articles.")
@@ -18,6 +19,23 @@ out = Console()
 RULES_OPTION = typer.Option(config.RULES_DIR, "--rules",
                             help="Folder of rule files (a copy of pipeline/rules, edited).")
 
+# Exit codes of every command (README "Exit codes"): 0 clean, 1 findings (check), a failed
+# validation or --strict problems (audit), 2 usage or input error (one line on stderr).
+EXIT_FINDINGS, EXIT_USAGE = 1, 2
+
+
+def fail(exc: BaseException | str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print ``error: MESSAGE`` on stderr (data in it escaped: no markup, no control
+    characters) and return the Exit to raise."""
+    err.print(f"[red]error:[/red] {markup_lines(exc)}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def stopped(exc) -> typer.Exit:
+    """A run stopped by SIGTERM or SIGHUP: say so, and exit as the signal would (128 + n)."""
+    err.print(f"[red]error:[/red] {markup(exc)}; nothing was written", soft_wrap=True)
+    return typer.Exit(128 + exc.signum)
+
 
 @app.callback()
 def main() -> None:
@@ -25,7 +43,7 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(raw: Path):
+def progress_bar(raw: Path, recursive: bool = False):
     """A progress callback (done, total) drawn on stderr for long runs, else None.
 
     Shown when stderr is a terminal or the folder holds many articles, never on stdout, so
@@ -34,8 +52,8 @@ def progress_bar(raw: Path):
     from . import io
 
     try:
-        total = len(io.list_articles(raw))
-    except FileNotFoundError:
+        total = len(io.list_articles(raw, recursive))
+    except (FileNotFoundError, io.InputError):
         total = 0
     if not (err.is_terminal or total >= config.PROGRESS_MIN_ARTICLES):
         yield None
@@ -60,28 +78,35 @@ def audit(
                                    help="Reviewers' decisions to merge (read only)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes for the per-article stages "
                                 "(output identical to one process)."),
+    recursive: bool = typer.Option(False, "--recursive", help="Audit the articles of subfolders too "
+                                   "(source id: the path inside --raw)."),
     rules: Path = RULES_OPTION,
 ) -> None:
-    """Audit every article in --raw and write tables, validation and report into --out."""
+    """Audit every article in --raw and write tables, validation and report into --out.
+
+    Exit 0 when written, 1 when validation failed or (--strict) an article had a problem,
+    2 on a usage or input error (nothing written)."""
     from .audit import run_audit
-    from .io import InputError
+    from .io import InputError, OutputError
+    from .lifecycle import Terminated
     from .nlp import RuleError
     from .outputs.validate import ValidationFailed
     from .review import ReviewError
 
     try:
-        with progress_bar(raw) as progress:
+        with progress_bar(raw, recursive) as progress:
             result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,
-                               workbook=workbook, decisions=decisions,
+                               workbook=workbook, decisions=decisions, recursive=recursive,
                                workers=workers, progress=progress)
-    except (RuleError, FileNotFoundError, ReviewError, InputError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError) as exc:
+        raise fail(exc) from None
     except ValidationFailed as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(exc, EXIT_FINDINGS) from None
+    except Terminated as exc:
+        raise stopped(exc) from None
     for p in result.problems.itertuples(index=False):
-        err.print(f"[yellow]warning:[/yellow] {Path(raw) / p.file}: {p.problem}")
+        err.print(f"[yellow]warning:[/yellow] {markup(Path(raw) / p.file)}: {markup(p.problem)}",
+                  soft_wrap=True)
     n_sources = result.claims["source_id"].nunique()
     out.print(f"audited {n_sources} article(s): {len(result.claims)} claims, "
               f"{len(result.contradictions)} contradictions, {len(result.problems)} problem file(s)")
@@ -90,10 +115,9 @@ def audit(
         out.print("review decisions: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in
                                                     ("unchanged", "stale", "orphaned", "superseded")))
     for path in result.outputs:
-        out.print(f"  wrote {path}")
+        out.print(f"  wrote {markup(path)}", soft_wrap=True)
     if strict and len(result.problems):
-        err.print("[red]error:[/red] --strict: some articles had problems (see above)")
-        raise typer.Exit(1)
+        raise fail("--strict: some articles had problems (see above)", EXIT_FINDINGS)
 
 
 review_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -114,18 +138,15 @@ def review_import(
 ) -> None:
     """Append the workbook's new decisions (claims, contradiction groups, flags) to the decisions
     log, all or nothing. Exit 0 done, 2 refused (nothing written)."""
-    from rich.markup import escape
-
     from .review import ReviewError, import_workbook
 
     try:
         plan = import_workbook(workbook, processed, decisions, reviewer, force=force)
     except (ReviewError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     forced = f" ({plan.forced} over a later decision, --force)" if plan.forced else ""
     where = f"appended to {decisions}" if len(plan.new) else "nothing appended"
-    out.print(escape(f"imported {workbook} as {reviewer.strip()}: {plan.decided} decided row(s), "
+    out.print(markup(f"imported {workbook} as {reviewer.strip()}: {plan.decided} decided row(s), "
                      f"{len(plan.new)} new decision(s){forced}, {plan.unchanged} already in force; {where}"),
               soft_wrap=True)
 
@@ -147,8 +168,7 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
 
     unknown = sorted(set(part) - set(EVAL_PARTS))
     if unknown:
-        err.print(f"[red]error:[/red] unknown --part {unknown} (allowed: {', '.join(EVAL_PARTS)})")
-        raise typer.Exit(2)
+        raise fail(f"unknown --part {unknown} (allowed: {', '.join(EVAL_PARTS)})")
     try:
         if "claims" in part:
             from .dev.evaluate import run as run_claims
@@ -166,8 +186,9 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
             typer.echo("")
             run_corpus(typer.echo, details=details)
     except (RuleError, FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
+
+
 def _choice(allowed: tuple[str, ...]):
     def check_value(value: str) -> str:
         if value not in allowed:
@@ -201,7 +222,7 @@ def check(
 
     try:
         if explain:
-            sys.stdout.write(explain_rule(explain, RuleSet.load(rules)))
+            sys.stdout.write(shown_lines(explain_rule(explain, RuleSet.load(rules))))
             return
         if not files:
             raise CheckError("no FILE given (a draft to check, '-' for standard input; or --explain RULE)")
@@ -209,8 +230,8 @@ def check(
                            baseline=baseline, rules_dir=rules)
         text = render(report, fmt, RuleSet.load(rules))
     except (CheckError, RuleError) as exc:
-        sys.stderr.write(f"error: {exc}\n")   # unwrapped, so editors and CI logs keep file:line
-        raise typer.Exit(2) from None
+        sys.stderr.write(f"error: {shown_lines(exc)}\n")   # unwrapped, so editors and CI logs keep file:line
+        raise typer.Exit(EXIT_USAGE) from None
     sys.stdout.write(text)
     raise typer.Exit(exit_code(report, fail_on))
 

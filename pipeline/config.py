@@ -46,6 +46,8 @@ ARTICLES_CSV = "articles.csv"           # source_id, file and title of every art
 PROBLEMS_CSV = "problems.csv"
 VALIDATION_JSON = "validation.json"
 REPORT_HTML = "report.html"
+OUT_LOCK_FILE = ".audit.lock"       # held by the run writing the folder (a second run stops)
+OUT_STAGING_PREFIX = ".staging-"    # a run's private folder of complete files before the renames
 
 # Allowed label values (the claims guide is the spec).
 CLAIM_TYPES = (
@@ -113,6 +115,7 @@ EVAL_SKIP_STEMS = ("readme",)  # files beside the test articles that are not art
 EVAL_MIN_OVERLAP = 0.5      # a predicted and a gold unit match when they share this much of the shorter
 FAMILY_MIN_SIMILARITY = 90  # rapidfuzz token_set_ratio of two claims' text_key to join one family
 FAMILY_MIN_LENGTH_RATIO = 0.5  # ... and the shorter text at least this share of the longer
+FAMILY_MAX_CANDIDATES = 128  # earlier claims one claim is compared with at most (stages/families.py)
 # Compliance flags (issue 5): rules, allowed values, outputs and the `check` command's defaults.
 COMPLIANCE_FAMILIES = (
     "absolute_safety", "no_downtime", "pain_free", "permanence", "superlative", "guarantee",

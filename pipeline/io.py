@@ -2,15 +2,21 @@
 
 Every output is written atomically (a temporary file in the same folder, then os.replace),
 so a crash or a failed validation never leaves a half-written table behind and the previous
-outputs stay intact.
+outputs stay intact. An audit's outputs are one set (``output_set``): the out folder is locked
+for the run, every file is staged complete in a private folder inside it, and only then are
+they renamed over the previous ones; what a killed run left behind is removed by the next.
 """
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import re
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 from typing import Iterator
 
@@ -27,17 +33,68 @@ class RawFile:
     path: Path
     data: bytes | None
     problem: str | None = None
+    file: str = ""   # as shown in tables: the path inside the articles folder ('sub/a.txt')
+
+    @property
+    def name(self) -> str:
+        """The file as tables and messages name it."""
+        return self.file or self.path.name
 
 
-def list_articles(raw_dir: Path) -> list[Path]:
-    """Article files in raw_dir, sorted by name so the order never depends on the file system."""
+def _is_article(name: str) -> bool:
+    return Path(name).suffix.lower() in config.ARTICLE_SUFFIXES
+
+
+def list_articles(raw_dir: Path, recursive: bool = False) -> list[Path]:
+    """Article files in raw_dir (and its subfolders when ``recursive``), sorted by their path
+    inside raw_dir so the order never depends on the file system. Links to folders are not
+    followed (they could loop or leave the folder)."""
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"{raw_dir}: not a folder of articles")
-    return sorted(
-        (p for p in raw_dir.iterdir() if p.suffix.lower() in config.ARTICLE_SUFFIXES),
-        key=lambda p: p.name,
-    )
+    if not recursive:
+        try:
+            return sorted((p for p in raw_dir.iterdir() if _is_article(p.name)), key=lambda p: p.name)
+        except OSError as exc:
+            raise InputError(f"{raw_dir}: the folder cannot be read ({exc.strerror or exc})") from None
+    found = []
+    for folder, dirs, files in os.walk(raw_dir):
+        found += [Path(folder) / f for f in files if _is_article(f)]
+        found += [Path(folder) / d for d in dirs if _is_article(d) and (Path(folder) / d).is_symlink()]
+    return sorted(found, key=lambda p: p.relative_to(raw_dir).as_posix())
+
+
+def skipped_folders(raw_dir: Path, recursive: bool = False) -> list[tuple[str, str]]:
+    """(folder, problem) for what a run would skip without a word: subfolders holding articles
+    when not ``recursive``; links to folders when ``recursive`` (never followed)."""
+    raw_dir = Path(raw_dir)
+    out = []
+    if not recursive:
+        for sub in sorted((p for p in raw_dir.iterdir() if p.is_dir() and not _is_article(p.name)
+                           and not p.is_symlink()), key=lambda p: p.name):
+            n = sum(_is_article(f) for _, _, files in os.walk(sub) for f in files)
+            if n:
+                out.append((sub.name + "/", f"subfolder with {n} article file(s); not audited "
+                                            f"(audit them with --recursive)"))
+        return out
+
+    def unreadable(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(raw_dir).as_posix()
+        out.append((rel + "/", f"folder cannot be read ({exc.strerror}); not audited"))
+
+    for folder, dirs, _ in os.walk(raw_dir, onerror=unreadable):
+        for d in dirs:
+            p = Path(folder) / d
+            if p.is_symlink() and not _is_article(d):
+                out.append((p.relative_to(raw_dir).as_posix() + "/",
+                            "link to a folder; not followed (it could loop or leave the folder)"))
+    return sorted(out)
+
+
+def source_id_of(path: Path, raw_dir: Path | None = None) -> str:
+    """An article's source id: its path inside raw_dir without the suffix ('a', 'sub/a')."""
+    rel = Path(path).relative_to(raw_dir) if raw_dir is not None else Path(Path(path).name)
+    return rel.with_suffix("").as_posix() if rel.suffix else rel.as_posix()
 
 
 def read_article(path: Path, raw_dir: Path | None = None) -> RawFile:
@@ -45,51 +102,106 @@ def read_article(path: Path, raw_dir: Path | None = None) -> RawFile:
 
     Never blocks: a FIFO, socket or device named like an article is refused without opening it.
     """
-    sid = path.stem
+    path = Path(path)
+    sid = source_id_of(path, raw_dir)
+    shown = path.relative_to(raw_dir).as_posix() if raw_dir is not None else path.name
+
+    def refused(problem: str) -> RawFile:
+        return RawFile(sid, path, None, problem, file=shown)
+
     try:
         if path.is_symlink():
             target = path.resolve()
             if raw_dir is not None and Path(raw_dir).resolve() not in target.parents:
-                return RawFile(sid, path, None, f"symlink points outside the folder ({target}); not read")
+                return refused(f"symlink points outside the folder ({target}); not read")
             if not target.exists():
-                return RawFile(sid, path, None, f"broken symlink (target {target} does not exist)")
+                return refused(f"broken symlink (target {target} does not exist)")
         if path.is_dir():
-            return RawFile(sid, path, None, "is a folder, not a file")
+            return refused("is a folder, not a file")
         if not path.is_file():
-            return RawFile(sid, path, None, "not a regular file (FIFO, socket or device); not read")
+            return refused("not a regular file (FIFO, socket or device); not read")
         size = path.stat().st_size
         if size > config.MAX_ARTICLE_BYTES:
-            return RawFile(sid, path, None, f"file too large ({size / 2**20:.1f} MB, limit "
-                                            f"{config.MAX_ARTICLE_BYTES / 2**20:.1f} MB): not audited; raise "
-                                            f"MAX_ARTICLE_BYTES in pipeline/config.py to audit it")
-        return RawFile(sid, path, path.read_bytes())
+            return refused(f"file too large ({size / 2**20:.1f} MB, limit "
+                           f"{config.MAX_ARTICLE_BYTES / 2**20:.1f} MB): not audited; raise "
+                           f"MAX_ARTICLE_BYTES in pipeline/config.py to audit it")
+        return RawFile(sid, path, path.read_bytes(), file=shown)
     except OSError as exc:
-        return RawFile(sid, path, None, f"cannot be read: {exc.strerror or exc}")
+        return refused(f"cannot be read: {exc.strerror or exc}")
 
 
-def iter_articles(raw_dir: Path) -> Iterator[RawFile]:
-    """Yield the articles of raw_dir one at a time (streaming: never all bytes at once)."""
-    for path in list_articles(raw_dir):
+def iter_articles(raw_dir: Path, recursive: bool = False) -> Iterator[RawFile]:
+    """Yield the articles of raw_dir one at a time (streaming: never all bytes at once), then
+    a RawFile with a problem for each folder the run skips (``skipped_folders``)."""
+    for path in list_articles(raw_dir, recursive):
         yield read_article(path, raw_dir)
+    for name, problem in skipped_folders(raw_dir, recursive):
+        yield RawFile(name, Path(raw_dir) / name, None, problem, file=name)
 
 
-def read_sources(raw_dir: Path) -> pd.DataFrame:
-    """The optional sources.csv beside the articles (source_id, title, author, date, main_treatment)."""
-    path = Path(raw_dir) / config.SOURCES_FILE
-    if not path.exists():
-        return pd.DataFrame(columns=["source_id", "file", "title", "author", "date", "main_treatment"])
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+SOURCES_COLUMNS = ["source_id", "file", "title", "author", "date", "main_treatment"]
 
 
 class InputError(ValueError):
     """An input file that cannot be used; the message names the file and the problem."""
 
 
+def read_text_table(path: Path) -> pd.DataFrame:
+    """A hand-made CSV (sources.csv, evidence.csv) as text columns, every cell kept as written.
+
+    Anything that would make the table wrong is an InputError naming the file, the line and
+    the problem (``FILE:LINE: problem``): not UTF-8, a quote left open, a row with more or
+    fewer fields than the header, an empty file, a repeated column. Blank lines are skipped.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                         f"save the file as UTF-8") from None
+    reader = csv.reader(StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    done = 0   # the last line read without an error
+    try:
+        for row in reader:
+            if row:
+                rows.append((reader.line_num, row))
+            done = reader.line_num
+    except csv.Error as exc:
+        start = done + 1     # where the broken row begins
+        hint = "; a quote opened here is never closed" if "end of data" in str(exc) else ""
+        raise InputError(f"{path}:{start}: not valid CSV ({exc}){hint}") from None
+    if not rows:
+        raise InputError(f"{path}: empty file; expected a header row")
+    header = rows[0][1]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}:{rows[0][0]}: column {repeated[0]!r} appears twice in the header")
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise InputError(f"{path}:{line}: {len(row)} field(s), the header has {len(header)} "
+                             f"({', '.join(header)}); quote cells that contain a comma")
+    return pd.DataFrame([r for _, r in rows[1:]], columns=header, dtype=str)
+
+
+def read_sources(raw_dir: Path) -> pd.DataFrame:
+    """The optional sources.csv beside the articles (source_id, title, author, date, main_treatment)."""
+    path = Path(raw_dir) / config.SOURCES_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=SOURCES_COLUMNS)
+    return read_text_table(path)
+
+
 def read_evidence(raw_dir: Path) -> pd.DataFrame:
     """The optional curated evidence table (evidence.csv beside the articles, all text).
 
-    Missing file: an empty table (every claim gets no_evidence). Missing columns: a clear
-    error naming the file and the columns."""
+    Missing file: an empty table (every claim gets no_evidence). A file that cannot be parsed
+    or misses columns: an InputError naming the file (and the line)."""
     path = Path(raw_dir) / config.EVIDENCE_CSV
     if not path.exists():
         return pd.DataFrame(columns=tables.EVIDENCE)
@@ -97,12 +209,10 @@ def read_evidence(raw_dir: Path) -> pd.DataFrame:
 
 
 def read_evidence_file(path: Path) -> pd.DataFrame:
-    """A curated evidence table (all text); missing columns: an error naming the file and them."""
+    """A curated evidence table (all text); a file that cannot be parsed or misses columns: an
+    InputError naming the file (and the line)."""
     path = Path(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
+    df = read_text_table(path)
     missing = [c for c in tables.EVIDENCE if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing} (expected {tables.EVIDENCE})")
@@ -165,39 +275,205 @@ def write_parquet(path: Path, df: pd.DataFrame) -> None:
     write_bytes(path, parquet_bytes(df))
 
 
-def write_all(files: dict[Path, bytes]) -> None:
-    """Write several files as one step: every temporary file is complete before the first rename.
+# --- CSV for people: no live formulas ------------------------------------------------------
 
-    A failure while preparing any of them leaves every previous output untouched and no
-    temporary file behind, so the outputs of one audit never mix with those of another.
+# A cell starting with one of these is a formula in a spreadsheet (OWASP, CSV injection);
+# leading quotes are part of the pattern so that neutralising can be undone exactly.
+_FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+_NEUTRALISED = re.compile(r"^'('*[=+\-@\t\r])")
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula, prefixed with a single quote (OWASP's
+    advice); any other value unchanged. ``unneutralise`` undoes it exactly.
+
+    >>> neutralise("=SUM(A1)"), neutralise("@x"), neutralise("Safe."), neutralise(-1)
+    ("'=SUM(A1)", "'@x", 'Safe.', -1)
     """
-    staged: list[tuple[str, Path]] = []
+    return "'" + value if isinstance(value, str) and _FORMULA_START.match(value) else value
+
+
+def unneutralise(value):
+    """The text a neutralised cell held (one leading quote removed before a formula start)."""
+    return _NEUTRALISED.sub(r"\1", value) if isinstance(value, str) else value
+
+
+def _text_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns
+            if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
+
+
+def people_csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV bytes of a table people open in a spreadsheet: text cells that would start a formula
+    (=, +, -, @, tab, carriage return) neutralised; numbers and every other cell as written.
+    Parquet copies keep the raw text; ``read_csv`` gives the raw text back."""
+    out = df.copy()
+    for c in _text_columns(out):
+        out[c] = out[c].map(neutralise)
+    return csv_bytes(out)
+
+
+# --- the output set of one run -------------------------------------------------------------
+
+class OutputError(Exception):
+    """The out folder cannot be used or one of its files cannot be written: one line naming
+    the path and the reason (a usage or input error for the CLI, exit code 2)."""
+
+
+class OutputBusy(OutputError):
+    """Another run holds the out folder's lock."""
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_out_folder(out_dir: Path) -> Path:
+    """The out folder, created with its parents when missing; OutputError when it is a file,
+    cannot be created or is not writable. Called before any analysis runs."""
+    out = Path(out_dir)
     try:
-        for path, data in files.items():
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((tmp, path))
-            os.chmod(tmp, 0o666 & ~_UMASK)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out}: not a folder (a file of that name is in the way); "
+                              f"choose another --out")
+        out.mkdir(parents=True, exist_ok=True)
+    except OutputError:
+        raise
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"{out}: the folder cannot be created (part of the path is a file)") from None
+    except OSError as exc:
+        raise OutputError(f"{out}: the folder cannot be created ({_why(exc)})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: the folder is not writable (permission denied)")
+    return out
+
+
+def check_out_apart(out_dir: Path, raw_dir: Path) -> None:
+    """OutputError when the out folder is the articles folder or inside it: the outputs
+    (report.html among them) would be read as articles by the next run, and evidence.csv
+    would overwrite the curated one."""
+    out, raw = Path(out_dir).resolve(), Path(raw_dir).resolve()
+    if out == raw or raw in out.parents:
+        raise OutputError(f"{out_dir}: the out folder is inside the articles folder {raw_dir}; "
+                          f"choose another --out (its files would be read as articles next time)")
+
+
+def remove_stale(out_dir: Path) -> list[Path]:
+    """Remove what killed runs left in an out folder (only while holding its lock): staging
+    folders and the temporary files of atomic writes. Returns what was removed."""
+    removed = []
+    for p in Path(out_dir).iterdir():
+        if p.name.startswith(config.OUT_STAGING_PREFIX) and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+        elif _TEMP_FILE.match(p.name) and (p.is_file() or p.is_symlink()):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                p.unlink()
+            removed.append(p)
+    return removed
+
+
+_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+
+
+@dataclass
+class OutputSet:
+    """The files of one run, staged complete in a private folder inside the out folder, then
+    renamed over the previous ones together by ``commit``."""
+
+    folder: Path
+    staging: Path
+    names: list[str] = field(default_factory=list)
+
+    def path(self, name: str) -> Path:
+        """Where a staged file is (the report reads the staged tables from here)."""
+        return self.staging / name
+
+    def add(self, name: str, data: bytes) -> Path:
+        """Stage one file, complete and flushed to disk; OutputError naming the final path."""
+        try:
+            with open(self.staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise OutputError(f"{self.folder / name}: cannot be written ({_why(exc)}); "
+                              f"the previous outputs are unchanged") from None
+        if name not in self.names:
+            self.names.append(name)
+        return self.staging / name
+
+    def commit(self) -> list[Path]:
+        """Rename every staged file over its final path (all were complete before the first
+        rename); returns the final paths."""
+        for name in self.names:
+            if (self.folder / name).is_dir():
+                raise OutputError(f"{self.folder / name}: is a folder; remove it or choose another "
+                                  f"--out (the previous outputs are unchanged)")
+        for name in self.names:
+            try:
+                os.replace(self.staging / name, self.folder / name)
+            except OSError as exc:
+                raise OutputError(f"{self.folder / name}: cannot be replaced ({_why(exc)})") from None
+        with contextlib.suppress(OSError):   # make the renames durable where the OS allows it
+            fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return [self.folder / n for n in self.names]
+
+
+@contextlib.contextmanager
+def output_set(out_dir: Path) -> Iterator[OutputSet]:
+    """Take the out folder for one run: check it (``check_out_folder``), lock it (a second run
+    on it stops at once with OutputBusy), remove what killed runs left, and yield an OutputSet
+    whose staging folder is removed on every exit (the lock is released by the OS even on
+    SIGKILL)."""
+    from filelock import FileLock, Timeout
+
+    out = check_out_folder(out_dir)
+    lock_path = out / config.OUT_LOCK_FILE
+    lock = FileLock(lock_path, preserve_lock_file=True, fallback_to_soft=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise OutputBusy(f"{out}: another audit is writing to this folder (it holds {lock_path}); "
+                         f"wait for it to finish or choose another --out") from None
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot lock the folder ({_why(exc)})") from None
+    try:
+        remove_stale(out)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=config.OUT_STAGING_PREFIX, dir=out))
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot write in the folder ({_why(exc)})") from None
+        try:
+            yield OutputSet(out, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        lock.release()
+
+
+def json_bytes(obj) -> bytes:
+    """JSON as written: keys sorted, indented, UTF-8, so reruns give identical bytes."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
 def write_json(path: Path, obj) -> None:
     """Write JSON atomically, keys sorted, so reruns give identical bytes."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    write_bytes(path, json_bytes(obj))
 
 
 def read_csv(path: Path, text: bool = False) -> pd.DataFrame:
-    """Read a CSV the pipeline wrote (all columns as written, empty strings kept); ``text``:
-    every column as text (hand-made gold, where "01" is a name, not a number)."""
-    return pd.read_csv(path, keep_default_na=False, dtype=str if text else None)
+    """Read a CSV the pipeline wrote (all columns as written, empty strings kept, cells
+    neutralised against spreadsheet formulas given back as their raw text); ``text``: every
+    column as text (hand-made gold, where "01" is a name, not a number)."""
+    df = pd.read_csv(path, keep_default_na=False, dtype=str if text else None)
+    for c in _text_columns(df):
+        df[c] = df[c].map(unneutralise)
+    return df
 
 
 def read_json(path: Path):
@@ -343,7 +619,8 @@ def write_xlsx(path: Path, workbook) -> None:
 
 
 def xlsx_bytes(workbook) -> bytes:
-    """An openpyxl workbook as .xlsx bytes with fixed timestamps and zip entry dates."""
+    """An openpyxl workbook as .xlsx bytes with fixed timestamps and zip entry dates
+    (OutputError naming the temporary folder when openpyxl cannot write its sheets there)."""
     import datetime as dt
     import io as _io
     import zipfile
@@ -353,9 +630,29 @@ def xlsx_bytes(workbook) -> bytes:
     buf = _io.BytesIO()
     stamp = dt.datetime(*config.FIXED_TIMESTAMP)
     workbook.properties.created = workbook.properties.modified = stamp
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(workbook, archive).write_data()
+    failed = None
+    try:
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:   # compressed once, below
+            ExcelWriter(workbook, archive).write_data()
+    except OSError as exc:   # openpyxl stages each sheet in a temporary file
+        failed = _why(exc)
+    if failed:
+        _collect_quietly()   # openpyxl's half-run sheet writers would print tracebacks when collected
+        raise OutputError(f"{tempfile.gettempdir()}: cannot write the workbook's temporary files "
+                          f"({failed}); the previous outputs are unchanged")
     return _stable_zip(buf.getvalue())
+
+
+def _collect_quietly() -> None:
+    """Collect garbage with the 'Exception ignored in ...' reports of finalisers silenced."""
+    import gc
+    import sys
+
+    hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 @dataclass(frozen=True)

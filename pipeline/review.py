@@ -440,8 +440,14 @@ def import_workbook(book: Path, processed: Path, decisions: Path, reviewer: str,
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in reviewer):
         raise ReviewError("--reviewer: a name without control characters (tabs, new lines, escapes)")
     today = today or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    io.check_workbook_file(Path(book))   # a missing or hostile workbook is named before anything is read
     processed = Path(processed)
-    claims = io.read_csv(processed / config.CLAIMS_CSV).astype({"claim_id": str, "text": str, "source_id": str})
+    claims = io.read_csv(processed / config.CLAIMS_CSV)
+    missing = sorted({"claim_id", "text", "source_id"} - set(claims.columns))
+    if missing:
+        raise ReviewError(f"{processed / config.CLAIMS_CSV}: not an audited claims table (missing {missing}); "
+                          "run `make audit` again")
+    claims = claims.astype({"claim_id": str, "text": str, "source_id": str})
     subjects = review_subjects(claims, io.read_optional_csv(processed / config.FLAGS_CSV),
                                io.read_optional_csv(processed / config.CONTRADICTION_GROUPS_CSV))
     keys = {k for cols in tables.DECISION_KEYS.values() for k in cols}

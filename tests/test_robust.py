@@ -166,7 +166,7 @@ def previous(tmp_path):
 
 def _assert_untouched(out: Path, before: dict) -> None:
     assert {n: (out / n).read_bytes() for n in TABLES} == before
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".staging")]
 
 
 def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
@@ -200,7 +200,7 @@ def test_crash_while_writing_keeps_the_previous_outputs(previous, monkeypatch):
         raise OSError("crash during rename")
 
     monkeypatch.setattr(io.os, "replace", replace_then_crash)
-    with pytest.raises(OSError, match="crash during rename"):
+    with pytest.raises(io.OutputError, match="claims.csv: cannot be replaced .crash during rename"):
         run_audit(raw, out, validate=False, report=False)
     assert calls
     _assert_untouched(out, before)

@@ -10,6 +10,7 @@ import contextlib
 import html
 import os
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -817,22 +818,71 @@ def _kernel_stderr_captured():
             os.close(saved)
 
 
+def empty_report_html(tables: dict, output_dir: str | Path) -> str:
+    """The page for a run without a single claim (every article had a problem): it says so
+    and why, file by file, instead of charts of nothing."""
+    problems = tables["problems"]
+    why = (f"None of the {len(problems)} file(s) could be audited; each one's problem is listed "
+           "below. Fix them (or remove them) and run the audit again."
+           if len(problems) else "The articles gave no claim: no sentence states something "
+           "about a treatment.")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<title>Claims audit report: no claims</title>" + style_html() + "</head><body>"
+            "<h1>Claims audit report</h1>"
+            + _section("no-claims", f"<h2>No claims</h2><p>{_esc(why)}</p>")
+            + "<h2>Files with problems</h2>" + problems_html(problems)
+            + "<h2>Outputs</h2>" + outputs_html(output_dir) + "</body></html>\n")
+
+
+def _private_kernel_manager(folder: Path):
+    """A kernel manager class whose connection file (it holds the kernel's key) is written in
+    ``folder`` instead of the shared temporary folder, so it is removed with the render's
+    folder on every exit, and by the next audit after a SIGKILL."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class PrivateKernelManager(AsyncKernelManager):
+        @default("connection_file")
+        def _connection_file_default(self) -> str:
+            return str(Path(folder) / "kernel-connection.json")
+
+    return PrivateKernelManager
+
+
 def render_report(processed_dir: Path, output_dir: Path | None = None,
-                  notebook: Path = config.REPORT_NOTEBOOK) -> str:
+                  notebook: Path = config.REPORT_NOTEBOOK, workdir: Path | None = None) -> str:
     """Execute the report notebook (papermill parameters input_dir, output_dir) against
-    processed_dir and return self-contained HTML."""
+    processed_dir and return self-contained HTML.
+
+    The executed notebook and the kernel's connection file live in ``workdir`` (a temporary
+    folder by default; the audit passes one inside its staging folder), removed on every exit
+    path: errors, and SIGTERM or SIGHUP (raised as lifecycle.Terminated, so papermill shuts
+    the kernel down). A run without claims gets a
+    short page saying why (``empty_report_html``), without starting a kernel."""
+    from .. import lifecycle
+
+    tables = load_tables(processed_dir)
+    if tables["claims"].empty:
+        return empty_report_html(tables, output_dir or processed_dir)
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
 
-    with tempfile.TemporaryDirectory() as tmp:
-        executed = Path(tmp) / "report.ipynb"
+    with lifecycle.terminate_as_exception(), contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            workdir = Path(workdir)
+            workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        executed = workdir / "report.ipynb"
         with _kernel_stderr_captured():
             papermill.execute_notebook(
                 str(notebook), str(executed),
                 parameters={"input_dir": str(Path(processed_dir).resolve()),
                             "output_dir": str(Path(output_dir or processed_dir).resolve())},
                 cwd=str(config.ROOT), progress_bar=False, log_output=False, kernel_name="python3",
+                kernel_manager_class=_private_kernel_manager(workdir),
             )
         nb = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,

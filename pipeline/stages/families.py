@@ -7,14 +7,32 @@ the shorter is at least FAMILY_MIN_LENGTH_RATIO of the longer
 effects unlike many other treatments" are one family). Grouping is single-link over the claims
 in a fixed order, so it is deterministic; a family's id is a hash of its first member's text,
 stable when unrelated claims change (treatment and text of the first member).
+
+Cost is near-linear, never n x n (a 100,000-item list in one article is one treatment block):
+a text is compared only with earlier candidates found by prefix filtering (as in
+set-similarity joins), which finds every pair the rule joins, by either of rapidfuzz's two
+ways to reach the threshold:
+
+- the shared words carry one of the texts ("I" against "I D"): they hold over 9/11 of its
+  characters, so one of its rarest words making up 2/11 (``word_share``) is in the other text;
+- the differing words are spelled nearly alike ("I D" against "I E": "mask" and "masks",
+  "retinol" and "retinoid"): the two texts' character pairs mostly coincide, so their prefixes
+  of rarest pairs (``gram_share``, in one global order) meet.
+
+At most FAMILY_MAX_CANDIDATES candidates are compared per text (rarer keys first, the most
+recent first), none already in its family, so cost stays bounded on hostile input where
+every text shares every word; below that bound the grouping is the rule applied to every
+pair (tests/stages/test_families_scale.py).
 """
 from __future__ import annotations
 
 import hashlib
+from array import array
+from collections import Counter
+from itertools import chain
 
 import pandas as pd
-import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from .. import config
 from ..text import text_key
@@ -35,11 +53,145 @@ def _union(parent: list[int], a: int, b: int) -> None:
     parent[max(ra, rb)] = min(ra, rb)
 
 
+def word_share(min_similarity: int) -> float:
+    """The share of a text's weight (characters plus one separator per distinct word) its
+    prefix of rarest words must reach so that any text with which it reaches min_similarity
+    through shared words (rapidfuzz compares "I" with "I D", I the shared words, D the rest
+    of the text) holds one of them: that needs weight(I) > s / (2 - s) of the text, so a
+    shared word lies in any prefix heavier than (2 - 2s) / (2 - s): 2/11 for s = 0.9.
+
+    >>> round(word_share(90), 4)
+    0.1818
+    """
+    s = min_similarity / 100
+    return (2 - 2 * s) / (2 - s)
+
+
+def gram_share(min_similarity: int) -> float:
+    """The share of a text's character pairs (of its sorted distinct words, each padded with
+    spaces) its prefix of rarest pairs must exceed so that any text with which it reaches
+    min_similarity through near-identical spellings (rapidfuzz compares "I D" with "I E", D and
+    E the differing words, by indel distance d) has one of them in its own prefix too: a
+    text of length n keeps all but 2d of its n + 1 pairs, and d <= (1 - s) * 2n / s, so the
+    two share more than 1 - 4(1 - s)/s of either text's pairs: a prefix of 4/9 for s = 0.9.
+
+    >>> round(gram_share(90), 4)
+    0.4444
+    """
+    s = min_similarity / 100
+    return min(1.0, 4 * (1 - s) / s)
+
+
+def _words(texts: list[str], min_similarity: int) -> tuple[list[list[str]], list[int]]:
+    """Each text's distinct words, rarest first (fewest texts of the block, ties by spelling),
+    and how many of them make its prefix: the rarest words up to word_share of its weight."""
+    words = [set(t.split()) for t in texts]
+    df = Counter(w for ws in words for w in ws)
+    share = word_share(min_similarity)
+    ranked, sizes = [], []
+    for ws in words:
+        order = sorted(ws, key=lambda w: (df[w], w))
+        need, acc, k = share * sum(len(w) + 1 for w in order), 0, 0
+        while k < len(order) and (k == 0 or acc < need):
+            acc += len(order[k]) + 1
+            k += 1
+        ranked.append(order)
+        sizes.append(k)
+    return ranked, sizes
+
+
+def _pairs(words: list[str]) -> list[str]:
+    """The character pairs of " w1 w2 ... " (each word padded with spaces; a pair's k-th
+    repeat is a token of its own, so the list is a multiset written as a set)."""
+    s = " " + " ".join(words) + " "
+    counts = Counter(map(str.__add__, s[:-1], s[1:]))
+    return list(counts) + [f"{g}{k}" for g, n in counts.items() if n > 1 for k in range(1, n)]
+
+
+def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int]]:
+    """Each text's rarest character pairs (``_pairs``) as ranks in one global order (fewest
+    texts first, then first seen), more than gram_share of them."""
+    vocab: dict[str, int] = {}
+    coded = [array("l", [vocab.setdefault(g, len(vocab)) for g in _pairs(ws)]) for ws in words]
+    df = Counter(chain.from_iterable(coded))
+    rank = [0] * len(vocab)
+    for r, g in enumerate(sorted(range(len(vocab)), key=lambda g: (df[g], g))):
+        rank[g] = r
+    share = gram_share(min_similarity)
+    return [sorted(map(rank.__getitem__, c))[:int(share * len(c)) + 1] for c in coded]
+
+
+def _recent(index: dict, keys, limit: int) -> list[int]:
+    """Earlier texts filed under any of ``keys`` (in key order, the most recent first for each
+    key), without repeats, at most ``limit``."""
+    pool: dict[int, None] = {}
+    for key in keys:
+        pool.update(dict.fromkeys(index.get(key, ())[:-limit - 1:-1]))
+        if len(pool) >= limit:
+            break
+    return list(pool)[:limit]
+
+
+class _Groups:
+    """Disjoint sets of 0..n-1 with eager labels (the smaller set is relabelled on a join), so
+    "already one family?" is a list lookup in the hot loop."""
+
+    def __init__(self, n: int):
+        self.label = list(range(n))
+        self.members = {i: [i] for i in range(n)}
+
+    def join(self, a: int, b: int) -> None:
+        la, lb = self.label[a], self.label[b]
+        if la == lb:
+            return
+        if len(self.members[la]) < len(self.members[lb]):
+            la, lb = lb, la
+        moved = self.members.pop(lb)
+        for m in moved:
+            self.label[m] = la
+        self.members[la].extend(moved)
+
+
+def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
+    """Group distinct texts (in order) by the family rule, comparing each only with blocked
+    candidates (see the module docstring), at most FAMILY_MAX_CANDIDATES of them, minus those
+    already in its family and those failing the length ratio."""
+    words, sizes = _words(texts, min_similarity)
+    grams = _gram_prefixes(words, min_similarity)
+    lengths = [len(t) for t in texts]
+    ratio, groups = config.FAMILY_MIN_LENGTH_RATIO, _Groups(len(texts))
+    limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
+    label = groups.label
+    by_word: dict[str, list[int]] = {}       # word -> texts holding it
+    by_prefix: dict[str, list[int]] = {}     # word -> texts whose word prefix holds it
+    by_gram: dict[int, list[int]] = {}       # pair -> texts whose pair prefix holds it
+    for i, t in enumerate(texts):
+        # the shared words carry one of the two texts: a prefix word of one is in the other
+        by_words = list(dict.fromkeys(_recent(by_word, words[i][:sizes[i]], limit) +
+                                      _recent(by_prefix, words[i], limit)))[:limit]
+        # the differing words are spelled nearly alike: the pair prefixes meet
+        found = dict.fromkeys(by_words + _recent(by_gram, grams[i], limit))
+        # a short claim ("It is safe") is not the same claim as a long one containing it
+        lo, hi = ratio * lengths[i], lengths[i] / ratio
+        for j in found:
+            if label[j] != label[i] and lo <= lengths[j] <= hi and \
+                    fuzz.token_set_ratio(t, texts[j], score_cutoff=min_similarity) >= min_similarity:
+                groups.join(i, j)
+        for w in words[i]:
+            by_word.setdefault(w, []).append(i)
+        for w in words[i][:sizes[i]]:
+            by_prefix.setdefault(w, []).append(i)
+        for g in grams[i]:
+            by_gram.setdefault(g, []).append(i)
+    return groups
+
+
 def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIMILARITY) -> pd.Series:
     """A family id per claim (index aligned with ``claims``): near-duplicates share one.
 
-    Claims are compared only within one treatment (a few dozen per block), so the cost stays
-    small; order is (source_id, start) so ids do not depend on the row order given.
+    Claims are compared only within one treatment, and there only with blocked candidates
+    (see the module docstring); order is (source_id, start) so ids do not depend on the row
+    order given.
     """
     if claims.empty:
         return pd.Series([], index=claims.index, dtype=str)
@@ -48,7 +200,7 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
     pos = {i: n for n, i in enumerate(order)}
     parent = list(range(len(order)))
     for _, group in claims.loc[order].groupby("treatment", sort=True):
-        # identical texts join at once; only distinct texts are compared, all pairs in C
+        # identical texts join at once; only distinct texts are compared
         first: dict[str, int] = {}
         for i in group.index:
             k = keys[i]
@@ -57,14 +209,9 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
             else:
                 first[k] = i
         texts = list(first)
-        sim = process.cdist(texts, texts, scorer=fuzz.token_set_ratio, dtype=np.uint8,
-                            score_cutoff=min_similarity)
-        # token_set_ratio is 100 when one text's words are a subset of the other's; a short
-        # claim ("It is safe") is not the same claim as a long one that contains it
-        lengths = np.array([len(t) for t in texts], dtype=float)
-        comparable = np.minimum.outer(lengths, lengths) >= config.FAMILY_MIN_LENGTH_RATIO * np.maximum.outer(lengths, lengths)
-        for a, b in zip(*np.nonzero(np.triu((sim >= min_similarity) & comparable, k=1))):
-            _union(parent, pos[first[texts[a]]], pos[first[texts[b]]])
+        for members in _near_duplicate_groups(texts, min_similarity).members.values():
+            for t in members[1:]:
+                _union(parent, pos[first[texts[members[0]]]], pos[first[texts[t]]])
     roots = [_find(parent, n) for n in range(len(order))]
     treatment = claims["treatment"].astype(str)
     ids = {n: "f" + hashlib.sha1(f"{treatment[order[r]]}\x1f{keys[order[r]]}".encode()).hexdigest()[:10]

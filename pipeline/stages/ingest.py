@@ -28,12 +28,33 @@ class IngestError(ValueError):
     """An article that cannot be turned into text (empty, binary, undecodable)."""
 
 
+def utf16_without_bom(data: bytes, sample: int = 65536) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when bytes without a byte-order mark look like UTF-16 text
+    (mostly Latin script: one of every two bytes is NUL, always on the same side), else None.
+
+    >>> utf16_without_bom("Peels are safe.".encode("utf-16-le")), utf16_without_bom(b"ab")
+    ('utf-16-le', None)
+    """
+    head = data[:min(sample, len(data)) // 2 * 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    if odd >= 0.6 * half and even <= 0.02 * half:
+        return "utf-16-le"
+    if even >= 0.6 * half and odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode article bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else the charset
-    charset-normalizer finds. Raises IngestError for empty or binary files."""
+    """Decode article bytes: UTF-8 (with or without BOM), UTF-32 with BOM, UTF-16 with BOM or
+    without it (``utf16_without_bom``), else the charset charset-normalizer finds. Raises IngestError
+    for empty or binary files."""
     if not data.strip():
         raise IngestError("empty file")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+                     (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             try:
@@ -41,7 +62,14 @@ def decode(data: bytes) -> tuple[str, str]:
             except UnicodeDecodeError as exc:
                 raise IngestError(f"starts with a {enc} byte-order mark but does not decode: {exc}") from None
     if b"\x00" in data[:65536]:
-        raise IngestError("binary file (contains NUL bytes), not an article")
+        encoding = utf16_without_bom(data)
+        try:   # a cut-off last byte (odd length) is dropped
+            text = data[:len(data) // 2 * 2].decode(encoding) if encoding else None
+        except UnicodeDecodeError:
+            text = None
+        if text is None or _control_share(text) > 0.01 or "\x00" in text:
+            raise IngestError("binary file (contains NUL bytes), not an article")
+        return text, encoding
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -52,10 +80,15 @@ def decode(data: bytes) -> tuple[str, str]:
     if best is None:
         raise IngestError("not text: no character encoding decodes it")
     text = str(best)
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\r\n\t\f")
-    if controls > 0.01 * min(len(text), 65536):
+    if _control_share(text) > 0.01:
         raise IngestError("binary file (control characters), not an article")
     return text, best.encoding
+
+
+def _control_share(text: str, sample: int = 65536) -> float:
+    """Share of control characters (other than line breaks, tab, form feed) in the text's start."""
+    head = text[:sample]
+    return sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t\f") / max(1, len(head))
 
 
 # --- markup -------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Process lifecycle: termination signals as exceptions, and workers that die with their parent.
+
+``terminate_as_exception`` turns SIGTERM and SIGHUP into a ``Terminated`` exception in the main
+thread, so ``finally`` blocks run when a run is stopped (temporary folders and the report
+kernel's connection file are removed, worker pools shut down). Only SIGKILL escapes it; what
+a killed audit leaves in its out folder is removed by the next run (pipeline.io.output_set).
+
+``exit_with_parent`` makes a worker process exit when the process that started it dies, even
+by SIGKILL: on Linux the kernel sends it SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a daemon
+thread also polls the parent's pid.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Iterator
+
+PARENT_POLL_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+class Terminated(BaseException):
+    """The process received SIGTERM or SIGHUP (a BaseException, like KeyboardInterrupt, so
+    ``except Exception`` does not swallow it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def terminate_as_exception() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise Terminated (main thread only; elsewhere the
+    block runs unchanged, since Python delivers signals to the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    saved = {n: signal.signal(getattr(signal, n), _raise_terminated) for n in names}
+    try:
+        yield
+    finally:
+        for n, handler in saved.items():
+            signal.signal(getattr(signal, n), handler)
+
+
+def _parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this (worker) process exit as soon as ``parent_pid`` is no longer its parent.
+
+    Called first thing in a worker: if the parent already died before the death signal was
+    set, the worker was re-parented and exits at once.
+    """
+    _parent_death_signal()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="exit-with-parent",
+                     daemon=True).start()

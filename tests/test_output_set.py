@@ -1,0 +1,335 @@
+"""The output set of an audit is written as one (issue 15, item 4): a lock on the out folder,
+every file (tables, workbook, validation.json, report.html) complete before any is renamed,
+what killed runs left removed, the out folder checked before the analysis, and disk or
+permission errors as one line naming the path (issue 15, item 9)."""
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import config, io
+from pipeline.audit import run_audit
+from pipeline.cli import app
+
+ARTICLE = ("Microneedling aftercare\n\nMicroneedling has virtually no side effects. Avoid direct sun "
+           "for a week after treatment.\nMost people need three sessions spaced four weeks apart.\n")
+PEEL = ("Chemical peels\n\nA chemical peel removes dead skin and improves the texture of the skin.\n"
+        "Peels can cause redness and peeling for a few days.\n")
+SET = (config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV,
+       config.CLAIMS_REVIEW_XLSX, config.VALIDATION_JSON, config.REPORT_HTML)
+NO_DECISIONS = ["--decisions", "/nonexistent/decisions.csv"]
+
+
+def folder(root: Path, **articles: str) -> Path:
+    raw = root / "raw"
+    raw.mkdir(exist_ok=True)
+    for name, text in articles.items():
+        (raw / f"{name}.txt").write_text(text, encoding="utf-8")
+    return raw
+
+
+def fake_validation_and_report(monkeypatch, tag: str) -> None:
+    """Stand-ins for the two slow steps (great-expectations, the notebook kernel), each
+    stamping its output with ``tag`` so a test sees which run wrote it."""
+    import pipeline.outputs.report as report
+    import pipeline.outputs.validate as validate
+
+    monkeypatch.setattr(validate, "validate_tables",
+                        lambda t, *a, **k: {n: {"success": True, "rows": len(df), "results": [], "run": tag}
+                                            for n, df in t.items()})
+    monkeypatch.setattr(report, "render_report", lambda *a, **k: f"<html>{tag}</html>")
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {n: (out / n).read_bytes() for n in SET}
+
+
+def leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir()
+                  if p.name.endswith(".tmp") or p.name.startswith(config.OUT_STAGING_PREFIX))
+
+
+@pytest.fixture()
+def audited(tmp_path, monkeypatch):
+    """A folder audited once (run 'one'), then changed so a rerun gives other tables."""
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    fake_validation_and_report(monkeypatch, "one")
+    run_audit(raw, out, decisions=None)
+    before = snapshot(out)
+    folder(tmp_path, b=PEEL)
+    return raw, out, before
+
+
+def test_a_failing_report_leaves_the_whole_previous_set(audited, monkeypatch):
+    import pipeline.outputs.report as report
+
+    raw, out, before = audited
+    fake_validation_and_report(monkeypatch, "two")
+
+    def kernel_died(*a, **k):
+        raise RuntimeError("kernel died")
+
+    monkeypatch.setattr(report, "render_report", kernel_died)
+    with pytest.raises(RuntimeError, match="kernel died"):
+        run_audit(raw, out, decisions=None)
+    assert snapshot(out) == before          # tables, workbook and validation.json of run one
+    assert leftovers(out) == []
+
+
+def test_the_report_and_validation_are_of_the_same_run_as_the_tables(audited, monkeypatch):
+    raw, out, before = audited
+    fake_validation_and_report(monkeypatch, "two")
+    run_audit(raw, out, decisions=None)
+    after = snapshot(out)
+    assert b'"run": "two"' in after[config.VALIDATION_JSON] and after[config.REPORT_HTML] == b"<html>two</html>"
+    assert after[config.CLAIMS_CSV] != before[config.CLAIMS_CSV]
+    assert leftovers(out) == []
+
+
+def test_the_report_is_rendered_from_the_tables_of_its_own_run(audited, monkeypatch):
+    import pipeline.outputs.report as report
+
+    raw, out, _ = audited
+    seen = {}
+
+    def render(processed_dir, output_dir=None, **kw):
+        seen["sources"] = set(io.read_csv(Path(processed_dir) / config.CLAIMS_CSV)["source_id"])
+        seen["listed"] = {p.name for p in Path(output_dir).iterdir() if p.is_file()}
+        return "<html>three</html>"
+
+    monkeypatch.setattr(report, "render_report", render)
+    run_audit(raw, out, decisions=None)
+    assert seen["sources"] == {"a", "b"}
+    assert {config.CLAIMS_CSV, config.CLAIMS_REVIEW_XLSX, config.VALIDATION_JSON} <= seen["listed"]
+
+
+def test_stale_temporary_files_of_killed_runs_are_removed(audited, monkeypatch):
+    raw, out, _ = audited
+    (out / ".claims.csv.k1ll3d_x.tmp").write_bytes(b"x" * 4096)       # io's atomic temp file
+    (out / f"{config.OUT_STAGING_PREFIX}abc123").mkdir()             # a killed run's staging
+    (out / f"{config.OUT_STAGING_PREFIX}abc123" / "kernel-1.json").write_text("{}")
+    (out / "notes.tmp.txt").write_text("mine")                        # not ours: kept
+    run_audit(raw, out, decisions=None)
+    assert leftovers(out) == []
+    assert (out / "notes.tmp.txt").read_text() == "mine"
+
+
+HOLD_LOCK = """
+import sys, time
+from pipeline import io
+with io.output_set(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_second_run_on_the_same_out_folder_stops_at_once(tmp_path, monkeypatch):
+    import pipeline.audit as audit
+
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], cwd=config.ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked", holder.stderr.read()
+
+        def must_not_run(*a, **k):
+            raise AssertionError("the analysis ran although another audit holds the folder")
+
+        monkeypatch.setattr(audit, "audit_folder", must_not_run)
+        res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(out), "--no-report",
+                                       "--no-validate", *NO_DECISIONS])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and str(out) in lines[0] and "another audit is writing" in lines[0]
+    assert not (out / config.CLAIMS_CSV).exists()
+
+
+def test_the_lock_is_released_when_the_holder_is_killed(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], cwd=config.ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with io.output_set(out) as staged:     # taken at once, and the killed run's staging removed
+        assert [p.name for p in out.iterdir() if p.name.startswith(config.OUT_STAGING_PREFIX)] \
+            == [staged.staging.name]
+
+
+def _one_line_error(res, *words: str) -> str:
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2, res.output
+    assert len(lines) == 1, res.output
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+@pytest.fixture()
+def no_analysis(monkeypatch):
+    """Fail the test if the analysis starts (the checks must come first)."""
+    import pipeline.audit as audit
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the analysis ran before the out folder was checked")
+
+    monkeypatch.setattr(audit, "audit_folder", must_not_run)
+
+
+def test_an_out_folder_that_is_a_file_stops_before_the_analysis(tmp_path, no_analysis):
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    out.write_text("not a folder")
+    res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(out), *NO_DECISIONS])
+    _one_line_error(res, str(out), "not a folder")
+    res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(out / "sub"), *NO_DECISIONS])
+    _one_line_error(res, str(out / "sub"), "cannot be created")
+
+
+@pytest.mark.parametrize("sub", [".", "processed"])
+def test_an_out_folder_inside_the_articles_folder_stops_before_the_analysis(tmp_path, no_analysis, sub):
+    """Its report.html would be audited as an article by the next run, and its evidence.csv
+    would replace the curated one."""
+    raw = folder(tmp_path, a=ARTICLE)
+    (raw / config.EVIDENCE_CSV).write_text("curated", encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(raw / sub), *NO_DECISIONS])
+    _one_line_error(res, "inside the articles folder")
+    assert sorted(p.name for p in raw.iterdir()) == ["a.txt", config.EVIDENCE_CSV]
+
+
+def test_an_out_folder_that_cannot_be_written_stops_before_the_analysis(tmp_path, no_analysis, monkeypatch):
+    """Permission denied inside the out folder (simulated: the tests may run as root, who may
+    write anywhere)."""
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    out.mkdir()
+    real_open = os.open
+
+    def denied(path, *a, **k):
+        if str(path).startswith(str(out)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", denied)
+    res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(out), *NO_DECISIONS])
+    _one_line_error(res, str(out), "Permission denied")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_out_folder_stops_before_the_analysis(tmp_path, no_analysis):
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(out), *NO_DECISIONS])
+    finally:
+        out.chmod(0o755)
+    _one_line_error(res, str(out), "not writable")
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.parametrize("workbook", ["--no-workbook", "--workbook"])
+def test_a_full_disk_names_the_path_and_keeps_the_previous_outputs(tmp_path, workbook):
+    """A file-size limit on the audit process makes writes fail as on a full disk: in the
+    out folder, or (building the workbook) in the temporary folder."""
+    import tempfile
+
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "pipeline", "audit", "--raw", str(raw), "--out", str(out),
+            "--no-report", "--no-validate", workbook, *NO_DECISIONS]
+    subprocess.run(args, cwd=config.ROOT, check=True, capture_output=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    folder(tmp_path, b=PEEL * 40)
+    res = subprocess.run(args, cwd=config.ROOT, capture_output=True, text=True,
+                         preexec_fn=_limit_file_size(8 * 1024))
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2, res.stderr
+    where = str(out / config.CLAIMS_CSV) if workbook == "--no-workbook" else tempfile.gettempdir()
+    assert len(lines) == 1 and where in lines[0] and "File too large" in lines[0], res.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")} == before
+    assert leftovers(out) == []
+
+
+SLOW_NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
+         "outputs": [], "source": "input_dir = ''\noutput_dir = ''"},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "import time\ntime.sleep(120)"},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+RENDER = """
+import sys
+from pipeline.outputs.report import render_report
+render_report(sys.argv[1], sys.argv[1], notebook=sys.argv[2])
+"""
+
+
+def connection_files(root: Path) -> list[Path]:
+    """Jupyter kernel connection files (they hold the kernel's key) anywhere under root."""
+    return [p for p in root.rglob("*.json") if p.is_file() and b'"signature_scheme"' in p.read_bytes()]
+
+
+def test_a_terminated_report_leaves_no_kernel_connection_file(tmp_path, monkeypatch):
+    """SIGTERM while the notebook kernel runs: the kernel's connection file (it holds the
+    kernel's key) and the temporary folder are removed, and the kernel exits."""
+    import json
+
+    import psutil
+
+    raw = folder(tmp_path, a=ARTICLE)
+    processed = tmp_path / "processed"
+    run_audit(raw, processed, validate=False, report=False, workbook=False, decisions=None)
+    nb = tmp_path / "slow.ipynb"
+    nb.write_text(json.dumps(SLOW_NOTEBOOK), encoding="utf-8")
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", RENDER, str(processed), str(nb)], cwd=config.ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kernels: list = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not connection_files(tmp_path):
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.2)
+        assert connection_files(tmp_path), "the kernel never started"
+        time.sleep(1)   # let the kernel start running the sleeping cell
+        kernels = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        gone, alive = psutil.wait_procs(kernels, timeout=30)
+        assert not alive, "the kernel outlived the run"
+        assert not connection_files(tmp_path)
+        assert not list((tmp_path / "tmp").iterdir())
+    finally:
+        for p in [proc, *kernels]:
+            try:
+                p.kill()
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass
+        proc.wait()
