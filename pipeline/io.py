@@ -303,14 +303,18 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
             if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
 
 
+def _neutral(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in _text_columns(out):
+        out[c] = out[c].map(neutralise)
+    return out
+
+
 def people_csv_bytes(df: pd.DataFrame) -> bytes:
     """CSV bytes of a table people open in a spreadsheet: text cells that would start a formula
     (=, +, -, @, tab, carriage return) neutralised; numbers and every other cell as written.
     Parquet copies keep the raw text; ``read_csv`` gives the raw text back."""
-    out = df.copy()
-    for c in _text_columns(out):
-        out[c] = out[c].map(neutralise)
-    return csv_bytes(out)
+    return csv_bytes(_neutral(df))
 
 
 # --- the output set of one run -------------------------------------------------------------
@@ -558,7 +562,8 @@ def read_decisions(path: Path) -> pd.DataFrame | None:
             stack.enter_context(decisions_lock(path))
         try:
             # utf-8-sig: a spreadsheet program saving "CSV UTF-8" puts a BOM before the header
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            log = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            return log.apply(lambda col: col.map(unneutralise))   # notes kept safe on disk, raw here
         except pd.errors.EmptyDataError:
             return None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -574,6 +579,7 @@ def append_decisions(path: Path, new: pd.DataFrame, current: pd.DataFrame | None
     ``current`` (the log as the caller read it under the same lock, with ids given) + ``new``.
     """
     path = Path(path)
+    new = _neutral(new)   # a reviewer opens the log in a spreadsheet: no live formulas in it
     with decisions_lock(path):
         header = _csv_header(path)
         if header is None:
@@ -595,7 +601,7 @@ def append_decisions(path: Path, new: pd.DataFrame, current: pd.DataFrame | None
             raise ValueError(f"{path}: an older decisions file must be rewritten with ids; "
                              "pass the log as read")
         cols = tables.DECISION_LOG + [c for c in header if c not in tables.DECISION_LOG]
-        write_csv(path, pd.concat([current, new], ignore_index=True).reindex(columns=cols).fillna(""))
+        write_csv(path, pd.concat([_neutral(current), new], ignore_index=True).reindex(columns=cols).fillna(""))
 
 
 def _stable_zip(data: bytes) -> bytes:

@@ -340,3 +340,17 @@ def test_a_decisions_file_saved_by_a_spreadsheet_with_a_bom_is_read_and_appended
     io.append_decisions(path, new, log)
     io.append_decisions(path, check_decisions(pd.DataFrame([decision("c3", "More")]), "d.csv"))
     assert io.read_decisions(path)["claim_id"].tolist() == ["c1", "c2", "c3"]
+
+
+def test_the_decisions_log_keeps_formula_like_notes_safe_on_disk_and_raw_when_read(tmp_path):
+    path = tmp_path / "decisions.csv"
+    new = pd.DataFrame([{"decision_id": "d000000000001", "kind": "claim", "claim_id": "c000000000001",
+                         "decision": "rejected", "reviewer": "ann", "date": "2026-01-02",
+                         "note": '=HYPERLINK("http://evil","x")', "claim_text": "+1 happy client"}])
+    io.append_decisions(path, new)
+    io.append_decisions(path, new.assign(decision_id="d000000000002", note="@SUM(A1)"))
+    on_disk = path.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in on_disk and "'@SUM(A1)" in on_disk and "'+1 happy client" in on_disk
+    log = io.read_decisions(path)
+    assert list(log["note"]) == ['=HYPERLINK("http://evil","x")', "@SUM(A1)"]
+    assert set(log["claim_text"]) == {"+1 happy client"}
