@@ -79,6 +79,7 @@ AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
 PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 
 SEVERITIES = ("high", "medium", "low")  # most severe first
+REPORT_MAX_ROWS = 2000      # rows of a long report table (claims, pairs, families); every row stays in the CSVs
 
 # Evidence: the curated evidence table beside the articles (one cited fact a row), copied into --out.
 EVIDENCE_CSV = "evidence.csv"

@@ -234,9 +234,14 @@ def contradictions_html(contra: pd.DataFrame, titles: dict | None = None) -> str
     if contra.empty:
         return _section("contradictions", "<p>No contradictions found.</p>")
     has_sev = "severity" in contra.columns
+    parts = []
+    if len(contra) > config.REPORT_MAX_ROWS:   # the most severe pairs; every pair is in the CSV
+        parts.append(f"<p>The {config.REPORT_MAX_ROWS:,} most severe of {len(contra):,} pairs; every pair is "
+                     f"in <code>{_esc(config.CONTRADICTIONS_CSV)}</code>.</p>")
+        rank = contra["severity"].map(_SEVERITY_ORDER) if has_sev else 0
+        contra = contra.assign(_s=rank).sort_values("_s", kind="stable").head(config.REPORT_MAX_ROWS).drop(columns="_s")
     if has_sev:
         contra = contradictions_grouped(contra)
-    parts = []
     for (treatment, aspect), group in contra.groupby(["treatment", "aspect"], sort=True):
         opened = " open" if len(group) <= OPEN_GROUP_MAX else ""
         parts.append(f"<details{opened}><summary><h3 class='pair-group' data-treatment='{_esc(treatment)}'"
@@ -414,7 +419,7 @@ def families_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
     fams = fams[fams["size"] > 1]
     if fams.empty:
         return _section("families", "<p>No claim is repeated.</p>")
-    view = fams[["size", "treatment", "representative", "sources", "claim_ids"]]
+    view = fams[["size", "treatment", "representative", "sources", "claim_ids"]].head(config.REPORT_MAX_ROWS)
     if titles:
         view = view.assign(sources=["; ".join(_title(titles, s) for s in _ids(v)) for v in view["sources"]])
     return _section("families", f"<p>{len(fams)} claims occur more than once.</p>" + _table(view, "families-table"))
@@ -627,6 +632,10 @@ def claims_table_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
     """The claims table, fitted to the page width: article, claim, treatment, type, risk,
     evidence and review status in columns, the rest behind a <details> toggle per row; one
     filter box per column (inline script, works offline)."""
+    total = len(claims)
+    if total > config.REPORT_MAX_ROWS:   # a page stays readable; every row is in the workbook and claims.csv
+        rank = claims["risk"].map({"high": 0, "medium": 1, "low": 2}).fillna(3) if "risk" in claims else 0
+        claims = claims.assign(_r=rank).sort_values("_r", kind="stable").head(config.REPORT_MAX_ROWS).drop(columns="_r")
     view = claims_view(claims, titles)
     shown = [(c, h) for c, h in CLAIMS_SHOWN if c in view.columns]
     more = [c for c in CLAIMS_MORE if c in view.columns]
@@ -646,9 +655,11 @@ def claims_table_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
                     f"<details><summary>more</summary><dl>{details}</dl></details></td></tr>")
     table = (f"<table id='claims-table' class='grid fit'>{colgroup}<thead>{head}{filters}</thead>"
              f"<tbody>{''.join(body)}</tbody></table>")
+    cut = (f" The {len(view):,} riskiest of {total:,} claims are listed here; every claim is in "
+           f"<code>{_esc(config.CLAIMS_CSV)}</code> and the workbook." if total > len(view) else "")
     return _section("all-claims", f"<p><span id='claims-shown'>{len(view)}</span> of {len(view)} claims shown;"
                     " type in a box to filter that column. Every column is in the review workbook"
-                    f" (<code>{_esc(config.CLAIMS_REVIEW_XLSX)}</code>).</p>" + table + _FILTER_JS)
+                    f" (<code>{_esc(config.CLAIMS_REVIEW_XLSX)}</code>).{cut}</p>" + table + _FILTER_JS)
 
 
 # --- start here: the highest-risk findings ------------------------------------------------

@@ -57,3 +57,10 @@ def test_families_show_each_repeated_claim_once():
                                                     ("a", "f2", "Botox lasts months.")])])
     page = families_html(claims)
     assert page.count("Botox is safe.") == 1 and "Botox lasts months." not in page and "a;b" in page
+
+
+def test_long_tables_are_cut_to_the_most_severe_rows_and_say_so(monkeypatch):
+    monkeypatch.setattr(config, "REPORT_MAX_ROWS", 1)
+    page = contradictions_html(contra())
+    assert "The 1 most severe of 2 pairs" in page
+    assert "data-id='x1'" in page and "data-id='x2'" not in page   # high kept, low cut

@@ -61,3 +61,16 @@ def test_page_has_no_local_paths_and_no_network(page):
     assert imgs and all(i.attributes.get("alt") and i.attributes["src"].startswith("data:image/png") for i in imgs)
     listed = [c.text() for c in tree.css("#outputs li code")]
     assert config.CONTRADICTION_GROUPS_CSV in listed and all("/" not in n for n in listed)
+
+
+def test_the_claims_table_lists_the_riskiest_rows_when_there_are_too_many(monkeypatch):
+    import pandas as pd
+    from pipeline import config
+    from pipeline.outputs.report import claims_table_html
+
+    monkeypatch.setattr(config, "REPORT_MAX_ROWS", 2)
+    claims = pd.DataFrame({"claim_id": ["c1", "c2", "c3"], "source_id": ["a", "a", "a"],
+                           "text": ["Low one.", "High one.", "None one."], "risk": ["low", "high", "none"]})
+    page = claims_table_html(claims)
+    assert "High one." in page and "Low one." in page and "None one." not in page
+    assert "The 2 riskiest of 3 claims are listed here" in page
