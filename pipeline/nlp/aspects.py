@@ -33,7 +33,7 @@ from spacy.tokens import Doc, Span
 
 from .. import config
 from ..text import slug
-from .context import contexts_in, inside
+from .context import contexts_in, inside, within_sorted
 from .ruleset import AspectIndex, RuleSet, rule_aspects
 
 QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
@@ -243,7 +243,7 @@ def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = Fa
 
 def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assertion]:
     """The assertions of tokens [s, e) of a Doc (see the module docstring for the rules)."""
-    found = [h for h in doc._.aspect_hits if s <= h[0] and h[1] <= e]
+    found = within_sorted(doc._.aspect_hits, s, e)
     if not found:
         return []
     # a treatment's name asserts nothing: "laser hair removal is painful" says nothing of removal

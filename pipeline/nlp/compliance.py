@@ -29,7 +29,7 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .context import contexts_in
+from .context import contexts_in, within_sorted
 from .ruleset import RuleSet
 
 Span.set_extension("findings", default=None, force=True)
@@ -85,11 +85,11 @@ def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str
 def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, int, str]]:
     """[(rule_id, start, end, detail)] of the rules the unit claims (see the module docstring)."""
     s, e = span.start, span.end
-    rule_hits = [(hs, he, rid, "") for hs, he, rid in doc._.compliance_hits if s <= hs and he <= e]
+    rule_hits = [(hs, he, rid, "") for hs, he, rid in within_sorted(doc._.compliance_hits, s, e)]
     rule_hits += _assertion_hits(span, rules)
     if not rule_hits:
         return []
-    context_hits = [h for h in doc._.context_hits if s <= h[0] and h[1] <= e]
+    context_hits = within_sorted(doc._.context_hits, s, e)
     # A negation cue that is part of some rule's wording ("no side effects", "pain-free") is
     # that claim's own negation; it does not turn the claim's other risky phrases into denials.
     scopes = [(n.start, n.end, frozenset(i for i in n.scope if s <= i < e))

@@ -90,12 +90,28 @@ def _clause_starts(cues, start: int) -> set[int]:
     return {start} | {ce for cs, ce, r in cues if r.category == "clause_break"}
 
 
-def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet) -> SentenceContext:
-    """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``."""
+def within_sorted(items: list, start: int, end: int) -> list:
+    """The (s, e, x) items sorted by s that lie within [start, end) (a binary search, so a
+    sentence's lookup does not grow with the article)."""
+    i = bisect.bisect_left(items, (start,))
+    out = []
+    while i < len(items) and items[i][0] < end:
+        if items[i][1] <= end:
+            out.append(items[i])
+        i += 1
+    return out
+
+
+def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet,
+                     doc_cues: list | None = None, doc_treatments: list | None = None) -> SentenceContext:
+    """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``
+    (``doc_cues``/``doc_treatments``: the Doc's sorted matches, when the caller holds them)."""
     by_id = rules.cue_by_id
-    treat_tokens = {i for ts, te, _ in doc._.treatments if start <= ts and te <= end for i in range(ts, te)}
-    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in doc._.cues if start <= cs and ce <= end
-            and not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
+    doc_cues = doc._.cues if doc_cues is None else doc_cues
+    doc_treatments = doc._.treatments if doc_treatments is None else doc_treatments
+    treat_tokens = {i for ts, te, _ in within_sorted(doc_treatments, start, end) for i in range(ts, te)}
+    cues = [(cs, ce, by_id[rid]) for cs, ce, rid in within_sorted(doc_cues, start, end)
+            if not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
     starts = _clause_starts(cues, start)
     cues = [c for c in cues if c[0] in starts or c[2].get("position") != "start"]
     pseudo = [(cs, ce, frozenset(r.get("blocks") or ())) for cs, ce, r in cues if r.category == "pseudo_negation"]
@@ -148,7 +164,9 @@ class ContextScopes:
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.context = SentenceContexts(sentence_context(doc, s.start, s.end, self.rules) for s in doc.sents)
+        cues, treatments = doc._.cues, doc._.treatments
+        doc._.context = SentenceContexts(sentence_context(doc, s.start, s.end, self.rules, cues, treatments)
+                                         for s in doc.sents)
         return doc
 
 

@@ -24,7 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .. import config
-from .context import contexts_in
+from .context import contexts_in, within_sorted
 from .ruleset import RuleSet
 
 Doc.set_extension("block_kind", default="paragraph", force=True)
@@ -95,7 +95,7 @@ def _unit_cues(doc: Doc, s: int, e: int) -> tuple[list, list]:
 def features(doc: Doc, s: int, e: int) -> dict:
     """Cue-derived features of tokens [s, e) of a Doc (see the module docstring)."""
     tok = doc._.tok
-    t_spans = [(ts, te, tid) for ts, te, tid in doc._.treatments if s <= ts and te <= e]
+    t_spans = within_sorted(doc._.treatments, s, e)
     treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
     treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
     cues, negations = _unit_cues(doc, s, e)
