@@ -107,6 +107,8 @@ def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
     for name in PARTS:
         df = getattr(t, name)
         columns = list(_schema(name).names)
+        if df.empty:  # an empty table's columns may be typed float64, which no list type takes
+            df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name))
 
 

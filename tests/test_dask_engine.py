@@ -1,0 +1,205 @@
+"""The Dask engine gives the local engine's answer: byte-identical tables on the seed articles,
+the test articles and the shared corpus, on bad input, across partitions (families unified,
+contradictions per block), when a worker dies mid-run, and a failed run changes no output.
+
+One 2-worker LocalCluster (processes) serves the whole module. The audits use batches of two
+articles, so every folder is several partitions and every cross-partition step is exercised.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import config, dask_engine, io
+from pipeline.audit import run_audit
+from pipeline.cli import app
+from pipeline.stages.families import unify_families
+from test_robust import EXPECTED_PROBLEMS, hostile_folder
+
+distributed = pytest.importorskip("distributed")
+
+COMPARED = (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV, config.FLAGS_CSV,
+            config.ASSERTIONS_CSV)
+SHARED_PAGES = config.ROOT.parent / "shared" / "corpus" / "pages"
+BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR) as c:
+        yield c
+
+
+def audit_both(raw: Path, out: Path, cluster, **kwargs) -> tuple[Path, Path]:
+    """The same folder through both engines (tables only), into out/local and out/dask."""
+    opts = dict(validate=False, report=False, workbook=False, decisions=None, batch_size=BATCH)
+    opts.update(kwargs)
+    run_audit(raw, out / "local", **opts)
+    run_audit(raw, out / "dask", engine="dask", scheduler=cluster.scheduler_address, **opts)
+    return out / "local", out / "dask"
+
+
+def assert_same(local: Path, dask: Path) -> None:
+    for name in COMPARED:
+        assert (dask / name).read_bytes() == (local / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("folder", [config.RAW_DIR, config.TEST_ARTICLES_DIR, SHARED_PAGES],
+                         ids=["data-raw", "tests-articles", "shared-corpus-pages"])
+def test_same_tables_as_the_local_engine(folder, cluster, tmp_path):
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent (the shared corpus sits beside the repository)")
+    local, dask = audit_both(folder, tmp_path, cluster)
+    assert_same(local, dask)
+    claims = pd.read_csv(dask / config.CLAIMS_CSV)
+    assert len(claims) > 0
+    # the claims are also a Parquet dataset, one part per batch, with the same rows
+    n = len(io.list_articles(folder))
+    parts = sorted((dask / config.DATASET_DIR / "claims").glob("part-*.parquet"))
+    assert len(parts) == -(-n // BATCH)
+    dataset = pd.concat([io.read_parquet(p) for p in parts], ignore_index=True)
+    assert sorted(dataset["claim_id"]) == sorted(claims["claim_id"])
+    families = dict(zip(claims["claim_id"], claims["family_id"]))
+    assert all(families[c] == f for c, f in zip(dataset["claim_id"], dataset["family_id"]))
+
+
+def test_bad_articles_are_the_same_problem_rows(cluster, tmp_path):
+    raw = hostile_folder(tmp_path)
+    local, dask = audit_both(raw, tmp_path / "out", cluster)
+    assert_same(local, dask)
+    problems = pd.read_csv(dask / config.PROBLEMS_CSV)
+    for name, text in EXPECTED_PROBLEMS.items():
+        assert any(f == name and text in p for f, p in zip(problems["file"], problems["problem"])), name
+
+
+def test_a_batch_of_only_bad_files_is_problem_rows(rules):
+    """A partition can hold no readable article (a folder, an empty file): problems, no claims."""
+    from pipeline.analyse import analyse_articles
+
+    raw = pd.DataFrame([{"source_id": "x", "file": "x.txt", "data": None, "problem": "is a folder"},
+                        {"source_id": "e", "file": "e.txt", "data": b"", "problem": None}])
+    t = analyse_articles(raw, rules)
+    assert list(t.problems["file"]) == ["x.txt", "e.txt"] and t.claims.empty
+
+
+NEAR = "Microneedling has virtually no side effects for most people with oily skin."
+NEARER = "Microneedling has virtually no side effects for most people with oily skin types."
+PAINFUL = "Microneedling can be painful and may cause redness for a few days.\n"
+
+
+# a.txt groups two near-duplicates in one family under the first one's id; b.txt (the next
+# partition of two) holds only the second, so its own family id differs until unified
+SPLIT_FAMILY = {
+    "a.txt": f"Microneedling\n\n{NEAR} {NEARER} {PAINFUL}",
+    "a2.txt": "Chemical peels\n\nA chemical peel improves the texture of the skin.\n",
+    "b.txt": f"Microneedling facts\n\n{NEARER} {PAINFUL}",
+}
+
+
+def test_families_are_unified_across_partitions(cluster, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, text in SPLIT_FAMILY.items():
+        (raw / name).write_text(text, encoding="utf-8")
+    local, dask = audit_both(raw, tmp_path / "out", cluster)
+    assert_same(local, dask)
+    claims = pd.read_csv(dask / config.CLAIMS_CSV, keep_default_na=False)
+    ids = claims.loc[claims["text"].isin([NEAR, NEARER]), "family_id"]
+    assert len(ids) == 3 and ids.nunique() == 1
+    contra = pd.read_csv(dask / config.CONTRADICTIONS_CSV)
+    assert {"a", "b"} <= set(contra["source_a"]) | set(contra["source_b"])
+
+
+def test_family_unification_per_treatment_equals_all_at_once(rules):
+    """The families step may run on any set of whole treatments: the same ids as on all claims."""
+    from conftest import raw_frame
+    from pipeline.analyse import analyse_articles, merge
+    from pipeline.audit import read_raw
+
+    raw = pd.concat([read_raw(config.RAW_DIR), raw_frame(SPLIT_FAMILY)], ignore_index=True)
+    parts = [analyse_articles(raw.iloc[i:i + 2], rules) for i in range(0, len(raw), 2)]
+    claims = pd.concat([p.claims for p in parts], ignore_index=True)
+    whole = unify_families(claims)
+    moved = pd.concat([dask_engine.changed_families(dask_engine.family_rows(g))
+                       for _, g in claims.groupby("treatment")], ignore_index=True)
+    assert len(moved) > 0   # the split family of a.txt and b.txt
+    mapping = dict(zip(moved["family_id"], moved["unified"]))
+    assert list(claims["family_id"].map(lambda f: mapping.get(f, f))) == list(whole)
+    merged = merge(parts).claims.set_index("claim_id")
+    assert list(merged.loc[claims["claim_id"], "family_id"]) == list(whole)
+
+
+def test_a_general_claim_on_a_universal_aspect_joins_every_treatment_block(rules):
+    aspect = sorted(rules.aspects.universal())[0]
+    rows = pd.DataFrame({"claim_id": ["c1", "c2"], "treatment": ["none", "microneedling"],
+                         "aspect": [aspect, aspect], "qualifier": ["", ""]})
+    keyed = dask_engine.block_keys(rows, rules)
+    general = keyed[keyed["claim_id"] == "c1"]
+    assert len(general) == len(rules.treatments)
+    assert f"{aspect}\x1fmicroneedling" in set(general["block"])
+    assert list(keyed.loc[keyed["claim_id"] == "c2", "block"]) == [f"{aspect}\x1fmicroneedling"]
+
+
+def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run_audit(config.RAW_DIR, out, validate=False, report=False, workbook=False, decisions=None,
+              batch_size=BATCH, engine="dask", scheduler=cluster.scheduler_address)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost the cluster")
+
+    monkeypatch.setattr(dask_engine, "contradictions", broken)
+    with pytest.raises(RuntimeError, match="lost the cluster"):
+        run_audit(config.TEST_ARTICLES_DIR, out, validate=False, report=False, workbook=False,
+                  decisions=None, batch_size=BATCH, engine="dask", scheduler=cluster.scheduler_address)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cli_refuses_a_scheduler_without_the_dask_engine(tmp_path):
+    result = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path),
+                                      "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and "--engine dask" in result.output
+    result = CliRunner().invoke(app, ["audit", "--out", str(tmp_path), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert not any(tmp_path.iterdir())
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills the worker process the first time it starts analysing a partition (a marker
+    file makes it once per test, across the restarted worker processes)."""
+
+    name = "kill-once"
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "analyse_task" in str(key):
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+            os._exit(1)
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_tables_are_identical(cluster, tmp_path):
+    """Last in the module: the cluster loses a worker process (the nanny starts a new one)."""
+    marker = tmp_path / "killed"
+    with distributed.Client(cluster) as client:
+        client.register_plugin(KillOnce(str(marker)))
+        try:
+            local, dask = audit_both(config.TEST_ARTICLES_DIR, tmp_path / "out", cluster)
+        finally:
+            client.unregister_worker_plugin(KillOnce.name)
+        client.wait_for_workers(2, timeout=60)
+    assert marker.exists()   # a worker did die
+    assert_same(local, dask)
