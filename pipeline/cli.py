@@ -93,6 +93,7 @@ def audit(
     Exit 0 when written, 1 when validation failed or (--strict) an article had a problem,
     2 on a usage or input error (nothing written)."""
     from .audit import run_audit
+    from .dask_engine import EngineError
     from .io import InputError, OutputError
     from .lifecycle import Terminated
     from .nlp import RuleError
@@ -108,7 +109,7 @@ def audit(
                                workbook=workbook, decisions=decisions, recursive=recursive,
                                workers=workers, progress=progress, engine=engine,
                                scheduler=scheduler)
-    except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError) as exc:
+    except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError, EngineError) as exc:
         raise fail(exc) from None
     except ValidationFailed as exc:
         raise fail(exc, EXIT_FINDINGS) from None

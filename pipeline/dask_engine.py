@@ -249,6 +249,17 @@ def peak_mb() -> float:
 
 # --- the client side ---------------------------------------------------------------------------
 
+class EngineError(RuntimeError):
+    """The cluster cannot run the audit (unreachable, no workers, a worker without the package
+    or the paths); the message says which and what to do."""
+
+
+WORKERS_WAIT_SECONDS = 60
+SETUP_HINT = ("start the scheduler and the workers with the same virtual environment and "
+              "PYTHONPATH=<the checkout>, with the articles, rules and --out on shared storage "
+              "(docs/dask.md)")
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None, workers: int):
     """A Dask client: to the scheduler at ``scheduler``, or to a new LocalCluster of ``workers``
@@ -256,7 +267,16 @@ def connect(scheduler: str | None, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler)
+        except OSError as exc:
+            raise EngineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            try:
+                client.wait_for_workers(1, timeout=WORKERS_WAIT_SECONDS)
+            except TimeoutError:
+                raise EngineError(f"no Dask worker joined the scheduler at {scheduler} within "
+                                  f"{WORKERS_WAIT_SECONDS} s; {SETUP_HINT}") from None
             yield client
         return
     with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
@@ -351,9 +371,31 @@ def worker_memory(client) -> dict:
     return {"client_mb": peak_mb(), "workers_mb": sorted(workers.values(), reverse=True)}
 
 
+def check_cluster(client, paths: list[Path]) -> None:
+    """Raise EngineError naming the process and the problem when the scheduler or a worker
+    cannot import this package, or a worker cannot see one of ``paths`` (shared storage)."""
+    import importlib
+    import os
+
+    def probe(paths=tuple(str(p) for p in paths)) -> str:  # nested: sent by value, not by import
+        try:
+            importlib.import_module("pipeline.dask_engine")
+        except ImportError as exc:
+            return f"cannot import the pipeline package ({exc})"
+        missing = [p for p in paths if not os.path.exists(p)]
+        return f"cannot see {', '.join(missing)}" if missing else ""
+
+    answers = {"scheduler": client.run_on_scheduler(probe, paths=())}
+    answers.update({f"worker {w}": a for w, a in sorted(client.run(probe).items())})
+    bad = [f"{who} {problem}" for who, problem in answers.items() if problem]
+    if bad:
+        raise EngineError(f"{bad[0]}{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; {SETUP_HINT}")
+
+
 def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: dict[str, str],
                dataset: Path, batch_size: int, progress, timings: dict) -> Distributed:
     """Steps 1-4 on the cluster: screen, analyse into the dataset, unify families, contradictions."""
+    check_cluster(client, [raw_dir, Path(rules.folder), dataset])
     client.register_plugin(worker_plugin(str(rules.folder)))
     with timed(timings, "dask_screen"):
         files = screen(client, raw_dir)

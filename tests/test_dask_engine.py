@@ -173,6 +173,28 @@ def test_cli_refuses_a_scheduler_without_the_dask_engine(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_worker_that_cannot_see_a_path_is_a_clear_error(cluster, tmp_path):
+    with distributed.Client(cluster) as client:
+        dask_engine.check_cluster(client, [config.RAW_DIR, tmp_path])
+        with pytest.raises(dask_engine.EngineError, match=r"worker tcp://\S+ cannot see .*nowhere.*shared storage"):
+            dask_engine.check_cluster(client, [config.RAW_DIR, tmp_path / "nowhere"])
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    import dask
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path / "out"),
+                                          "--engine", "dask", "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in " ".join(result.output.split())
+
+
 class KillOnce(distributed.WorkerPlugin):
     """Kills the worker process the first time it starts analysing a partition (a marker
     file makes it once per test, across the restarted worker processes)."""
