@@ -175,28 +175,29 @@ def changed_families(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def block_keys(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
-    """The rows with their contradiction block (``contradict._families``): aspect and treatment,
-    or aspect and outcome for rankings (aspect alone when a ranking aspect is also universal).
-    A general claim (no treatment) on a universal aspect joins the block of every treatment;
-    on other aspects it never pairs and is left out, as ``find_contradictions`` leaves it."""
+    """The rows with their contradiction block (as ``contradict._families`` blocks them): aspect
+    and treatment, or aspect and outcome for rankings. A universal aspect is one block: its
+    general claims (no treatment) pair with every treatment's claims on it, which
+    ``find_contradictions`` arranges inside the block. A general claim on another aspect never
+    pairs and is left out, as ``find_contradictions`` leaves it out."""
     index = rules.aspects
     universal = index.universal()
     general = asserted["treatment"].isin(["", config.NO_TREATMENT])
     keys, keep = [], []
     for i, (aspect, treatment, qualifier, gen) in enumerate(zip(
             asserted["aspect"], asserted["treatment"], asserted["qualifier"], general)):
-        if index.by_qualifier(aspect):
-            keys.append(f"{aspect}\x1f*" + ("" if aspect in universal else qualifier))
-        elif not gen:
-            keys.append(f"{aspect}\x1f{treatment}")
-        elif aspect in universal:
-            keys.append([f"{aspect}\x1f{t.id}" for t in rules.treatments])
-        else:
+        if aspect in universal:
+            keys.append(f"{aspect}\x1f*")
+        elif gen:
             continue
+        elif index.by_qualifier(aspect):
+            keys.append(f"{aspect}\x1f*{qualifier}")
+        else:
+            keys.append(f"{aspect}\x1f{treatment}")
         keep.append(i)
     rows = asserted.iloc[keep].copy()
     rows["block"] = keys
-    return rows.explode("block", ignore_index=True)
+    return rows.reset_index(drop=True)
 
 
 def asserted_task(part: int, dataset: str, mapping: dict[str, str], rules_folder: str) -> pd.DataFrame:

@@ -135,15 +135,25 @@ def test_family_unification_per_treatment_equals_all_at_once(rules):
     assert list(merged.loc[claims["claim_id"], "family_id"]) == list(whole)
 
 
-def test_a_general_claim_on_a_universal_aspect_joins_every_treatment_block(rules):
-    aspect = sorted(rules.aspects.universal())[0]
-    rows = pd.DataFrame({"claim_id": ["c1", "c2"], "treatment": ["none", "microneedling"],
-                         "aspect": [aspect, aspect], "qualifier": ["", ""]})
-    keyed = dask_engine.block_keys(rows, rules)
-    general = keyed[keyed["claim_id"] == "c1"]
-    assert len(general) == len(rules.treatments)
-    assert f"{aspect}\x1fmicroneedling" in set(general["block"])
-    assert list(keyed.loc[keyed["claim_id"] == "c2", "block"]) == [f"{aspect}\x1fmicroneedling"]
+def test_blocks_keep_every_pair_that_can_clash_together(rules):
+    """A general claim (no treatment) on a universal aspect shares the block of every treatment's
+    claims on that aspect; on another aspect it pairs with nothing and is left out; other claims
+    are blocked by aspect and treatment, rankings by aspect and outcome."""
+    universal = sorted(rules.aspects.universal())[0]
+    ranking = next(a for a in rules.aspects.decl if rules.aspects.by_qualifier(a))
+    plain = next(a for a in rules.aspects.decl
+                 if a not in rules.aspects.universal() and not rules.aspects.by_qualifier(a))
+    rows = pd.DataFrame({
+        "claim_id": ["g1", "m1", "p1", "g2", "m2", "m3", "p3"],
+        "treatment": ["none", "microneedling", "chemical_peel", "none", "microneedling",
+                      "microneedling", "chemical_peel"],
+        "aspect": [universal, universal, universal, plain, plain, ranking, ranking],
+        "qualifier": ["", "", "", "", "", "acne_scars", "acne_scars"]})
+    block = dict(zip(*dask_engine.block_keys(rows, rules)[["claim_id", "block"]].T.values))
+    assert block["g1"] == block["m1"] == block["p1"]
+    assert "g2" not in block
+    assert block["m2"] == f"{plain}\x1fmicroneedling"
+    assert block["m3"] == block["p3"] != block["m2"]
 
 
 def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch):
