@@ -403,11 +403,15 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
     if not files:
         return Distributed(parts=0)
     result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings)
+    phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
         mapping = unify(dataset)
+    phases["families"] = worker_memory(client)
     with timed(timings, "contradict"):
         result.contradictions = contradictions(result.parts, dataset, mapping, rules)
     result.memory = worker_memory(client)
+    for phase, memory in phases.items():  # peaks so far, to tell which phase set them
+        timings[f"dask_worker_peak_mb_{phase}"] = max(memory["workers_mb"] or [0.0])
     return result
 
 

@@ -534,6 +534,13 @@ def dask_markdown(figures: dict) -> list[str]:
             f"{t.get('merge', 0):.1f} | {t.get('validate', 0):.1f} | {t.get('write', 0):.1f} | {dist} | "
             f"{r['peak_main_mb']:.0f} | {r['peak_worker_mb']:.0f} | {r['claims']:,} | "
             f"{r['contradictions']:,} | {r.get('load', '')} |")
+    for r in d["runs"]:
+        t = r["timings"]
+        if "dask_worker_peak_mb_analyse" in t:
+            lines.append(f"\nWorker peak memory by phase, {r['articles']:,} articles: "
+                         f"{t['dask_worker_peak_mb_analyse']:.0f} MB after the per-article stages, "
+                         f"{t['dask_worker_peak_mb_families']:.0f} MB after the families shuffle, "
+                         f"{r['peak_worker_mb']:.0f} MB after the contradiction shuffle.")
     lines += ["", "### Targets", ""]
     local, dask = runs.get((10000, "local")), runs.get((10000, "dask"))
     if local and dask:
