@@ -16,10 +16,12 @@ processes of a Dask cluster so that no process holds every claim while the stage
    distinct (treatment, family_id, text) rows on treatment: ``families.unify_families`` on whole
    treatments gives the same ids as on all claims (a family never spans two treatments). Only
    the ids that change come back, and the parts are rewritten with them.
-4. **Contradictions.** Each claim's assertions are shuffled on their block key (aspect and
-   treatment; aspect and outcome for rankings), and ``contradict.find_contradictions`` runs on
-   each block alone: pairs never leave a block, so the union of the blocks' rows, deduplicated
-   and sorted as ``find_contradictions`` sorts, is its answer on all claims.
+4. **Contradictions.** The rows pairing reads (``contradict.assertions_of``, with the
+   sub-types each article names per treatment) are shuffled on their block (aspect and
+   treatment; a family claim also in each member's block; a universal or ranking aspect whole),
+   and ``contradict.contradictions_in`` runs on each block alone: pairs never leave a block, so
+   the blocks' rows, deduplicated and sorted by ``contradict.sort_contradictions``, are
+   ``find_contradictions``'s answer on all claims.
 5. **Merge.** This process reads the parts back in order and merges them with
    ``analyse.merge``; ``pipeline.audit.run_audit`` then validates and writes the tables, the
    workbook and the report exactly as for the local engine.
@@ -42,16 +44,18 @@ import pandas as pd
 
 from . import config, io, tables
 from .analyse import analyse_articles, merge, timed
-from .audit import _frame, main_treatments, screen_raw
+from .audit import _frame, main_treatments, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
-from .stages.contradict import find_contradictions
+from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
+                                sort_contradictions, source_subtypes)
 from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
+from .stages.groups import contradiction_groups
 
 PARTS = ("claims", "assertions", "findings")
-# the claim columns contradiction pairing reads, and the assertion columns beside them
-PAIR_CLAIM_COLUMNS = ["claim_id", "source_id", "start", "treatment", "text", "family_id", "certainty"]
-ASSERTED = PAIR_CLAIM_COLUMNS + [c for c in tables.ASSERTIONS if c != "claim_id"] + ["ordinal", "block"]
+# the rows contradiction pairing reads (``assertions_of``), their order in the article, the
+# sub-types their article names per treatment (JSON), and their block
+ASSERTED = ASSERTED_COLUMNS + ["ordinal", "subtypes", "block"]
 SORTED_CONTRADICTIONS = tables.CONTRADICTIONS + ["start_a", "start_b"]
 FAMILY_MAP = ["family_id", "unified"]
 
@@ -112,15 +116,20 @@ def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
         io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name))
 
 
+def read_part_table(path: Path) -> pd.DataFrame:
+    """One table of a part as the stages made it (lists as tuples)."""
+    df = io.read_parquet(path)
+    for col in tables.LIST_SEPARATORS:
+        if col in df:
+            df[col] = [tuple(v) for v in df[col]]
+    return df
+
+
 def read_part(dataset: Path, part: int) -> tables.Tables:
-    """One partition's tables as the stages made them (lists as tuples)."""
+    """One partition's claims, assertions and findings."""
     t = tables.Tables()
     for name in PARTS:
-        df = io.read_parquet(part_path(dataset, name, part))
-        for col in tables.LIST_SEPARATORS:
-            if col in df:
-                df[col] = [tuple(v) for v in df[col]]
-        setattr(t, name, df)
+        setattr(t, name, read_part_table(part_path(dataset, name, part)))
     return t
 
 
@@ -155,7 +164,8 @@ def analyse_task(items, raw_dir: str, rules_folder: str, evidence: Evidence, mai
     sub = {sid: main[sid] for _, sid, _, _ in items if sid in main}
     t = analyse_articles(_frame(files), rules, evidence, sub, nlp, timings)
     write_part(Path(dataset), part, t)
-    return [{"part": part, "articles": len(items), "problems": t.problems, "timings": timings}]
+    return [{"part": part, "files": len(items), "problems": t.problems, "articles": t.articles,
+             "timings": timings}]
 
 
 def family_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -165,7 +175,7 @@ def family_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def changed_families(df: pd.DataFrame) -> pd.DataFrame:
     """family_id -> unified id, for the families of whole treatments whose id changes."""
-    df = df.reset_index(drop=True)
+    df = local_dtypes(df).reset_index(drop=True)
     if df.empty:
         return pd.DataFrame(columns=FAMILY_MAP)
     unified = unify_families(df)
@@ -175,72 +185,94 @@ def changed_families(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def block_keys(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
-    """The rows with their contradiction block (as ``contradict._families`` blocks them): aspect
-    and treatment, or aspect and outcome for rankings. A universal aspect is one block: its
-    general claims (no treatment) pair with every treatment's claims on it, which
-    ``find_contradictions`` arranges inside the block. A general claim on another aspect never
-    pairs and is left out, as ``find_contradictions`` leaves it out."""
-    index = rules.aspects
-    universal = index.universal()
+    """The rows with their block (a row in several blocks is repeated), so that every block
+    holds what ``contradictions_in`` needs to pair its claims as it pairs them on all claims:
+
+    - a plain claim: its (aspect, treatment);
+    - a claim about a whole family ("lasers ..."): its own block and each member's, which it
+      joins when the member's claims are there (``contradict._blocks_joined``);
+    - a universal aspect (general claims join every treatment on it) and a ranking aspect
+      (treatments meet across outcomes through joined family claims): one block per aspect;
+    - a general claim (no treatment) on any other aspect pairs with nothing and is left out.
+    """
+    universal = rules.aspects.universal()
     general = asserted["treatment"].isin(["", config.NO_TREATMENT])
     keys, keep = [], []
-    for i, (aspect, treatment, qualifier, gen) in enumerate(zip(
-            asserted["aspect"], asserted["treatment"], asserted["qualifier"], general)):
-        if aspect in universal:
-            keys.append(f"{aspect}\x1f*")
+    for i, (aspect, treatment, gen) in enumerate(zip(asserted["aspect"], asserted["treatment"], general)):
+        if aspect in universal or rules.aspects.by_qualifier(aspect):
+            keys.append([f"{aspect}\x1f*"])
         elif gen:
             continue
-        elif index.by_qualifier(aspect):
-            keys.append(f"{aspect}\x1f*{qualifier}")
+        elif rules.is_family(treatment):
+            keys.append([f"{aspect}\x1f{t}" for t in dict.fromkeys((treatment, *rules.members(treatment)))])
         else:
-            keys.append(f"{aspect}\x1f{treatment}")
+            keys.append([f"{aspect}\x1f{treatment}"])
         keep.append(i)
     rows = asserted.iloc[keep].copy()
     rows["block"] = keys
-    return rows.reset_index(drop=True)
+    return rows.explode("block", ignore_index=True)
+
+
+def _subtypes_text(inherited: dict[tuple, frozenset]) -> dict[str, str]:
+    """source_id -> the sub-types its article names per treatment, as JSON (a shuffle carries text)."""
+    import json
+
+    per_source: dict[str, dict] = {}
+    for (sid, treatment), names in inherited.items():
+        per_source.setdefault(sid, {})[treatment] = sorted(names)
+    return {sid: json.dumps(v, sort_keys=True) for sid, v in per_source.items()}
+
+
+def _subtypes_of(rows: pd.DataFrame) -> dict[tuple, frozenset]:
+    """The (source, treatment) -> sub-types mapping back from the rows' JSON."""
+    import json
+
+    out = {}
+    for sid, text in set(zip(rows["source_id"], rows["subtypes"])):
+        for treatment, names in json.loads(text or "{}").items():
+            out[(sid, treatment)] = frozenset(names)
+    return out
 
 
 def asserted_task(part: int, dataset: str, mapping: dict[str, str], rules_folder: str) -> pd.DataFrame:
     """One part's claims with the unified family ids (the part rewritten when any changed), and
-    each claim's assertions with the claim columns pairing reads and their block key."""
+    the rows pairing reads (``assertions_of``) with their order, sub-types and block."""
     rules, _ = pipeline_for(rules_folder)
     claims_file = part_path(Path(dataset), "claims", part)
-    claims = io.read_parquet(claims_file)
+    claims = read_part_table(claims_file)
     moved = claims["family_id"].isin(list(mapping))
     if moved.any():
         claims.loc[moved, "family_id"] = claims.loc[moved, "family_id"].map(mapping)
         io.write_parquet(claims_file, claims, _schema("claims"))
     assertions = io.read_parquet(part_path(Path(dataset), "assertions", part))
-    assertions["ordinal"] = range(len(assertions))
-    asserted = assertions.merge(claims[PAIR_CLAIM_COLUMNS], on="claim_id", how="inner", sort=False)
+    asserted = assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
+    text = _subtypes_text(source_subtypes(asserted, rules.aspects))
+    asserted = asserted.assign(ordinal=range(len(asserted)),
+                               subtypes=[text.get(sid, "") for sid in asserted["source_id"]])
     return block_keys(asserted, rules).reindex(columns=ASSERTED)
 
 
+def local_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns back in pandas' default string dtype: a shuffle hands them back as
+    string[pyarrow], whose missing value and ``map`` results differ from what the stages expect."""
+    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype) and df[c].dtype != "str"]
+    return df.astype({c: "str" for c in text}) if text else df
+
+
 def block_contradictions(rows: pd.DataFrame, rules_folder: str) -> pd.DataFrame:
-    """``find_contradictions`` on each whole block of a shuffled partition, with the start
-    offsets the final sort needs. Rows are put back in the order the local engine gives them."""
+    """``contradictions_in`` on each whole block of a shuffled partition, its rows put back in
+    the order the local engine gives them."""
     rules, _ = pipeline_for(rules_folder)
+    rows = local_dtypes(rows)
     found = []
     for _, g in rows.groupby("block", sort=True):
         g = g.sort_values(["source_id", "start", "claim_id", "ordinal"], kind="stable")
-        claims = g[PAIR_CLAIM_COLUMNS].drop_duplicates("claim_id")
-        c = find_contradictions(claims, g[tables.ASSERTIONS], rules.aspects)
+        c = contradictions_in(g[ASSERTED_COLUMNS].reset_index(drop=True), rules, _subtypes_of(g))
         if len(c):
-            start = dict(zip(claims["claim_id"], claims["start"]))
-            found.append(c.assign(start_a=c["claim_a"].map(start), start_b=c["claim_b"].map(start)))
+            found.append(c)
     if not found:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
     return pd.concat(found, ignore_index=True)[SORTED_CONTRADICTIONS]
-
-
-def sort_contradictions(found: pd.DataFrame) -> pd.DataFrame:
-    """The blocks' rows as one table, deduplicated and ordered as ``find_contradictions`` does."""
-    if found.empty:
-        return tables.empty(tables.CONTRADICTIONS)
-    out = found.drop_duplicates("contradiction_id").sort_values(
-        ["treatment", "aspect", "source_a", "start_a", "source_b", "start_b", "contradiction_id"],
-        kind="stable")
-    return out[tables.CONTRADICTIONS].astype({"repeats": int}).reset_index(drop=True)
 
 
 def peak_mb() -> float:
@@ -293,6 +325,7 @@ class Distributed:
 
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
+    articles: list[pd.DataFrame] = field(default_factory=list)
     contradictions: pd.DataFrame = field(default_factory=lambda: tables.empty(tables.CONTRADICTIONS))
     memory: dict = field(default_factory=dict)
 
@@ -325,18 +358,20 @@ def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evid
     out = bag.map_partitions(analyse_task, str(raw_dir), str(rules.folder), ev,
                              dask.delayed(main, pure=True, traverse=False), str(dataset))
     futures = client.compute(out.to_delayed())
-    by_part: dict[int, pd.DataFrame] = {}
+    by_part: dict[int, dict] = {}
     done = 0
     for future in as_completed(futures):
         for summary in future.result():
-            by_part[summary["part"]] = summary["problems"]
+            by_part[summary["part"]] = summary
             for k, v in summary["timings"].items():
                 timings[k] = timings.get(k, 0.0) + v
-            done += summary["articles"]
+            done += summary["files"]
             if progress:
                 progress(done, len(files))
         future.release()
-    return Distributed(parts=bag.npartitions, problems=[by_part[p] for p in sorted(by_part)])
+    order = sorted(by_part)
+    return Distributed(parts=bag.npartitions, problems=[by_part[p]["problems"] for p in order],
+                       articles=[by_part[p]["articles"] for p in order])
 
 
 def unify(dataset: Path) -> dict[str, str]:
@@ -357,12 +392,14 @@ def contradictions(parts: int, dataset: Path, mapping: dict[str, str], rules: Ru
 
     folder = str(rules.folder)
     meta = pd.DataFrame({c: pd.Series(dtype=str) for c in ASSERTED}).astype(
-        {"start": "int64", "absolute": bool, "ordinal": "int64"})
+        {"start": "int64", "absolute": bool, "named": bool, "ordinal": "int64"})
     rows = dd.from_map(asserted_task, list(range(parts)), args=(str(dataset), mapping, folder),
                        meta=meta, enforce_metadata=False)
     out_meta = pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
     found = rows.shuffle(on="block").map_partitions(block_contradictions, folder, meta=out_meta).compute()
-    return sort_contradictions(found)
+    if found.empty:
+        return tables.empty(tables.CONTRADICTIONS)
+    return sort_contradictions(found).astype({"repeats": int})
 
 
 def worker_memory(client) -> dict:
@@ -428,7 +465,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     io.list_articles(raw_dir)  # a missing folder is a clear error before any cluster starts
     dataset = Path(dataset if dataset is not None else config.PROCESSED_DIR / config.DATASET_DIR).resolve()
     ev = normalise_evidence(evidence, build_nlp(rules))
-    main = main_treatments(io.read_sources(raw_dir))
+    sources = io.read_sources(raw_dir)
+    main = main_treatments(sources)
     stage = io.staging_folder(dataset)
     try:
         for name in PARTS:
@@ -440,12 +478,15 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
         timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
         t0 = time.perf_counter()
         parts = [read_part(stage, p) for p in range(result.parts)]
-        for p, problems in zip(parts, result.problems):
-            p.problems = problems
+        for p, problems, articles in zip(parts, result.problems, result.articles):
+            p.problems, p.articles = problems, articles
         merged = merge(parts)
         del parts[:]
-        merged.contradictions = result.contradictions
+        merged.articles = with_source_titles(merged.articles, sources)
         timings["merge"] = time.perf_counter() - t0
+        with timed(timings, "contradict"):  # as analyse.cross_check: the pairs, then their groups
+            merged.contradictions = result.contradictions
+            merged.groups = contradiction_groups(merged.claims, merged.contradictions, evidence)
         io.replace_folder(stage, dataset)
     finally:
         io.remove_folder(stage)

@@ -136,24 +136,40 @@ def test_family_unification_per_treatment_equals_all_at_once(rules):
 
 
 def test_blocks_keep_every_pair_that_can_clash_together(rules):
-    """A general claim (no treatment) on a universal aspect shares the block of every treatment's
-    claims on that aspect; on another aspect it pairs with nothing and is left out; other claims
-    are blocked by aspect and treatment, rankings by aspect and outcome."""
+    """A universal aspect (general claims meet every treatment) and a ranking aspect are one
+    block each; a claim about a whole family is in its own block and each member's; a general
+    claim on another aspect pairs with nothing and is left out; the rest by aspect and treatment."""
     universal = sorted(rules.aspects.universal())[0]
     ranking = next(a for a in rules.aspects.decl if rules.aspects.by_qualifier(a))
     plain = next(a for a in rules.aspects.decl
                  if a not in rules.aspects.universal() and not rules.aspects.by_qualifier(a))
+    family = sorted(rules._family_ids)[0]
+    members = rules.members(family)
     rows = pd.DataFrame({
-        "claim_id": ["g1", "m1", "p1", "g2", "m2", "m3", "p3"],
-        "treatment": ["none", "microneedling", "chemical_peel", "none", "microneedling",
-                      "microneedling", "chemical_peel"],
-        "aspect": [universal, universal, universal, plain, plain, ranking, ranking],
-        "qualifier": ["", "", "", "", "", "acne_scars", "acne_scars"]})
-    block = dict(zip(*dask_engine.block_keys(rows, rules)[["claim_id", "block"]].T.values))
-    assert block["g1"] == block["m1"] == block["p1"]
+        "claim_id": ["g1", "m1", "g2", "m2", "m3", "p3", "f4"],
+        "treatment": ["none", members[0], "none", members[0], members[0], "chemical_peel", family],
+        "aspect": [universal, universal, plain, plain, ranking, ranking, plain]})
+    keyed = dask_engine.block_keys(rows, rules)
+    block = {c: set(g) for c, g in keyed.groupby("claim_id")["block"]}
+    assert block["g1"] == block["m1"] == {f"{universal}\x1f*"}
     assert "g2" not in block
-    assert block["m2"] == f"{plain}\x1fmicroneedling"
-    assert block["m3"] == block["p3"] != block["m2"]
+    assert block["m2"] == {f"{plain}\x1f{members[0]}"}
+    assert block["m3"] == block["p3"] == {f"{ranking}\x1f*"}
+    assert block["f4"] == {f"{plain}\x1f{t}" for t in (family, *members)}
+
+
+def test_a_block_of_only_general_claims_pairs_nothing(rules):
+    """A universal aspect's block may hold only claims about pores in general (no treatment):
+    no pair, and no error (a boolean mask of an empty column read as column labels)."""
+    from pipeline.stages.contradict import find_contradictions
+
+    claims = pd.DataFrame({"claim_id": ["c1"], "source_id": ["s"], "start": [0], "treatment": ["none"],
+                           "text": ["Nothing can permanently shrink pores."], "family_id": ["f1"],
+                           "certainty": ["absolute"], "treatments": [()], "claim_type": ["efficacy"]})
+    assertions = pd.DataFrame({"claim_id": ["c1"], "aspect": [sorted(rules.aspects.universal())[0]],
+                               "value": ["permanent"], "qualifier": [""], "words": ["permanently"],
+                               "absolute": [False]})
+    assert find_contradictions(claims, assertions, rules).empty
 
 
 def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch):
