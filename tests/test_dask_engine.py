@@ -24,7 +24,7 @@ from test_robust import EXPECTED_PROBLEMS, hostile_folder
 distributed = pytest.importorskip("distributed")
 
 COMPARED = (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV, config.FLAGS_CSV,
-            config.ASSERTIONS_CSV)
+            config.ASSERTIONS_CSV, config.CONTRADICTION_GROUPS_CSV, config.ARTICLES_CSV)
 SHARED_PAGES = config.ROOT.parent / "shared" / "corpus" / "pages"
 BATCH = 2
 
