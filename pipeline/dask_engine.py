@@ -464,7 +464,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     raw_dir = Path(raw_dir).resolve()
     io.list_articles(raw_dir)  # a missing folder is a clear error before any cluster starts
     dataset = Path(dataset if dataset is not None else config.PROCESSED_DIR / config.DATASET_DIR).resolve()
-    ev = normalise_evidence(evidence, build_nlp(rules))
+    ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir)
     main = main_treatments(sources)
     stage = io.staging_folder(dataset)
