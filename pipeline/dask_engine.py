@@ -135,16 +135,16 @@ def read_part(dataset: Path, part: int) -> tables.Tables:
 
 # --- tasks (run on the workers) ----------------------------------------------------------------
 
-def screen_task(names: list[str], raw_dir: str) -> list[tuple[str, str, bytes | None, str | None]]:
-    """(source_id, file name, content digest, problem) for each file: what ``screen_raw`` needs
-    to find duplicates, without sending the bytes to the client."""
+def screen_task(names: list[str], raw_dir: str) -> list[tuple]:
+    """(source_id, path inside raw_dir, content digest, problem, file as shown) for each file:
+    what ``screen_raw`` needs to find duplicates, without sending the bytes to the client."""
     import hashlib
 
     out = []
     for name in names:
         f = io.read_article(Path(raw_dir) / name, Path(raw_dir))
         digest = hashlib.sha1(f.data).digest() if f.problem is None else None
-        out.append((f.source_id, name, digest, f.problem))
+        out.append((f.source_id, name, digest, f.problem, f.file))
     return out
 
 
@@ -158,10 +158,10 @@ def analyse_task(items, raw_dir: str, rules_folder: str, evidence: Evidence, mai
     part = items[0][0]
     rules, nlp = pipeline_for(rules_folder)
     raw = Path(raw_dir)
-    files = [io.RawFile(sid, raw / name, None, problem) if problem else io.read_article(raw / name, raw)
-             for _, sid, name, problem in items]
+    files = [io.RawFile(sid, raw / name, None, problem, file=shown) if problem
+             else io.read_article(raw / name, raw) for _, sid, name, problem, shown in items]
     timings: dict[str, float] = {}
-    sub = {sid: main[sid] for _, sid, _, _ in items if sid in main}
+    sub = {sid: main[sid] for _, sid, _, _, _ in items if sid in main}
     t = analyse_articles(_frame(files), rules, evidence, sub, nlp, timings)
     write_part(Path(dataset), part, t)
     return [{"part": part, "files": len(items), "problems": t.problems, "articles": t.articles,
@@ -330,18 +330,22 @@ class Distributed:
     memory: dict = field(default_factory=dict)
 
 
-def screen(client, raw_dir: Path) -> list[io.RawFile]:
-    """Every article file of raw_dir in name order, duplicates marked as ``screen_raw`` marks
-    them; ``data`` holds the content digest, not the content (workers read the files)."""
+def screen(client, raw_dir: Path, recursive: bool = False) -> list[io.RawFile]:
+    """Every article file of raw_dir in name order, then the folders a run skips, duplicates
+    marked, as ``io.iter_articles`` and ``screen_raw`` give them; ``data`` holds the content
+    digest, not the content (the workers read the files)."""
     import dask.bag as db
 
-    names = [p.name for p in io.list_articles(raw_dir)]
-    if not names:
-        return []
-    bag = db.from_sequence(names, partition_size=config.SCREEN_CHUNK_ARTICLES)
-    rows = bag.map_partitions(screen_task, str(raw_dir)).compute()
-    return list(screen_raw(io.RawFile(sid, raw_dir / name, digest, problem)
-                           for sid, name, digest, problem in rows))
+    names = [p.relative_to(raw_dir).as_posix() for p in io.list_articles(raw_dir, recursive)]
+    rows = []
+    if names:
+        bag = db.from_sequence(names, partition_size=config.SCREEN_CHUNK_ARTICLES)
+        rows = bag.map_partitions(screen_task, str(raw_dir)).compute()
+    found = [io.RawFile(sid, raw_dir / name, digest, problem, file=shown)
+             for sid, name, digest, problem, shown in rows]
+    found += [io.RawFile(name, raw_dir / name, None, problem, file=name)
+              for name, problem in io.skipped_folders(raw_dir, recursive)]
+    return list(screen_raw(found))
 
 
 def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evidence: Evidence,
@@ -352,7 +356,8 @@ def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evid
     import dask.bag as db
     from distributed import as_completed
 
-    items = [(i // batch_size, f.source_id, f.path.name, f.problem) for i, f in enumerate(files)]
+    items = [(i // batch_size, f.source_id, f.path.relative_to(raw_dir).as_posix(), f.problem, f.name)
+             for i, f in enumerate(files)]
     bag = db.from_sequence(items, partition_size=batch_size)
     ev = dask.delayed(evidence, pure=True, traverse=False)
     out = bag.map_partitions(analyse_task, str(raw_dir), str(rules.folder), ev,
@@ -431,12 +436,13 @@ def check_cluster(client, paths: list[Path]) -> None:
 
 
 def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: dict[str, str],
-               dataset: Path, batch_size: int, progress, timings: dict) -> Distributed:
+               dataset: Path, batch_size: int, progress, timings: dict,
+               recursive: bool = False) -> Distributed:
     """Steps 1-4 on the cluster: screen, analyse into the dataset, unify families, contradictions."""
     check_cluster(client, [raw_dir, Path(rules.folder), dataset])
     client.register_plugin(worker_plugin(str(rules.folder)))
     with timed(timings, "dask_screen"):
-        files = screen(client, raw_dir)
+        files = screen(client, raw_dir, recursive)
     if not files:
         return Distributed(parts=0)
     result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings)
@@ -456,13 +462,14 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
                       batch_size: int = config.AUDIT_BATCH_ARTICLES,
                       progress: Callable[[int, int], None] | None = None,
                       timings: dict | None = None, evidence: pd.DataFrame | None = None,
-                      scheduler: str | None = None, dataset: Path | None = None) -> tables.Tables:
+                      scheduler: str | None = None, dataset: Path | None = None,
+                      recursive: bool = False) -> tables.Tables:
     """``audit.audit_folder`` on a Dask cluster: the same tables, with the claims, assertions and
     findings also left as a partitioned Parquet dataset in ``dataset`` (replaced as a whole
     when the run completes; a failed run leaves the previous one)."""
     timings = {} if timings is None else timings
     raw_dir = Path(raw_dir).resolve()
-    io.list_articles(raw_dir)  # a missing folder is a clear error before any cluster starts
+    io.list_articles(raw_dir, recursive)  # a missing folder: a clear error before any cluster starts
     dataset = Path(dataset if dataset is not None else config.PROCESSED_DIR / config.DATASET_DIR).resolve()
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir)
@@ -473,7 +480,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
             (stage / name).mkdir()
         with connect(scheduler, workers) as client:
             result = distribute(client, raw_dir, rules, ev, main, stage, max(1, batch_size),
-                                progress, timings)
+                                progress, timings, recursive)
         timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
         timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
         t0 = time.perf_counter()

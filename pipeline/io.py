@@ -286,7 +286,8 @@ def staging_folder(final: Path) -> Path:
     """A new empty folder beside ``final`` to build it in (see ``replace_folder``)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    # named as the output set's staging folders, so a killed run's is removed by remove_stale
+    staged = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.", dir=final.parent))
     os.chmod(staged, 0o777 & ~_UMASK)
     return staged
 
@@ -299,7 +300,7 @@ def replace_folder(staged: Path, final: Path) -> None:
     final = Path(final)
     old = None
     if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+        old = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.old.", dir=final.parent))
         os.replace(final, old / final.name)
     os.replace(staged, final)
     if old is not None:

@@ -116,6 +116,20 @@ def test_families_are_unified_across_partitions(cluster, tmp_path):
     assert {"a", "b"} <= set(contra["source_a"]) | set(contra["source_b"])
 
 
+def test_subfolders_give_the_same_tables(cluster, tmp_path):
+    """--recursive: articles in subfolders (source id: the path inside the folder); without it
+    the skipped subfolder is a problem row, in both engines alike."""
+    raw = tmp_path / "raw"
+    (raw / "2024").mkdir(parents=True)
+    for i, (name, text) in enumerate(SPLIT_FAMILY.items()):
+        (raw / ("2024" if i % 2 else ".") / name).write_text(text, encoding="utf-8")
+    for recursive in (True, False):
+        local, dask = audit_both(raw, tmp_path / f"out{recursive}", cluster, recursive=recursive)
+        assert_same(local, dask)
+    assert "2024/a2" in set(pd.read_csv(tmp_path / "outTrue" / "dask" / config.CLAIMS_CSV)["source_id"])
+    assert "2024/" in set(pd.read_csv(tmp_path / "outFalse" / "dask" / config.PROBLEMS_CSV)["file"])
+
+
 def test_family_unification_per_treatment_equals_all_at_once(rules):
     """The families step may run on any set of whole treatments: the same ids as on all claims."""
     from conftest import raw_frame
@@ -187,7 +201,7 @@ def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch
                   decisions=None, batch_size=BATCH, engine="dask", scheduler=cluster.scheduler_address)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != config.OUT_LOCK_FILE] == []
 
 
 def test_cli_refuses_a_scheduler_without_the_dask_engine(tmp_path):
