@@ -97,7 +97,9 @@ def articles_table(docs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
 
 def claims_table(units: pd.DataFrame) -> pd.DataFrame:
     """The claims of tagged units, contract columns, sorted stably, with family ids."""
-    claims = units[units["is_claim"]].sort_values(["source_id", "start", "end"], kind="stable").copy()
+    # astype(bool): in a batch without text (every file a problem) the column is empty object,
+    # which pandas would read as a list of column labels
+    claims = units[units["is_claim"].astype(bool)].sort_values(["source_id", "start", "end"], kind="stable").copy()
     claims["family_id"] = family_ids(claims) if len(claims) else pd.Series([], dtype=str)
     return claims.reset_index(drop=True)
 

@@ -202,6 +202,21 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     return cross_check(merged, rules, timings, evidence)
 
 
+def folder_engine(engine: str, scheduler: str | None, out_dir: Path) -> Callable[..., tables.Tables]:
+    """The function that analyses a folder (``audit_folder``'s signature): in this process and
+    its worker processes (local), or on a Dask cluster (dask; pipeline/dask_engine.py), which
+    also leaves the claims as a Parquet dataset in out_dir. Both give the same tables."""
+    if engine == "local":
+        return audit_folder
+    if engine == "dask":
+        from functools import partial
+
+        from .dask_engine import audit_folder_dask
+
+        return partial(audit_folder_dask, scheduler=scheduler, dataset=out_dir / config.DATASET_DIR)
+    raise ValueError(f"unknown engine {engine!r} (allowed: {', '.join(config.ENGINES)})")
+
+
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.DataFrame | None = None,
                  groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Claims with review_status/review_note from the reviewers' decisions file (read, never
@@ -234,7 +249,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
               decisions: Path | None = config.DECISIONS_FILE, workers: int = 1,
               batch_size: int = config.AUDIT_BATCH_ARTICLES,
               progress: Callable[[int, int], None] | None = None,
-              recursive: bool = False) -> AuditResult:
+              recursive: bool = False, engine: str = "local", scheduler: str | None = None) -> AuditResult:
     """Audit every article in raw_dir into out_dir with the rules of rules_dir.
 
     Before any analysis: the rules, the articles folder (``no articles in DIR``), sources.csv
@@ -245,7 +260,9 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     renamed; any failure before that (ValidationFailed, a full disk, a signal) leaves the
     previous outputs as they were. ReviewError when the decisions file is malformed.
     ``report`` and ``workbook`` switch off the two reviewer-facing outputs (the benchmark
-    times the audit without them)."""
+    times the audit without them). ``engine`` (local or dask, with the address of a Dask
+    ``scheduler`` or none for a LocalCluster of ``workers`` processes) only changes where the
+    stages run (``folder_engine``)."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     rules = RuleSet.load(rules_dir)
     check_articles(raw_dir, recursive)
@@ -255,7 +272,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:
         result = _audit(raw_dir, rules, evidence, validate=validate, workbook=workbook,
                         decisions=decisions, workers=workers, batch_size=batch_size,
-                        progress=progress, recursive=recursive)
+                        progress=progress, recursive=recursive,
+                        analyse_folder=folder_engine(engine, scheduler, out_dir))
         t0 = time.perf_counter()
         for name, data in result.files.items():
             staged.add(name, data)
@@ -276,7 +294,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
 
 def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: bool, workbook: bool,
            decisions: Path | None, workers: int, batch_size: int,
-           progress: Callable[[int, int], None] | None, recursive: bool) -> AuditResult:
+           progress: Callable[[int, int], None] | None, recursive: bool,
+           analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
     """Analyse, merge the review decisions, validate, and build every output file's bytes
     (AuditResult.files, by file name); raises ValidationFailed before any file is built."""
     from .outputs.workbook import build_workbook
@@ -284,9 +303,9 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    result_tables = audit_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
-                                 progress=progress, timings=timings, evidence=evidence,
-                                 recursive=recursive)
+    result_tables = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
+                                   progress=progress, timings=timings, evidence=evidence,
+                                   recursive=recursive)
     timings["analyse_wall"] = time.perf_counter() - t0
     flags = flags_view(result_tables.claims, rules)
     claims, review_status = merge_review(result_tables.claims, decisions, flags, result_tables.groups)

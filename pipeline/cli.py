@@ -77,9 +77,15 @@ def audit(
     decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions",
                                    help="Reviewers' decisions to merge (read only)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes for the per-article stages "
-                                "(output identical to one process)."),
+                                "(output identical to one process); with --engine dask and no "
+                                "--scheduler, the LocalCluster's worker processes."),
     recursive: bool = typer.Option(False, "--recursive", help="Audit the articles of subfolders too "
                                    "(source id: the path inside --raw)."),
+    engine: str = typer.Option("local", "--engine", callback=lambda v: _choice(config.ENGINES)(v),
+                               help="local (this machine's processes) or dask (a Dask cluster; "
+                               "same outputs, see docs/dask.md)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786) "
+                                  "for --engine dask; without it a LocalCluster of --workers processes starts."),
     rules: Path = RULES_OPTION,
 ) -> None:
     """Audit every article in --raw and write tables, validation and report into --out.
@@ -87,18 +93,23 @@ def audit(
     Exit 0 when written, 1 when validation failed or (--strict) an article had a problem,
     2 on a usage or input error (nothing written)."""
     from .audit import run_audit
+    from .dask_engine import EngineError
     from .io import InputError, OutputError
     from .lifecycle import Terminated
     from .nlp import RuleError
     from .outputs.validate import ValidationFailed
     from .review import ReviewError
 
+    if scheduler and engine != "dask":
+        err.print("[red]error:[/red] --scheduler needs --engine dask")
+        raise typer.Exit(2)
     try:
         with progress_bar(raw, recursive) as progress:
             result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,
                                workbook=workbook, decisions=decisions, recursive=recursive,
-                               workers=workers, progress=progress)
-    except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError) as exc:
+                               workers=workers, progress=progress, engine=engine,
+                               scheduler=scheduler)
+    except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError, EngineError) as exc:
         raise fail(exc) from None
     except ValidationFailed as exc:
         raise fail(exc, EXIT_FINDINGS) from None

@@ -77,6 +77,10 @@ ENGLISH_MIN_SHARE = 0.12    # below this share of English function words an arti
 ENGLISH_MIN_WORDS = 30      # shorter texts are not judged for language
 AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
 PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
+# Dask engine (audit --engine dask, docs/dask.md): partitions are the batches above.
+ENGINES = ("local", "dask")
+DATASET_DIR = "dataset"     # --out/dataset/{claims,assertions,findings}/part-NNNNN.parquet
+SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 
 SEVERITIES = ("high", "medium", "low")  # most severe first
 REPORT_MAX_ROWS = 2000      # rows of a long report table (claims, pairs, families); every row stays in the CSVs

@@ -260,19 +260,58 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     write_bytes(path, csv_bytes(df))
 
 
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    """The exact Parquet bytes written for a table (pyarrow, zstd, no index)."""
+def parquet_bytes(df: pd.DataFrame, schema=None) -> bytes:
+    """The exact Parquet bytes written for a table (pyarrow, zstd, no index); ``schema`` (a
+    pyarrow schema) fixes the column types, e.g. so every part of a dataset has the same."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
+    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
+def write_parquet(path: Path, df: pd.DataFrame, schema=None) -> None:
     """Write a table as Parquet atomically (pyarrow, no index, deterministic metadata)."""
-    write_bytes(path, parquet_bytes(df))
+    write_bytes(path, parquet_bytes(df, schema))
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file (or a folder of parts) the pipeline wrote."""
+    return pd.read_parquet(path, columns=columns)
+
+
+def staging_folder(final: Path) -> Path:
+    """A new empty folder beside ``final`` to build it in (see ``replace_folder``)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # named as the output set's staging folders, so a killed run's is removed by remove_stale
+    staged = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.", dir=final.parent))
+    os.chmod(staged, 0o777 & ~_UMASK)
+    return staged
+
+
+def replace_folder(staged: Path, final: Path) -> None:
+    """Put a completely written folder in place of ``final`` by renames (the old one is moved
+    aside first, then deleted), so readers see the old folder or the new one, never a mix."""
+    import shutil
+
+    final = Path(final)
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.old.", dir=final.parent))
+        os.replace(final, old / final.name)
+    os.replace(staged, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_folder(folder: Path) -> None:
+    """Delete a folder the pipeline made (a staging folder left by a failed run)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- CSV for people: no live formulas ------------------------------------------------------

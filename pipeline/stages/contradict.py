@@ -35,6 +35,7 @@ from ..nlp.ruleset import AspectIndex, RuleSet
 
 _ASSERTED = ["claim_id", "family_id", "source_id", "start", "treatment", "certainty", "text",
              "aspect", "value", "base", "qualifier", "words", "absolute", "named"]
+ASSERTED_COLUMNS = _ASSERTED   # the columns of ``assertions_of``
 
 
 def full_value(base: str, qualifier: str) -> str:
@@ -145,7 +146,7 @@ def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     out = [asserted[~general].assign(via="")]
     specific = asserted[~general]
     present = {(a, t) for a, t in zip(specific["aspect"], specific["treatment"])}
-    for (fam, aspect), rows in specific[specific["treatment"].map(rules.is_family)].groupby(
+    for (fam, aspect), rows in specific[specific["treatment"].map(rules.is_family).astype(bool)].groupby(
             ["treatment", "aspect"], sort=True):
         for m in rules.members(fam):
             if (aspect, m) in present:
@@ -235,12 +236,27 @@ def _occurrence_pairs(fa: _Family, fb: _Family) -> dict:
     return out
 
 
+SORT = ["treatment", "aspect", "source_a", "start_a", "source_b", "start_b", "contradiction_id"]
+
+
 def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """Pairs of claims whose assertions exclude each other, one row per pair of claim families
     and scope, with severity, rationale and the number of claim pairs it stands for."""
+    asserted = assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
+    inherited = source_subtypes(asserted, rules.aspects)
+    return sort_contradictions(contradictions_in(asserted, rules, inherited))
+
+
+def source_subtypes(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, frozenset]:
+    """``_source_subtypes``: per article, so any set of whole articles gives its part of it."""
+    return _source_subtypes(asserted, index)
+
+
+def contradictions_in(asserted: pd.DataFrame, rules: RuleSet, inherited: dict) -> pd.DataFrame:
+    """The pairs among rows of ``assertions_of`` (unsorted, with start_a and start_b for
+    ``sort_contradictions``). Pairs never leave a block, so it may run on any rows that hold
+    whole blocks after joining (the Dask engine runs it per block)."""
     index = rules.aspects
-    asserted = assertions_of(claims, assertions, index, keep_no_treatment=True)
-    inherited = _source_subtypes(asserted, index)
     asserted = _blocks_joined(asserted, rules)
     asserted = asserted.sort_values(["source_id", "start", "claim_id"], kind="stable")
     rows = []
@@ -264,8 +280,11 @@ def find_contradictions(claims: pd.DataFrame, assertions: pd.DataFrame, rules: R
                 "severity": severity(index, aspect, a, b), "repeats": count,
                 "start_a": a.start, "start_b": b.start,
             })
-    out = pd.DataFrame(rows, columns=tables.CONTRADICTIONS + ["start_a", "start_b"])
-    out = out.drop_duplicates("contradiction_id")
-    out = out.sort_values(["treatment", "aspect", "source_a", "start_a", "source_b", "start_b", "contradiction_id"],
-                          kind="stable")
+    return pd.DataFrame(rows, columns=tables.CONTRADICTIONS + ["start_a", "start_b"])
+
+
+def sort_contradictions(found: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``contradictions_in`` (of one call, or of many blocks concatenated) as the table:
+    one row per id, in a fixed order."""
+    out = found.drop_duplicates("contradiction_id").sort_values(SORT, kind="stable")
     return out[tables.CONTRADICTIONS].reset_index(drop=True)

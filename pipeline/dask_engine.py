@@ -1,0 +1,500 @@
+"""The audit on a Dask cluster (``audit --engine dask [--scheduler ADDRESS]``).
+
+Same stages, same answer as the local engine (``pipeline.audit.audit_folder``), spread over the
+processes of a Dask cluster so that no process holds every claim while the stages run:
+
+1. **Screen.** Workers read and hash the article files (a bag of paths); this process keeps one
+   small row per file and marks duplicates with ``audit.screen_raw``, as locally.
+2. **Analyse.** The screened files are a bag whose partitions are the local engine's batches
+   (``batch_size`` files in name order: near-duplicate claim families are grouped within a
+   batch, so equal batches give equal families). Each partition runs
+   ``analyse.analyse_articles`` with the rule set and spaCy pipeline built once per worker
+   process, and writes its claims, assertions and findings as one part of the Parquet dataset
+   ``<out>/dataset/{claims,assertions,findings}/part-NNNNN.parquet``. Only the problems and
+   timings come back.
+3. **Families.** Claim families are made consistent across partitions by a shuffle of the
+   distinct (treatment, family_id, text) rows on treatment: ``families.unify_families`` on whole
+   treatments gives the same ids as on all claims (a family never spans two treatments). Only
+   the ids that change come back, and the parts are rewritten with them.
+4. **Contradictions.** The rows pairing reads (``contradict.assertions_of``, with the
+   sub-types each article names per treatment) are shuffled on their block (aspect and
+   treatment; a family claim also in each member's block; a universal or ranking aspect whole),
+   and ``contradict.contradictions_in`` runs on each block alone: pairs never leave a block, so
+   the blocks' rows, deduplicated and sorted by ``contradict.sort_contradictions``, are
+   ``find_contradictions``'s answer on all claims.
+5. **Merge.** This process reads the parts back in order and merges them with
+   ``analyse.merge``; ``pipeline.audit.run_audit`` then validates and writes the tables, the
+   workbook and the report exactly as for the local engine.
+
+Without a scheduler address a ``LocalCluster`` of worker processes starts on this machine.
+The workers of an existing cluster need the same virtual environment and must see the rules,
+the articles and the output folder at the same paths (shared storage); see docs/dask.md.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from . import config, io, tables
+from .analyse import analyse_articles, merge, timed
+from .audit import _frame, main_treatments, screen_raw, with_source_titles
+from .nlp import RuleSet, build_nlp
+from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
+                                sort_contradictions, source_subtypes)
+from .stages.evidence import Evidence, normalise_evidence
+from .stages.families import unify_families
+from .stages.groups import contradiction_groups
+
+PARTS = ("claims", "assertions", "findings")
+# the rows contradiction pairing reads (``assertions_of``), their order in the article, the
+# sub-types their article names per treatment (JSON), and their block
+ASSERTED = ASSERTED_COLUMNS + ["ordinal", "subtypes", "block"]
+SORTED_CONTRADICTIONS = tables.CONTRADICTIONS + ["start_a", "start_b"]
+FAMILY_MAP = ["family_id", "unified"]
+
+
+# --- one rule set and spaCy pipeline per worker process ----------------------------------------
+
+_PIPELINES: dict[str, tuple[RuleSet, object]] = {}
+
+
+def pipeline_for(rules_folder: str) -> tuple[RuleSet, object]:
+    """The rule set and spaCy pipeline of a rules folder, built once per process."""
+    if rules_folder not in _PIPELINES:
+        rules = RuleSet.load(rules_folder)
+        _PIPELINES[rules_folder] = (rules, build_nlp(rules))
+    return _PIPELINES[rules_folder]
+
+
+def worker_plugin(rules_folder: str):
+    """A Dask worker plugin that builds the rules and spaCy pipeline when a worker starts
+    (also on workers that join or restart later), so the first task does not pay for it."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class AuditPipeline(WorkerPlugin):
+        name = "claims-audit-pipeline"
+
+        def setup(self, worker) -> None:
+            pipeline_for(rules_folder)
+
+    return AuditPipeline()
+
+
+# --- the Parquet dataset -----------------------------------------------------------------------
+
+def _schema(name: str):
+    """The Arrow schema of a dataset part, so every part has the same column types (a part
+    whose lists are all empty would otherwise be typed list<null>)."""
+    import pyarrow as pa
+
+    columns = {"claims": tables.CLAIMS, "assertions": tables.ASSERTIONS, "findings": tables.FINDINGS}[name]
+    types = {"start": pa.int64(), "end": pa.int64(), "negated": pa.bool_(), "absolute": pa.bool_()}
+    types.update({c: pa.list_(pa.string()) for c in tables.LIST_SEPARATORS})
+    return pa.schema([(c, types.get(c, pa.string())) for c in columns])
+
+
+def part_path(dataset: Path, name: str, part: int) -> Path:
+    """dataset/<table>/part-NNNNN.parquet"""
+    return Path(dataset) / name / f"part-{part:05d}.parquet"
+
+
+def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
+    """Write one partition's claims, assertions and findings (each file atomically; a retried
+    task writes the same bytes again)."""
+    for name in PARTS:
+        df = getattr(t, name)
+        columns = list(_schema(name).names)
+        if df.empty:  # an empty table's columns may be typed float64, which no list type takes
+            df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name))
+
+
+def read_part_table(path: Path) -> pd.DataFrame:
+    """One table of a part as the stages made it (lists as tuples)."""
+    df = io.read_parquet(path)
+    for col in tables.LIST_SEPARATORS:
+        if col in df:
+            df[col] = [tuple(v) for v in df[col]]
+    return df
+
+
+def read_part(dataset: Path, part: int) -> tables.Tables:
+    """One partition's claims, assertions and findings."""
+    t = tables.Tables()
+    for name in PARTS:
+        setattr(t, name, read_part_table(part_path(dataset, name, part)))
+    return t
+
+
+# --- tasks (run on the workers) ----------------------------------------------------------------
+
+def screen_task(names: list[str], raw_dir: str) -> list[tuple]:
+    """(source_id, path inside raw_dir, content digest, problem, file as shown) for each file:
+    what ``screen_raw`` needs to find duplicates, without sending the bytes to the client."""
+    import hashlib
+
+    out = []
+    for name in names:
+        f = io.read_article(Path(raw_dir) / name, Path(raw_dir))
+        digest = hashlib.sha1(f.data).digest() if f.problem is None else None
+        out.append((f.source_id, name, digest, f.problem, f.file))
+    return out
+
+
+def analyse_task(items, raw_dir: str, rules_folder: str, evidence: Evidence, main: dict[str, str],
+                 dataset: str) -> list[dict]:
+    """One partition (one batch of screened files: (part, source_id, name, problem)) through
+    ``analyse_articles``; writes its dataset part and returns its problems and timings."""
+    items = list(items)
+    if not items:
+        return []
+    part = items[0][0]
+    rules, nlp = pipeline_for(rules_folder)
+    raw = Path(raw_dir)
+    files = [io.RawFile(sid, raw / name, None, problem, file=shown) if problem
+             else io.read_article(raw / name, raw) for _, sid, name, problem, shown in items]
+    timings: dict[str, float] = {}
+    sub = {sid: main[sid] for _, sid, _, _, _ in items if sid in main}
+    t = analyse_articles(_frame(files), rules, evidence, sub, nlp, timings)
+    write_part(Path(dataset), part, t)
+    return [{"part": part, "files": len(items), "problems": t.problems, "articles": t.articles,
+             "timings": timings}]
+
+
+def family_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (treatment, family_id, text) rows of some claims: all family unification reads."""
+    return df[["treatment", "family_id", "text"]].drop_duplicates().reset_index(drop=True)
+
+
+def changed_families(df: pd.DataFrame) -> pd.DataFrame:
+    """family_id -> unified id, for the families of whole treatments whose id changes."""
+    df = local_dtypes(df).reset_index(drop=True)
+    if df.empty:
+        return pd.DataFrame(columns=FAMILY_MAP)
+    unified = unify_families(df)
+    moved = df["family_id"] != unified
+    out = pd.DataFrame({"family_id": df.loc[moved, "family_id"], "unified": unified[moved]})
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def block_keys(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """The rows with their block (a row in several blocks is repeated), so that every block
+    holds what ``contradictions_in`` needs to pair its claims as it pairs them on all claims:
+
+    - a plain claim: its (aspect, treatment);
+    - a claim about a whole family ("lasers ..."): its own block and each member's, which it
+      joins when the member's claims are there (``contradict._blocks_joined``);
+    - a universal aspect (general claims join every treatment on it) and a ranking aspect
+      (treatments meet across outcomes through joined family claims): one block per aspect;
+    - a general claim (no treatment) on any other aspect pairs with nothing and is left out.
+    """
+    universal = rules.aspects.universal()
+    general = asserted["treatment"].isin(["", config.NO_TREATMENT])
+    keys, keep = [], []
+    for i, (aspect, treatment, gen) in enumerate(zip(asserted["aspect"], asserted["treatment"], general)):
+        if aspect in universal or rules.aspects.by_qualifier(aspect):
+            keys.append([f"{aspect}\x1f*"])
+        elif gen:
+            continue
+        elif rules.is_family(treatment):
+            keys.append([f"{aspect}\x1f{t}" for t in dict.fromkeys((treatment, *rules.members(treatment)))])
+        else:
+            keys.append([f"{aspect}\x1f{treatment}"])
+        keep.append(i)
+    rows = asserted.iloc[keep].copy()
+    rows["block"] = keys
+    return rows.explode("block", ignore_index=True)
+
+
+def _subtypes_text(inherited: dict[tuple, frozenset]) -> dict[str, str]:
+    """source_id -> the sub-types its article names per treatment, as JSON (a shuffle carries text)."""
+    import json
+
+    per_source: dict[str, dict] = {}
+    for (sid, treatment), names in inherited.items():
+        per_source.setdefault(sid, {})[treatment] = sorted(names)
+    return {sid: json.dumps(v, sort_keys=True) for sid, v in per_source.items()}
+
+
+def _subtypes_of(rows: pd.DataFrame) -> dict[tuple, frozenset]:
+    """The (source, treatment) -> sub-types mapping back from the rows' JSON."""
+    import json
+
+    out = {}
+    for sid, text in set(zip(rows["source_id"], rows["subtypes"])):
+        for treatment, names in json.loads(text or "{}").items():
+            out[(sid, treatment)] = frozenset(names)
+    return out
+
+
+def asserted_task(part: int, dataset: str, mapping: dict[str, str], rules_folder: str) -> pd.DataFrame:
+    """One part's claims with the unified family ids (the part rewritten when any changed), and
+    the rows pairing reads (``assertions_of``) with their order, sub-types and block."""
+    rules, _ = pipeline_for(rules_folder)
+    claims_file = part_path(Path(dataset), "claims", part)
+    claims = read_part_table(claims_file)
+    moved = claims["family_id"].isin(list(mapping))
+    if moved.any():
+        claims.loc[moved, "family_id"] = claims.loc[moved, "family_id"].map(mapping)
+        io.write_parquet(claims_file, claims, _schema("claims"))
+    assertions = io.read_parquet(part_path(Path(dataset), "assertions", part))
+    asserted = assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
+    text = _subtypes_text(source_subtypes(asserted, rules.aspects))
+    asserted = asserted.assign(ordinal=range(len(asserted)),
+                               subtypes=[text.get(sid, "") for sid in asserted["source_id"]])
+    return block_keys(asserted, rules).reindex(columns=ASSERTED)
+
+
+def local_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns back in pandas' default string dtype: a shuffle hands them back as
+    string[pyarrow], whose missing value and ``map`` results differ from what the stages expect."""
+    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype) and df[c].dtype != "str"]
+    return df.astype({c: "str" for c in text}) if text else df
+
+
+def block_contradictions(rows: pd.DataFrame, rules_folder: str) -> pd.DataFrame:
+    """``contradictions_in`` on each whole block of a shuffled partition, its rows put back in
+    the order the local engine gives them."""
+    rules, _ = pipeline_for(rules_folder)
+    rows = local_dtypes(rows)
+    found = []
+    for _, g in rows.groupby("block", sort=True):
+        g = g.sort_values(["source_id", "start", "claim_id", "ordinal"], kind="stable")
+        c = contradictions_in(g[ASSERTED_COLUMNS].reset_index(drop=True), rules, _subtypes_of(g))
+        if len(c):
+            found.append(c)
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
+    return pd.concat(found, ignore_index=True)[SORTED_CONTRADICTIONS]
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux ru_maxrss is in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the client side ---------------------------------------------------------------------------
+
+class EngineError(RuntimeError):
+    """The cluster cannot run the audit (unreachable, no workers, a worker without the package
+    or the paths); the message says which and what to do."""
+
+
+WORKERS_WAIT_SECONDS = 60
+SETUP_HINT = ("start the scheduler and the workers with the same virtual environment and "
+              "PYTHONPATH=<the checkout>, with the articles, rules and --out on shared storage "
+              "(docs/dask.md)")
+
+
+@contextlib.contextmanager
+def connect(scheduler: str | None, workers: int):
+    """A Dask client: to the scheduler at ``scheduler``, or to a new LocalCluster of ``workers``
+    single-threaded worker processes on this machine (closed on exit)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler)
+        except OSError as exc:
+            raise EngineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            try:
+                client.wait_for_workers(1, timeout=WORKERS_WAIT_SECONDS)
+            except TimeoutError:
+                raise EngineError(f"no Dask worker joined the scheduler at {scheduler} within "
+                                  f"{WORKERS_WAIT_SECONDS} s; {SETUP_HINT}") from None
+            yield client
+        return
+    with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+@dataclass
+class Distributed:
+    """What the distributed phase leaves: the dataset's part count, the problems and
+    contradictions (small tables), timings and peak memory per process."""
+
+    parts: int
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    articles: list[pd.DataFrame] = field(default_factory=list)
+    contradictions: pd.DataFrame = field(default_factory=lambda: tables.empty(tables.CONTRADICTIONS))
+    memory: dict = field(default_factory=dict)
+
+
+def screen(client, raw_dir: Path, recursive: bool = False) -> list[io.RawFile]:
+    """Every article file of raw_dir in name order, then the folders a run skips, duplicates
+    marked, as ``io.iter_articles`` and ``screen_raw`` give them; ``data`` holds the content
+    digest, not the content (the workers read the files)."""
+    import dask.bag as db
+
+    names = [p.relative_to(raw_dir).as_posix() for p in io.list_articles(raw_dir, recursive)]
+    rows = []
+    if names:
+        bag = db.from_sequence(names, partition_size=config.SCREEN_CHUNK_ARTICLES)
+        rows = bag.map_partitions(screen_task, str(raw_dir)).compute()
+    found = [io.RawFile(sid, raw_dir / name, digest, problem, file=shown)
+             for sid, name, digest, problem, shown in rows]
+    found += [io.RawFile(name, raw_dir / name, None, problem, file=name)
+              for name, problem in io.skipped_folders(raw_dir, recursive)]
+    return list(screen_raw(found))
+
+
+def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evidence: Evidence,
+            main: dict[str, str], dataset: Path, batch_size: int,
+            progress: Callable[[int, int], None] | None, timings: dict) -> Distributed:
+    """Run the per-article stages on every partition; returns problems in partition order."""
+    import dask
+    import dask.bag as db
+    from distributed import as_completed
+
+    items = [(i // batch_size, f.source_id, f.path.relative_to(raw_dir).as_posix(), f.problem, f.name)
+             for i, f in enumerate(files)]
+    bag = db.from_sequence(items, partition_size=batch_size)
+    ev = dask.delayed(evidence, pure=True, traverse=False)
+    out = bag.map_partitions(analyse_task, str(raw_dir), str(rules.folder), ev,
+                             dask.delayed(main, pure=True, traverse=False), str(dataset))
+    futures = client.compute(out.to_delayed())
+    by_part: dict[int, dict] = {}
+    done = 0
+    for future in as_completed(futures):
+        for summary in future.result():
+            by_part[summary["part"]] = summary
+            for k, v in summary["timings"].items():
+                timings[k] = timings.get(k, 0.0) + v
+            done += summary["files"]
+            if progress:
+                progress(done, len(files))
+        future.release()
+    order = sorted(by_part)
+    return Distributed(parts=bag.npartitions, problems=[by_part[p]["problems"] for p in order],
+                       articles=[by_part[p]["articles"] for p in order])
+
+
+def unify(dataset: Path) -> dict[str, str]:
+    """family_id -> unified id for the families that span partitions under different ids
+    (a shuffle of the distinct family rows on treatment)."""
+    import dask.dataframe as dd
+
+    rows = dd.read_parquet(str(Path(dataset) / "claims"), columns=["treatment", "family_id", "text"])
+    meta = pd.DataFrame({c: pd.Series(dtype=str) for c in FAMILY_MAP})
+    moved = (rows.map_partitions(family_rows).shuffle(on="treatment")
+             .map_partitions(changed_families, meta=meta).compute())
+    return dict(zip(moved["family_id"], moved["unified"]))
+
+
+def contradictions(parts: int, dataset: Path, mapping: dict[str, str], rules: RuleSet) -> pd.DataFrame:
+    """Contradictions of all claims, computed block by block after a shuffle on the block key."""
+    import dask.dataframe as dd
+
+    folder = str(rules.folder)
+    meta = pd.DataFrame({c: pd.Series(dtype=str) for c in ASSERTED}).astype(
+        {"start": "int64", "absolute": bool, "named": bool, "ordinal": "int64"})
+    rows = dd.from_map(asserted_task, list(range(parts)), args=(str(dataset), mapping, folder),
+                       meta=meta, enforce_metadata=False)
+    out_meta = pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
+    found = rows.shuffle(on="block").map_partitions(block_contradictions, folder, meta=out_meta).compute()
+    if found.empty:
+        return tables.empty(tables.CONTRADICTIONS)
+    return sort_contradictions(found).astype({"repeats": int})
+
+
+def worker_memory(client) -> dict:
+    """Peak resident MB of this process (the client, and the scheduler of a LocalCluster) and of
+    every worker process."""
+    workers = client.run(peak_mb)
+    return {"client_mb": peak_mb(), "workers_mb": sorted(workers.values(), reverse=True)}
+
+
+def check_cluster(client, paths: list[Path]) -> None:
+    """Raise EngineError naming the process and the problem when the scheduler or a worker
+    cannot import this package, or a worker cannot see one of ``paths`` (shared storage)."""
+    import importlib
+    import os
+
+    def probe(paths=tuple(str(p) for p in paths)) -> str:  # nested: sent by value, not by import
+        try:
+            importlib.import_module("pipeline.dask_engine")
+        except ImportError as exc:
+            return f"cannot import the pipeline package ({exc})"
+        missing = [p for p in paths if not os.path.exists(p)]
+        return f"cannot see {', '.join(missing)}" if missing else ""
+
+    answers = {"scheduler": client.run_on_scheduler(probe, paths=())}
+    answers.update({f"worker {w}": a for w, a in sorted(client.run(probe).items())})
+    bad = [f"{who} {problem}" for who, problem in answers.items() if problem]
+    if bad:
+        raise EngineError(f"{bad[0]}{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; {SETUP_HINT}")
+
+
+def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: dict[str, str],
+               dataset: Path, batch_size: int, progress, timings: dict,
+               recursive: bool = False) -> Distributed:
+    """Steps 1-4 on the cluster: screen, analyse into the dataset, unify families, contradictions."""
+    check_cluster(client, [raw_dir, Path(rules.folder), dataset])
+    client.register_plugin(worker_plugin(str(rules.folder)))
+    with timed(timings, "dask_screen"):
+        files = screen(client, raw_dir, recursive)
+    if not files:
+        return Distributed(parts=0)
+    result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings)
+    phases = {"analyse": worker_memory(client)}
+    with timed(timings, "families"):
+        mapping = unify(dataset)
+    phases["families"] = worker_memory(client)
+    with timed(timings, "contradict"):
+        result.contradictions = contradictions(result.parts, dataset, mapping, rules)
+    result.memory = worker_memory(client)
+    for phase, memory in phases.items():  # peaks so far, to tell which phase set them
+        timings[f"dask_worker_peak_mb_{phase}"] = max(memory["workers_mb"] or [0.0])
+    return result
+
+
+def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
+                      batch_size: int = config.AUDIT_BATCH_ARTICLES,
+                      progress: Callable[[int, int], None] | None = None,
+                      timings: dict | None = None, evidence: pd.DataFrame | None = None,
+                      scheduler: str | None = None, dataset: Path | None = None,
+                      recursive: bool = False) -> tables.Tables:
+    """``audit.audit_folder`` on a Dask cluster: the same tables, with the claims, assertions and
+    findings also left as a partitioned Parquet dataset in ``dataset`` (replaced as a whole
+    when the run completes; a failed run leaves the previous one)."""
+    timings = {} if timings is None else timings
+    raw_dir = Path(raw_dir).resolve()
+    io.list_articles(raw_dir, recursive)  # a missing folder: a clear error before any cluster starts
+    dataset = Path(dataset if dataset is not None else config.PROCESSED_DIR / config.DATASET_DIR).resolve()
+    ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
+    sources = io.read_sources(raw_dir)
+    main = main_treatments(sources)
+    stage = io.staging_folder(dataset)
+    try:
+        for name in PARTS:
+            (stage / name).mkdir()
+        with connect(scheduler, workers) as client:
+            result = distribute(client, raw_dir, rules, ev, main, stage, max(1, batch_size),
+                                progress, timings, recursive)
+        timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
+        timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
+        t0 = time.perf_counter()
+        parts = [read_part(stage, p) for p in range(result.parts)]
+        for p, problems, articles in zip(parts, result.problems, result.articles):
+            p.problems, p.articles = problems, articles
+        merged = merge(parts)
+        del parts[:]
+        merged.articles = with_source_titles(merged.articles, sources)
+        timings["merge"] = time.perf_counter() - t0
+        with timed(timings, "contradict"):  # as analyse.cross_check: the pairs, then their groups
+            merged.contradictions = result.contradictions
+            merged.groups = contradiction_groups(merged.claims, merged.contradictions, evidence)
+        io.replace_folder(stage, dataset)
+    finally:
+        io.remove_folder(stage)
+    return merged

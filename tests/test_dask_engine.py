@@ -1,0 +1,267 @@
+"""The Dask engine gives the local engine's answer: byte-identical tables on the seed articles,
+the test articles and the shared corpus, on bad input, across partitions (families unified,
+contradictions per block), when a worker dies mid-run, and a failed run changes no output.
+
+One 2-worker LocalCluster (processes) serves the whole module. The audits use batches of two
+articles, so every folder is several partitions and every cross-partition step is exercised.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import config, dask_engine, io
+from pipeline.audit import run_audit
+from pipeline.cli import app
+from pipeline.stages.families import unify_families
+from test_robust import EXPECTED_PROBLEMS, hostile_folder
+
+distributed = pytest.importorskip("distributed")
+
+COMPARED = (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.PROBLEMS_CSV, config.FLAGS_CSV,
+            config.ASSERTIONS_CSV, config.CONTRADICTION_GROUPS_CSV, config.ARTICLES_CSV)
+SHARED_PAGES = config.ROOT.parent / "shared" / "corpus" / "pages"
+BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR) as c:
+        yield c
+
+
+def audit_both(raw: Path, out: Path, cluster, **kwargs) -> tuple[Path, Path]:
+    """The same folder through both engines (tables only), into out/local and out/dask."""
+    opts = dict(validate=False, report=False, workbook=False, decisions=None, batch_size=BATCH)
+    opts.update(kwargs)
+    run_audit(raw, out / "local", **opts)
+    run_audit(raw, out / "dask", engine="dask", scheduler=cluster.scheduler_address, **opts)
+    return out / "local", out / "dask"
+
+
+def assert_same(local: Path, dask: Path) -> None:
+    for name in COMPARED:
+        assert (dask / name).read_bytes() == (local / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("folder", [config.RAW_DIR, config.TEST_ARTICLES_DIR, SHARED_PAGES],
+                         ids=["data-raw", "tests-articles", "shared-corpus-pages"])
+def test_same_tables_as_the_local_engine(folder, cluster, tmp_path):
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent (the shared corpus sits beside the repository)")
+    local, dask = audit_both(folder, tmp_path, cluster)
+    assert_same(local, dask)
+    claims = pd.read_csv(dask / config.CLAIMS_CSV)
+    assert len(claims) > 0
+    # the claims are also a Parquet dataset, one part per batch, with the same rows
+    n = len(io.list_articles(folder))
+    parts = sorted((dask / config.DATASET_DIR / "claims").glob("part-*.parquet"))
+    assert len(parts) == -(-n // BATCH)
+    dataset = pd.concat([io.read_parquet(p) for p in parts], ignore_index=True)
+    assert sorted(dataset["claim_id"]) == sorted(claims["claim_id"])
+    families = dict(zip(claims["claim_id"], claims["family_id"]))
+    assert all(families[c] == f for c, f in zip(dataset["claim_id"], dataset["family_id"]))
+
+
+def test_bad_articles_are_the_same_problem_rows(cluster, tmp_path):
+    raw = hostile_folder(tmp_path)
+    local, dask = audit_both(raw, tmp_path / "out", cluster)
+    assert_same(local, dask)
+    problems = pd.read_csv(dask / config.PROBLEMS_CSV)
+    for name, text in EXPECTED_PROBLEMS.items():
+        assert any(f == name and text in p for f, p in zip(problems["file"], problems["problem"])), name
+
+
+def test_a_batch_of_only_bad_files_is_problem_rows(rules):
+    """A partition can hold no readable article (a folder, an empty file): problems, no claims."""
+    from pipeline.analyse import analyse_articles
+
+    raw = pd.DataFrame([{"source_id": "x", "file": "x.txt", "data": None, "problem": "is a folder"},
+                        {"source_id": "e", "file": "e.txt", "data": b"", "problem": None}])
+    t = analyse_articles(raw, rules)
+    assert list(t.problems["file"]) == ["x.txt", "e.txt"] and t.claims.empty
+
+
+NEAR = "Microneedling has virtually no side effects for most people with oily skin."
+NEARER = "Microneedling has virtually no side effects for most people with oily skin types."
+PAINFUL = "Microneedling can be painful and may cause redness for a few days.\n"
+
+
+# a.txt groups two near-duplicates in one family under the first one's id; b.txt (the next
+# partition of two) holds only the second, so its own family id differs until unified
+SPLIT_FAMILY = {
+    "a.txt": f"Microneedling\n\n{NEAR} {NEARER} {PAINFUL}",
+    "a2.txt": "Chemical peels\n\nA chemical peel improves the texture of the skin.\n",
+    "b.txt": f"Microneedling facts\n\n{NEARER} {PAINFUL}",
+}
+
+
+def test_families_are_unified_across_partitions(cluster, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, text in SPLIT_FAMILY.items():
+        (raw / name).write_text(text, encoding="utf-8")
+    local, dask = audit_both(raw, tmp_path / "out", cluster)
+    assert_same(local, dask)
+    claims = pd.read_csv(dask / config.CLAIMS_CSV, keep_default_na=False)
+    ids = claims.loc[claims["text"].isin([NEAR, NEARER]), "family_id"]
+    assert len(ids) == 3 and ids.nunique() == 1
+    contra = pd.read_csv(dask / config.CONTRADICTIONS_CSV)
+    assert {"a", "b"} <= set(contra["source_a"]) | set(contra["source_b"])
+
+
+def test_subfolders_give_the_same_tables(cluster, tmp_path):
+    """--recursive: articles in subfolders (source id: the path inside the folder); without it
+    the skipped subfolder is a problem row, in both engines alike."""
+    raw = tmp_path / "raw"
+    (raw / "2024").mkdir(parents=True)
+    for i, (name, text) in enumerate(SPLIT_FAMILY.items()):
+        (raw / ("2024" if i % 2 else ".") / name).write_text(text, encoding="utf-8")
+    for recursive in (True, False):
+        local, dask = audit_both(raw, tmp_path / f"out{recursive}", cluster, recursive=recursive)
+        assert_same(local, dask)
+    assert "2024/a2" in set(pd.read_csv(tmp_path / "outTrue" / "dask" / config.CLAIMS_CSV)["source_id"])
+    assert "2024/" in set(pd.read_csv(tmp_path / "outFalse" / "dask" / config.PROBLEMS_CSV)["file"])
+
+
+def test_family_unification_per_treatment_equals_all_at_once(rules):
+    """The families step may run on any set of whole treatments: the same ids as on all claims."""
+    from conftest import raw_frame
+    from pipeline.analyse import analyse_articles, merge
+    from pipeline.audit import read_raw
+
+    raw = pd.concat([read_raw(config.RAW_DIR), raw_frame(SPLIT_FAMILY)], ignore_index=True)
+    parts = [analyse_articles(raw.iloc[i:i + 2], rules) for i in range(0, len(raw), 2)]
+    claims = pd.concat([p.claims for p in parts], ignore_index=True)
+    whole = unify_families(claims)
+    moved = pd.concat([dask_engine.changed_families(dask_engine.family_rows(g))
+                       for _, g in claims.groupby("treatment")], ignore_index=True)
+    assert len(moved) > 0   # the split family of a.txt and b.txt
+    mapping = dict(zip(moved["family_id"], moved["unified"]))
+    assert list(claims["family_id"].map(lambda f: mapping.get(f, f))) == list(whole)
+    merged = merge(parts).claims.set_index("claim_id")
+    assert list(merged.loc[claims["claim_id"], "family_id"]) == list(whole)
+
+
+def test_blocks_keep_every_pair_that_can_clash_together(rules):
+    """A universal aspect (general claims meet every treatment) and a ranking aspect are one
+    block each; a claim about a whole family is in its own block and each member's; a general
+    claim on another aspect pairs with nothing and is left out; the rest by aspect and treatment."""
+    universal = sorted(rules.aspects.universal())[0]
+    ranking = next(a for a in rules.aspects.decl if rules.aspects.by_qualifier(a))
+    plain = next(a for a in rules.aspects.decl
+                 if a not in rules.aspects.universal() and not rules.aspects.by_qualifier(a))
+    family = sorted(rules._family_ids)[0]
+    members = rules.members(family)
+    rows = pd.DataFrame({
+        "claim_id": ["g1", "m1", "g2", "m2", "m3", "p3", "f4"],
+        "treatment": ["none", members[0], "none", members[0], members[0], "chemical_peel", family],
+        "aspect": [universal, universal, plain, plain, ranking, ranking, plain]})
+    keyed = dask_engine.block_keys(rows, rules)
+    block = {c: set(g) for c, g in keyed.groupby("claim_id")["block"]}
+    assert block["g1"] == block["m1"] == {f"{universal}\x1f*"}
+    assert "g2" not in block
+    assert block["m2"] == {f"{plain}\x1f{members[0]}"}
+    assert block["m3"] == block["p3"] == {f"{ranking}\x1f*"}
+    assert block["f4"] == {f"{plain}\x1f{t}" for t in (family, *members)}
+
+
+def test_a_block_of_only_general_claims_pairs_nothing(rules):
+    """A universal aspect's block may hold only claims about pores in general (no treatment):
+    no pair, and no error (a boolean mask of an empty column read as column labels)."""
+    from pipeline.stages.contradict import find_contradictions
+
+    claims = pd.DataFrame({"claim_id": ["c1"], "source_id": ["s"], "start": [0], "treatment": ["none"],
+                           "text": ["Nothing can permanently shrink pores."], "family_id": ["f1"],
+                           "certainty": ["absolute"], "treatments": [()], "claim_type": ["efficacy"]})
+    assertions = pd.DataFrame({"claim_id": ["c1"], "aspect": [sorted(rules.aspects.universal())[0]],
+                               "value": ["permanent"], "qualifier": [""], "words": ["permanently"],
+                               "absolute": [False]})
+    assert find_contradictions(claims, assertions, rules).empty
+
+
+def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run_audit(config.RAW_DIR, out, validate=False, report=False, workbook=False, decisions=None,
+              batch_size=BATCH, engine="dask", scheduler=cluster.scheduler_address)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost the cluster")
+
+    monkeypatch.setattr(dask_engine, "contradictions", broken)
+    with pytest.raises(RuntimeError, match="lost the cluster"):
+        run_audit(config.TEST_ARTICLES_DIR, out, validate=False, report=False, workbook=False,
+                  decisions=None, batch_size=BATCH, engine="dask", scheduler=cluster.scheduler_address)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != config.OUT_LOCK_FILE] == []
+
+
+def test_cli_refuses_a_scheduler_without_the_dask_engine(tmp_path):
+    result = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path),
+                                      "--scheduler", "tcp://127.0.0.1:1"])
+    assert result.exit_code == 2 and "--engine dask" in result.output
+    result = CliRunner().invoke(app, ["audit", "--out", str(tmp_path), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_worker_that_cannot_see_a_path_is_a_clear_error(cluster, tmp_path):
+    with distributed.Client(cluster) as client:
+        dask_engine.check_cluster(client, [config.RAW_DIR, tmp_path])
+        with pytest.raises(dask_engine.EngineError, match=r"worker tcp://\S+ cannot see .*nowhere.*shared storage"):
+            dask_engine.check_cluster(client, [config.RAW_DIR, tmp_path / "nowhere"])
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+    import socket
+
+    import dask
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path / "out"),
+                                          "--engine", "dask", "--scheduler", f"tcp://127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in " ".join(result.output.split())
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills the worker process the first time it starts analysing a partition (a marker
+    file makes it once per test, across the restarted worker processes)."""
+
+    name = "kill-once"
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "analyse_task" in str(key):
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+            os._exit(1)
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_tables_are_identical(cluster, tmp_path):
+    """Last in the module: the cluster loses a worker process (the nanny starts a new one)."""
+    marker = tmp_path / "killed"
+    with distributed.Client(cluster) as client:
+        client.register_plugin(KillOnce(str(marker)))
+        try:
+            local, dask = audit_both(config.TEST_ARTICLES_DIR, tmp_path / "out", cluster)
+        finally:
+            client.unregister_worker_plugin(KillOnce.name)
+        client.wait_for_workers(2, timeout=60)
+    assert marker.exists()   # a worker did die
+    assert_same(local, dask)
