@@ -47,5 +47,6 @@ check: $(STAMP) ## Check marketing copy for risky claims: make check FILE="draft
 	@test -n "$(FILE)" || { echo 'usage: make check FILE=path/to/draft.txt (FILE=- reads standard input)'; exit 2; }
 	$(PY) -m pipeline check $(FILE) $(CHECK_ARGS)
 
-bench: $(STAMP) ## Benchmark 100/1,000/10,000 synthetic articles; prints the table, writes BENCHMARKS.md.
-	$(PY) -m pipeline bench
+BENCH_ARGS  ?=
+bench: $(STAMP) ## Benchmark synthetic (100-10,000 articles) and real text, check's start, the Dask engine; writes BENCHMARKS.md [BENCH_ARGS=--large].
+	$(PY) -m pipeline bench $(BENCH_ARGS)

@@ -248,8 +248,10 @@ def check(
 
 
 @app.command()
-def bench() -> None:
-    """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles; writes BENCHMARKS.md."""
+def bench(large: bool = typer.Option(False, "--large", help="Also the 50,000-article Dask run (about 45 min more)."),
+          ) -> None:
+    """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles, real text, check's cold
+    start, the Dask engine; writes BENCHMARKS.md."""
     from .dev.bench import main as run_bench
 
-    run_bench(echo=typer.echo)  # plain text: the Markdown table must not be wrapped
+    run_bench(echo=typer.echo, large=large)  # plain text: the Markdown table must not be wrapped
