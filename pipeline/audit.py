@@ -6,13 +6,12 @@ Reading and writing go through ``pipeline.io``.
 """
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -21,6 +20,7 @@ import pandas as pd
 from . import config, io, lifecycle, tables
 from .analyse import analyse_articles, cross_check, merge
 from .nlp import RuleSet, build_nlp
+from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .stages.evidence import Evidence, normalise_evidence
 
 
@@ -49,65 +49,16 @@ class AuditResult:
         return self.tables.problems
 
 
-def read_raw(raw_dir: Path, recursive: bool = False) -> pd.DataFrame:
-    """Raw files as a table (source_id, file, data, problem), in name order (small folders, tests)."""
-    return _frame(list(screen_raw(io.iter_articles(raw_dir, recursive))))
-
-
-def _frame(files: list[io.RawFile]) -> pd.DataFrame:
-    rows = [{"source_id": r.source_id, "file": r.name, "data": r.data, "problem": r.problem}
-            for r in files]
-    return pd.DataFrame(rows, columns=["source_id", "file", "data", "problem"])
-
-
-def screen_raw(files: Iterable[io.RawFile]) -> Iterator[io.RawFile]:
-    """Mark files that would be audited twice: identical bytes, or a source id already used.
-
-    The first file in name order is audited; a later copy becomes a problem naming the first,
-    so totals are not counted twice and claim ids stay unique. Streams: keeps only hashes.
-    """
-    by_digest: dict[str, str] = {}
-    by_source: dict[str, str] = {}
-    for f in files:
-        if f.problem is None:
-            digest = hashlib.sha1(f.data).hexdigest()
-            if digest in by_digest:
-                f = replace(f, data=None, problem=f"duplicate of {by_digest[digest]} "
-                                                  f"(identical content); not audited again")
-            elif f.source_id in by_source:
-                f = replace(f, data=None, problem=f"same source id {f.source_id!r} as "
-                                                  f"{by_source[f.source_id]}; rename one; not audited")
-            else:
-                by_digest[digest] = f.name
-        by_source.setdefault(f.source_id, f.name)
-        yield f
-
-
 def _batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
     """Raw-file tables of at most ``size`` articles, in order (only one batch of bytes in memory)."""
     chunk: list[io.RawFile] = []
     for f in files:
         chunk.append(f)
         if len(chunk) >= size:
-            yield _frame(chunk)
+            yield raw_frame(chunk)
             chunk = []
     if chunk:
-        yield _frame(chunk)
-
-
-def with_source_titles(articles: pd.DataFrame, sources: pd.DataFrame | None) -> pd.DataFrame:
-    """Articles titled by sources.csv where it gives a title (it outranks the page's own)."""
-    if sources is None or "title" not in sources or not len(articles):
-        return articles
-    given = {s: str(t).strip() for s, t in zip(sources["source_id"], sources["title"]) if str(t).strip()}
-    return articles.assign(title=[given.get(s, t) for s, t in zip(articles["source_id"], articles["title"])])
-
-
-def main_treatments(sources: pd.DataFrame | None) -> dict[str, str]:
-    """The optional main treatment per source from sources.csv (an override of the inferred one)."""
-    if sources is not None and "main_treatment" in sources:
-        return dict(zip(sources["source_id"], sources["main_treatment"]))
-    return {}
+        yield raw_frame(chunk)
 
 
 # --- worker processes ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ Same stages, same answer as the local engine (``pipeline.audit.audit_folder``), 
 processes of a Dask cluster so that no process holds every claim while the stages run:
 
 1. **Screen.** Workers read and hash the article files (a bag of paths); this process keeps one
-   small row per file and marks duplicates with ``audit.screen_raw``, as locally.
+   small row per file and marks duplicates with ``sources.screen_raw``, as locally.
 2. **Analyse.** The screened files are a bag whose partitions are the local engine's batches
    (``batch_size`` files in name order: near-duplicate claim families are grouped within a
    batch, so equal batches give equal families). Each partition runs
@@ -44,7 +44,7 @@ import pandas as pd
 
 from . import config, io, tables
 from .analyse import analyse_articles, merge, timed
-from .audit import _frame, main_treatments, screen_raw, with_source_titles
+from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
 from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
                                 sort_contradictions, source_subtypes)
@@ -162,7 +162,7 @@ def analyse_task(items, raw_dir: str, rules_folder: str, evidence: Evidence, mai
              else io.read_article(raw / name, raw) for _, sid, name, problem, shown in items]
     timings: dict[str, float] = {}
     sub = {sid: main[sid] for _, sid, _, _, _ in items if sid in main}
-    t = analyse_articles(_frame(files), rules, evidence, sub, nlp, timings)
+    t = analyse_articles(raw_frame(files), rules, evidence, sub, nlp, timings)
     write_part(Path(dataset), part, t)
     return [{"part": part, "files": len(items), "problems": t.problems, "articles": t.articles,
              "timings": timings}]

@@ -134,7 +134,7 @@ def test_family_unification_per_treatment_equals_all_at_once(rules):
     """The families step may run on any set of whole treatments: the same ids as on all claims."""
     from conftest import raw_frame
     from pipeline.analyse import analyse_articles, merge
-    from pipeline.audit import read_raw
+    from pipeline.sources import read_raw
 
     raw = pd.concat([read_raw(config.RAW_DIR), raw_frame(SPLIT_FAMILY)], ignore_index=True)
     parts = [analyse_articles(raw.iloc[i:i + 2], rules) for i in range(0, len(raw), 2)]

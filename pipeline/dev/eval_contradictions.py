@@ -25,7 +25,7 @@ FLOORS = {"seeds": {"precision": 0.80, "recall": 0.90}, "own": {"precision": 0.7
 
 
 def _raw(folders: list[Path]) -> pd.DataFrame:
-    from ..audit import read_raw
+    from ..sources import read_raw
 
     frames = [read_raw(f) for f in folders]
     raw = pd.concat(frames, ignore_index=True)
@@ -35,7 +35,7 @@ def _raw(folders: list[Path]) -> pd.DataFrame:
 def predict(folders: list[Path], rules: RuleSet | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(claims, contradictions) of the pipeline on the articles of some folders (no evidence)."""
     from ..analyse import analyse
-    from ..audit import main_treatments
+    from ..sources import main_treatments
 
     sources = pd.concat([io.read_sources(f) for f in folders], ignore_index=True)
     t = analyse(_raw(folders), rules, main=main_treatments(sources))

@@ -160,7 +160,7 @@ def evidence_gold(folder: Path) -> pd.DataFrame | None:
 def audit_pages(folder: Path, rules: RuleSet):
     """(tables, page texts by short source) of a corpus's pages, audited as `make audit` does."""
     from ..analyse import analyse
-    from ..audit import read_raw
+    from ..sources import read_raw
     from ..stages.evidence import normalise_evidence
 
     raw = read_raw(Path(folder) / "pages")

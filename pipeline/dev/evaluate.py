@@ -151,7 +151,7 @@ def _gold_label_at(gold: pd.DataFrame, p) -> str:
 def predict(raw_dir: Path, rules: RuleSet | None = None) -> pd.DataFrame:
     """Claims of every article in raw_dir, through the real stages (as ``make audit`` runs them)."""
     from ..analyse import analyse
-    from ..audit import main_treatments, read_raw
+    from ..sources import main_treatments, read_raw
 
     t = analyse(read_raw(raw_dir), rules, main=main_treatments(io.read_sources(raw_dir)))
     if len(t.problems):

@@ -149,7 +149,7 @@ def test_blocking_finds_the_pairs_every_pair_comparison_finds():
 
 def test_the_seed_claims_group_as_every_pair_comparison_groups(rules, nlp):
     from pipeline.analyse import analyse
-    from pipeline.audit import read_raw
+    from pipeline.sources import read_raw
 
     claims = analyse(read_raw(config.RAW_DIR), rules, nlp=nlp).claims
     assert len(claims)
