@@ -244,8 +244,9 @@ def run(echo: Callable[[str], None] = print, details: bool = True, rules: RuleSe
     if judged:
         echo("judged precision on the development corpus (random samples, tests/gold/precision_*.csv): "
              + ", ".join(f"{name} {_r(*rw)}" for name, rw in judged.items()))
-    if not found:
-        echo(f"no real-world corpus here ({config.DEV_CORPUS_DIR} is absent): skipped")
+    for folder in (config.DEV_CORPUS_DIR, config.WIDER_CORPUS_DIR):
+        if folder not in found:
+            echo(f"real-world corpus {folder} is absent here: skipped")
     for folder in found:
         out[str(folder)] = r = evaluate_corpus(folder, rules)
         for line in format_corpus(r, details):

@@ -43,3 +43,14 @@ def test_evidence_scoring_counts_right_statuses_and_lists_misses():
     r = score_evidence(gold, loc, claims)
     assert r["right"] == 1 and r["n"] == 3
     assert [m[3] for m in r["misses"]] == ["no_evidence", "claim not found"]
+
+
+def test_an_absent_corpus_is_skipped_with_one_line(monkeypatch, tmp_path):
+    from pipeline.dev import eval_corpus
+    monkeypatch.setattr(config, "DEV_CORPUS_DIR", tmp_path / "no-such-corpus")
+    monkeypatch.setattr(config, "WIDER_CORPUS_DIR", tmp_path / "none-either")
+    lines: list[str] = []
+    assert eval_corpus.run(echo=lines.append) == {}
+    assert [ln for ln in lines if "is absent here: skipped" in ln] == [
+        f"real-world corpus {tmp_path / 'no-such-corpus'} is absent here: skipped",
+        f"real-world corpus {tmp_path / 'none-either'} is absent here: skipped"]
