@@ -127,7 +127,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
             negated = True
             in_scope.update(scope, range(n.start, n.end))
     hedged = conditional = anaphor = not_claim = skin_subject = skin_terms = False
-    imperative = negative_imperative = pronoun_subject = False
+    imperative = negative_imperative = pronoun_subject = anaphor_subject = False
     types: dict[str, str] = {}     # type -> strongest grade seen: strong > normal > weak
     for cs, ce, r in cues:
         cat = r.category
@@ -148,8 +148,9 @@ def features(doc: Doc, s: int, e: int) -> dict:
             conditional = True
         elif cat == "anaphor":
             anaphor = True
-            if r.get("pronoun") and cs in in_subject:
-                pronoun_subject = True
+            if cs in in_subject:
+                pronoun_subject = pronoun_subject or bool(r.get("pronoun"))
+                anaphor_subject = anaphor_subject or not r.get("pronoun")
         elif cat == "not_claim":
             not_claim = True
         elif cat == "skin_subject":
@@ -183,7 +184,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
         "types_found": tuple(ordered),
         "strong_types": tuple(strong),
         "negated": negated, "hedged": hedged, "conditional": conditional,
-        "anaphor": anaphor, "pronoun_subject": pronoun_subject,
+        "anaphor": anaphor, "pronoun_subject": pronoun_subject, "anaphor_subject": anaphor_subject,
         "imperative": imperative, "negative_imperative": negative_imperative,
         "not_claim": not_claim, "skin_subject": skin_subject and not imperative,
         # a skin subject with only how-skin-works words ("Pores produce sebum", "Pores are tiny
@@ -220,7 +221,8 @@ def _item_features(doc: Doc, s: int, e: int) -> dict:
     per_sentence = {(p["strong_types"] or p["types_found"] or (None,))[0] for p in parts} - {None}
     ordered = tuple(sorted(per_sentence, key=_PRIORITY.__getitem__))
     whole.update(types_found=ordered, strong_types=(),
-                 **{k: first[k] for k in ("subject_treatments", "label_treatments", "pronoun_subject", "imperative",
+                 **{k: first[k] for k in ("subject_treatments", "label_treatments", "pronoun_subject",
+                                          "anaphor_subject", "imperative",
                                           "negative_imperative", "skin_subject")})
     return whole
 

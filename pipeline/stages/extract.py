@@ -17,7 +17,7 @@ from ..nlp import make_block
 from ..text import back, compact
 
 FEATURES = ["treatments_found", "subject_treatments", "label_treatments", "types_found", "strong_types", "negated",
-            "hedged", "conditional", "anaphor", "pronoun_subject", "imperative",
+            "hedged", "conditional", "anaphor", "pronoun_subject", "anaphor_subject", "imperative",
             "negative_imperative", "not_claim", "physiology", "skin_subject", "skin_terms",
             "cue_ids", "n_words", "question", "answer", "lead_in", "coordinated", "timed", "general"]
 UNIT_COLUMNS = ["unit", "source_id", "block", "clause", "kind", "start", "end", "text", "section",

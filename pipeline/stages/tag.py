@@ -124,6 +124,8 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
         # name; "Avoid retinoids for a week" is care around the topic treatment
         return u.treatments_found[0] if u.treatments_found and not (u.negative_imperative and u.timed) else topic
     improves = ("effect", "improves") in u.asserts and not u.negated and ("durability", "temporary") not in u.asserts
+    if u.anaphor_subject and not u.treatments_found:
+        return topic if topic != config.NO_TREATMENT else article   # "The device freezes the fat cells below the skin"
     if u.skin_subject and not u.treatments_found and not improves and (
             {"etiology", "mechanism"} & set(u.types_found) or "efficacy" not in u.types_found):
         # skin or a condition as the subject: a fact about skin ("Enlarged pores are often caused

@@ -148,9 +148,11 @@ def test_a_call_to_action_after_a_claim_leaves_the_claim(run_text):
 def test_a_regulatory_claim_or_a_device_without_a_name_is_about_the_topic(run_text):
     units = run_text({"a.txt": "Tattoo removal with PicoSure\nPicoSure laser tattoo removal works fast. "
                                "FDA clearance came in 2012.\n\nCoolSculpting\nCoolSculpting reduces fat. "
-                               "A device fixed to the skin freezes the fat cells painlessly.\n"})
+                               "A device fixed to the skin freezes the fat cells painlessly. "
+                               "A device fixed to the skin freezes the fat cells below it without causing any trauma to the skin.\n"})
     assert claim(units, "FDA clearance").treatment == "laser_tattoo_removal"
-    assert claim(units, "A device fixed").treatment == "cryolipolysis"
+    assert claim(units, "A device fixed to the skin freezes the fat cells painlessly").treatment == "cryolipolysis"
+    assert claim(units, "A device fixed to the skin freezes the fat cells below").treatment == "cryolipolysis"   # the subject is the device, not skin
 
 
 def test_a_heading_that_promises_a_benefit_is_a_claim_other_headings_are_not(run_text):
