@@ -42,7 +42,7 @@ import pandas as pd
 from . import config, io, tables
 from .nlp import RuleSet
 from .stages.contradict import assertions_of
-from .stages.evidence import Evidence, claims_proof, evidence_links, evidence_reason, normalise_evidence
+from .stages.evidence import Evidence, claims_proof, evidence_links, evidence_reason, level_rank, normalise_evidence
 from .terminal import shown_tree
 from .text import text_key
 
@@ -178,7 +178,7 @@ def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence:
         return {}
     links = evidence_links(claims, assertions, evidence, rules)
     links = links[links["relation"] == "contradicted"]
-    links = links.assign(_r=links["level"].map({lv: i for i, lv in enumerate(config.EVIDENCE_LEVELS)}))
+    links = links.assign(_r=links["level"].map(level_rank))
     links = links.sort_values(["claim_id", "_r", "evidence_id"], kind="stable")
     rows = {str(e["evidence_id"]): e for e in evidence.table.to_dict("records")}
     out: dict[str, list] = {}
@@ -282,7 +282,7 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
             "evidence": {"status": c.evidence_status, "evidence_ids": list(c.evidence_ids),
                          "level": c.evidence_level,
                          "reason": evidence_reason(c.evidence_status, c.evidence_level, c.evidence_ids,
-                                                   c.certainty, claims_proof(c.flags, rules))},
+                                                   c.certainty, claims_proof(c.flags))},
         })
     return {
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},

@@ -255,13 +255,14 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
         x[2].category == y[2].category == "qualifier" and set(rule_aspects(x[2])) & set(rule_aspects(y[2]))
         and _overlaps(x, y) and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
     # a value word that a mitigation governs is a target ("improves acne scarring"), not a claim
-    mitigated = set().union(*(c.mitigated for c in contexts_in(doc, s, e)))
+    contexts = contexts_in(doc, s, e)
+    mitigated = set().union(*(c.mitigated for c in contexts))
     values = [h for h in values if not (h[0] in mitigated and (
         index.mitigable(h[2].get("aspect")) or h[2].get("mitigable")))]
     # a value whose own words deny ("without aftercare", "no downtime") inside the antecedent of
     # a condition is supposed, not claimed ("risks, particularly if it is done without aftercare")
-    supposed = set().union(*(c.conditional for c in contexts_in(doc, s, e)))
-    denials = [(n.start, n.end) for c in contexts_in(doc, s, e) for n in c.negations]
+    supposed = set().union(*(c.conditional for c in contexts))
+    denials = [(n.start, n.end) for c in contexts for n in c.negations]
     values = [h for h in values if not (h[0] in supposed and any(h[0] <= a and b <= h[1] for a, b in denials))]
     hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1], e)]
     governed = _governed(doc, s, e, hits, extra)

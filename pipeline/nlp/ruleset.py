@@ -567,7 +567,7 @@ class AspectIndex:
     covers: dict
     subtypes: tuple = ()
     within_only: dict = field(default_factory=dict)   # aspect -> value pairs that clash in one source only
-    _absolute: set | None = None
+    absolutes: frozenset = frozenset()                # (aspect, value) said by absolute wordings only
 
     @classmethod
     def build(cls, aspects: tuple[Rule, ...]) -> "AspectIndex":
@@ -588,6 +588,8 @@ class AspectIndex:
             subtypes=tuple((r.get("treatment"), r.get("subtype"), _words(p))
                            for r in aspects if r.category == "subtype" for p in r.phrases),
             within_only=within,
+            absolutes=frozenset((r.get("aspect"), r.get("value")) for r in aspects
+                                if r.category == "value" and r.get("absolute")),
         )
 
     def label(self, aspect: str) -> str:
@@ -654,12 +656,10 @@ class AspectIndex:
     def absolute(self, aspect: str, value: str) -> bool:
         """Whether a value is stated by absolute wordings only ("no side effects", "painless",
         "permanent", "non-invasive"): an unqualified promise."""
-        if self._absolute is None:
-            object.__setattr__(self, "_absolute", self.absolute_values())
-        return (aspect, value) in self._absolute
+        return (aspect, value) in self.absolutes
 
     def absolute_values(self) -> set[tuple[str, str]]:
-        return {(r.get("aspect"), r.get("value")) for r in self.values.values() if r.get("absolute")}
+        return set(self.absolutes)
 
     def subtypes_of(self, treatment: str, text: str) -> frozenset:
         """Sub-types of a treatment a text names (whole words, case-insensitive; "non-ablative"

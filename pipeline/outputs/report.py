@@ -376,12 +376,11 @@ def contradicted_by_evidence(claims: pd.DataFrame, evidence: pd.DataFrame | None
 
 def _reason(r) -> str:
     """Why a claim has its status, for people (pipeline.stages.evidence.evidence_reason)."""
-    from ..stages.evidence import PROOF_FAMILY, evidence_reason
+    from ..stages.evidence import claims_proof, evidence_reason
 
-    flags = str(r.flags or "").replace(";", " ").split()
-    proof = any(f.split(".")[0] == PROOF_FAMILY for f in flags)
     ids = [i for i in str(r.evidence_ids).split(";") if i]
-    return evidence_reason(r.evidence_status, str(r.evidence_level), ids, str(r.certainty), proof)
+    return evidence_reason(r.evidence_status, str(r.evidence_level), ids, str(r.certainty),
+                           claims_proof(str(r.flags or "").split(";")))
 
 
 def evidence_citations_html(claims: pd.DataFrame, evidence: pd.DataFrame | None,
@@ -634,7 +633,7 @@ def claims_table_html(claims: pd.DataFrame, titles: dict | None = None) -> str:
     filter box per column (inline script, works offline)."""
     total = len(claims)
     if total > config.REPORT_MAX_ROWS:   # a page stays readable; every row is in the workbook and claims.csv
-        rank = claims["risk"].map({"high": 0, "medium": 1, "low": 2}).fillna(3) if "risk" in claims else 0
+        rank = claims["risk"].map(_SEVERITY_ORDER).fillna(len(_SEVERITY_ORDER)) if "risk" in claims else 0
         claims = claims.assign(_r=rank).sort_values("_r", kind="stable").head(config.REPORT_MAX_ROWS).drop(columns="_r")
     view = claims_view(claims, titles)
     shown = [(c, h) for c, h in CLAIMS_SHOWN if c in view.columns]

@@ -194,10 +194,15 @@ def evidence_links(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evi
     return _links(assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True), evidence, rules)
 
 
-def claims_proof(flags, rules: RuleSet) -> bool:
-    """Whether a claim's flags include a claim of proof ("clinically proven", "studies show")."""
-    return any(rules.compliance_by_id[r].family == PROOF_FAMILY for r in flags or ()
-               if r in rules.compliance_by_id)
+def claims_proof(flags) -> bool:
+    """Whether a claim's flags (rule ids, validated as ``family.name``) include a claim of proof
+    ("clinically proven", "studies show")."""
+    return any(str(r).split(".", 1)[0] == PROOF_FAMILY for r in flags or ())
+
+
+def level_rank(level: str) -> int:
+    """A level's strength rank (0 = regulator, the strongest)."""
+    return _RANK[level]
 
 
 def _status(links: list[tuple], promises: set, stated_as_fact: bool) -> tuple[str, tuple[str, ...], str]:
@@ -249,7 +254,7 @@ def check_evidence(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evi
     status, ids, level = [], [], []
     for cid, cert, fl in zip(out["claim_id"], certainty, flags):
         g = by_claim.get(cid)
-        st = (_status(g, promises.get(cid, set()), cert == "absolute" or claims_proof(fl, rules))
+        st = (_status(g, promises.get(cid, set()), cert == "absolute" or claims_proof(fl))
               if g else ("no_evidence", (), ""))
         status.append(st[0])
         ids.append(st[1])
