@@ -133,7 +133,7 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
     if len(parts) > 1 and len(c):
         c["family_id"] = unify_families(c)
     out.claims = c
-    order = {cid: i for i, cid in enumerate(c["claim_id"])}
+    order = {cid: i for i, cid in enumerate(c["claim_id"].tolist())}
     for name in ("assertions", "findings"):
         t = getattr(out, name)
         if len(t):

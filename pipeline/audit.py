@@ -34,7 +34,7 @@ class AuditResult:
     timings: dict = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
-    files: dict[str, bytes] = field(default_factory=dict)  # output bytes by name, until written
+    files: dict[str, io.Content] = field(default_factory=dict)  # output bytes or writers by name, until written
 
     @property
     def claims(self) -> pd.DataFrame:
@@ -247,8 +247,9 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
            decisions: Path | None, workers: int, batch_size: int,
            progress: Callable[[int, int], None] | None, recursive: bool,
            analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
-    """Analyse, merge the review decisions, validate, and build every output file's bytes
-    (AuditResult.files, by file name); raises ValidationFailed before any file is built."""
+    """Analyse, merge the review decisions, validate, and prepare every output file
+    (AuditResult.files, by file name: its bytes, or a writer that formats a large table straight
+    into the staged file); raises ValidationFailed before any file is written."""
     from .outputs.workbook import build_workbook
     from .stages.flag import flags_view
 
@@ -277,16 +278,16 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
             raise ValidationFailed("validation failed, tables not written (the previous outputs "
                                    "are unchanged):\n  " + "\n  ".join(failed))
     files = {
-        config.CLAIMS_CSV: io.people_csv_bytes(people),
-        config.CLAIMS_PARQUET: io.parquet_bytes(people),
-        config.ASSERTIONS_CSV: io.people_csv_bytes(result_tables.assertions),
-        config.CONTRADICTIONS_CSV: io.people_csv_bytes(contradictions),
-        config.CONTRADICTION_GROUPS_CSV: io.people_csv_bytes(groups),
-        config.ARTICLES_CSV: io.people_csv_bytes(result_tables.articles),
-        config.PROBLEMS_CSV: io.people_csv_bytes(problems),
-        config.EVIDENCE_CSV: io.people_csv_bytes(evidence),
-        config.FLAGS_CSV: io.people_csv_bytes(flags),
-        config.REVIEW_STATUS_CSV: io.people_csv_bytes(review_status),
+        config.CLAIMS_CSV: io.people_csv(people),
+        config.CLAIMS_PARQUET: io.parquet_writer(people),
+        config.ASSERTIONS_CSV: io.people_csv(result_tables.assertions),
+        config.CONTRADICTIONS_CSV: io.people_csv(contradictions),
+        config.CONTRADICTION_GROUPS_CSV: io.people_csv(groups),
+        config.ARTICLES_CSV: io.people_csv(result_tables.articles),
+        config.PROBLEMS_CSV: io.people_csv(problems),
+        config.EVIDENCE_CSV: io.people_csv(evidence),
+        config.FLAGS_CSV: io.people_csv(flags),
+        config.REVIEW_STATUS_CSV: io.people_csv(review_status),
     }
     if workbook:
         t0 = time.perf_counter()

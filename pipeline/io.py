@@ -16,9 +16,9 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator, Union
 
 import pandas as pd
 
@@ -244,6 +244,17 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+# A file's content for ``OutputSet.add``: its bytes, or a function that writes them to a binary
+# handle (large tables are formatted straight into the staged file, never held whole in memory).
+Writer = Callable[[BinaryIO], None]
+Content = Union[bytes, Writer]
+
+
+def csv_writer(df: pd.DataFrame) -> Writer:
+    """A writer of ``csv_bytes(df)``, formatted in chunks into the handle it is given."""
+    return lambda fh: df.to_csv(fh, index=False, lineterminator="\n", encoding="utf-8")
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Write bytes atomically."""
     with _atomic(path) as fh:
@@ -260,16 +271,30 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     write_bytes(path, csv_bytes(df))
 
 
-def parquet_bytes(df: pd.DataFrame, schema=None) -> bytes:
-    """The exact Parquet bytes written for a table (pyarrow, zstd, no index); ``schema`` (a
-    pyarrow schema) fixes the column types, e.g. so every part of a dataset has the same."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def parquet_writer(df: pd.DataFrame, schema=None) -> Writer:
+    """A writer of a table as Parquet (pyarrow, zstd, no index); ``schema`` (a pyarrow schema)
+    fixes the column types, e.g. so every part of a dataset has the same."""
+    def write(fh: BinaryIO) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-    sink = pa.BufferOutputStream()
-    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue().to_pybytes()
+        table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+        pq.write_table(table, fh, compression="zstd")
+    return write
+
+
+def content_bytes(content: Content) -> bytes:
+    """The bytes of a file's content (a writer is run into memory)."""
+    if isinstance(content, bytes):
+        return content
+    buf = BytesIO()
+    content(buf)
+    return buf.getvalue()
+
+
+def parquet_bytes(df: pd.DataFrame, schema=None) -> bytes:
+    """The exact Parquet bytes written for a table (see ``parquet_writer``)."""
+    return content_bytes(parquet_writer(df, schema))
 
 
 def write_parquet(path: Path, df: pd.DataFrame, schema=None) -> None:
@@ -337,23 +362,41 @@ def unneutralise(value):
     return _NEUTRALISED.sub(r"\1", value) if isinstance(value, str) else value
 
 
+_FIRST_CHARS = frozenset("'=+-@\t\r")   # a cell can match _FORMULA_START only if it starts so
+
+
 def _text_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns
             if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
 
 
 def _neutral(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in _text_columns(out):
-        out[c] = out[c].map(neutralise)
-    return out
+    """The table with ``neutralise`` applied to every text cell. Only columns holding a cell
+    that changes are replaced (a cheap first-character test finds them), so a large table is
+    neither copied nor walked cell by cell through pandas."""
+    changed = {}
+    for c in _text_columns(df):
+        col = df[c]
+        if isinstance(col.dtype, pd.StringDtype):   # pandas' text dtype: a vectorised regex test
+            if not col.str.match(_FORMULA_START.pattern, na=False).any():
+                continue
+        elif not any(isinstance(v, str) and v[:1] in _FIRST_CHARS and _FORMULA_START.match(v)
+                     for v in col.tolist()):
+            continue
+        changed[c] = pd.Series([neutralise(v) for v in col.tolist()], index=df.index, dtype=object)
+    return df.assign(**changed) if changed else df
+
+
+def people_csv(df: pd.DataFrame) -> Writer:
+    """A writer of the CSV of a table people open in a spreadsheet: text cells that would start
+    a formula (=, +, -, @, tab, carriage return) neutralised; numbers and every other cell as
+    written. Parquet copies keep the raw text; ``read_csv`` gives the raw text back."""
+    return lambda fh: csv_writer(_neutral(df))(fh)
 
 
 def people_csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV bytes of a table people open in a spreadsheet: text cells that would start a formula
-    (=, +, -, @, tab, carriage return) neutralised; numbers and every other cell as written.
-    Parquet copies keep the raw text; ``read_csv`` gives the raw text back."""
-    return csv_bytes(_neutral(df))
+    """The bytes ``people_csv`` writes."""
+    return content_bytes(people_csv(df))
 
 
 # --- the output set of one run -------------------------------------------------------------
@@ -432,11 +475,15 @@ class OutputSet:
         """Where a staged file is (the report reads the staged tables from here)."""
         return self.staging / name
 
-    def add(self, name: str, data: bytes) -> Path:
-        """Stage one file, complete and flushed to disk; OutputError naming the final path."""
+    def add(self, name: str, data: Content) -> Path:
+        """Stage one file (its bytes, or a writer run into the staged file), complete and
+        flushed to disk; OutputError naming the final path."""
         try:
             with open(self.staging / name, "wb") as fh:
-                fh.write(data)
+                if isinstance(data, bytes):
+                    fh.write(data)
+                else:
+                    data(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:

@@ -151,7 +151,7 @@ def review_subjects(claims: pd.DataFrame, flags: pd.DataFrame | None = None,
     Groups need only tables.GROUPS_FOR_REVIEW; their source comes from the claims."""
     from .stages.flag import fingerprint
 
-    source = dict(zip(claims["claim_id"].astype(str), claims["source_id"].astype(str)))
+    source = dict(zip(claims["claim_id"].astype(str).tolist(), claims["source_id"].astype(str).tolist()))
     parts = [pd.DataFrame({"kind": "claim", "claim_id": claims["claim_id"].astype(str),
                            "source_id": claims["source_id"].astype(str),
                            "text": claims["text"].astype(str), "group_id": "", "fingerprint": "",
@@ -162,13 +162,13 @@ def review_subjects(claims: pd.DataFrame, flags: pd.DataFrame | None = None,
                else [fingerprint(t, r) for t, r in zip(f["text"], f["rule_id"])])
         f = f.assign(fingerprint=fps).drop_duplicates(["fingerprint", "rule_id"])
         parts.append(pd.DataFrame({"kind": "flag", "claim_id": f["claim_id"],
-                                   "source_id": [source.get(c, "") for c in f["claim_id"]],
+                                   "source_id": [source.get(c, "") for c in f["claim_id"].tolist()],
                                    "text": f["text"], "group_id": "", "fingerprint": f["fingerprint"],
                                    "rule_id": f["rule_id"]}))
     if groups is not None and len(groups):
         g = groups[tables.GROUPS_FOR_REVIEW].astype(str)
         parts.append(pd.DataFrame({"kind": "group", "claim_id": g["claim_id"],
-                                   "source_id": [source.get(c, "") for c in g["claim_id"]],
+                                   "source_id": [source.get(c, "") for c in g["claim_id"].tolist()],
                                    "text": g["text"], "group_id": g["group_id"], "fingerprint": "",
                                    "rule_id": ""}))
     out = pd.concat(parts, ignore_index=True)
@@ -181,9 +181,22 @@ class _Pools:
     that matching a gone decision costs one pass over its own pool (rapidfuzz, in C)."""
 
     def __init__(self, subjects: pd.DataFrame):
-        self.by_source = {k: v for k, v in subjects.groupby(["kind", "source_id", "rule_id"], sort=False)}
-        self.by_kind = {k: v for k, v in subjects.groupby(["kind", "rule_id"], sort=False)}
+        self.subjects = subjects
+        self._by_source: dict | None = None   # grouped on the first gone decision (most runs have none)
+        self._by_kind: dict | None = None
         self.keys: dict[tuple, list[str]] = {}
+
+    @property
+    def by_source(self) -> dict:
+        if self._by_source is None:
+            self._by_source = {k: v for k, v in self.subjects.groupby(["kind", "source_id", "rule_id"], sort=False)}
+        return self._by_source
+
+    @property
+    def by_kind(self) -> dict:
+        if self._by_kind is None:
+            self._by_kind = {k: v for k, v in self.subjects.groupby(["kind", "rule_id"], sort=False)}
+        return self._by_kind
 
     def best(self, d) -> tuple[str, str, str, float]:
         """(subject, claim_id, text, score) of the most similar current text, or blanks."""
@@ -209,8 +222,8 @@ def decision_status(subjects: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataF
     ``subjects``: review_subjects(...), or a plain claims table (claim_id, source_id, text)."""
     if "subject" not in subjects.columns:
         subjects = review_subjects(subjects)
-    current = {(k, s): (c, t) for k, s, c, t in zip(subjects["kind"], subjects["subject"],
-                                                     subjects["claim_id"], subjects["text"])}
+    current = {(k, s): (c, t) for k, s, c, t in zip(*(subjects[c].tolist() for c in
+                                                       ("kind", "subject", "claim_id", "text")))}
     pools = _Pools(subjects)
     keys = subject_keys(decisions)
     last = {(k, s): i for i, (k, s) in enumerate(zip(decisions["kind"], keys))}

@@ -137,3 +137,16 @@ def test_review_import_errors_print_markup_literally(tmp_path):
                                    "--processed", str(tmp_path), "--decisions", str(tmp_path / "d.csv"), "--reviewer", "ann"])
     assert res.exit_code == 2
     assert "[red]x[/red].xlsx" in res.output
+
+
+def test_people_csv_neutralises_text_of_every_dtype_the_same_way():
+    """pandas' Arrow-backed text columns take a vectorised test, object columns a per-cell
+    one: both give the same CSV, and a table with nothing to neutralise is written as is."""
+    cells = ["=1+1", "plain", None, "''@x", "-", "\tx", "ok"]
+    as_str = pd.DataFrame({"text": pd.Series(cells, dtype="str"), "n": range(len(cells))})
+    as_object = pd.DataFrame({"text": pd.Series(cells, dtype=object), "n": range(len(cells))})
+    written = io.people_csv_bytes(as_str)
+    assert written == io.people_csv_bytes(as_object)
+    assert written.decode().splitlines()[1:] == ["'=1+1,0", "plain,1", ",2", "'''@x,3", "'-,4", "'\tx,5", "ok,6"]
+    safe = pd.DataFrame({"text": ["a", "b"], "n": [1, 2]})
+    assert io.people_csv_bytes(safe) == io.csv_bytes(safe)

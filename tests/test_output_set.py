@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -333,3 +334,26 @@ def test_a_terminated_report_leaves_no_kernel_connection_file(tmp_path, monkeypa
             except (ProcessLookupError, psutil.NoSuchProcess):
                 pass
         proc.wait()
+
+
+def test_a_writer_is_staged_like_bytes_and_a_failing_one_changes_nothing(tmp_path):
+    """Large tables are formatted straight into the staged file (a writer, not bytes held in
+    memory); a writer that fails leaves the previous outputs as they were."""
+    out = tmp_path / "out"
+    with io.output_set(out) as staged:
+        staged.add("a.csv", b"old\n")
+        staged.commit()
+    with io.output_set(out) as staged:
+        staged.add("a.csv", io.csv_writer(pd.DataFrame({"x": [1, 2]})))
+        staged.commit()
+    assert (out / "a.csv").read_bytes() == b"x\n1\n2\n"
+
+    def broken(fh):
+        fh.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(io.OutputError, match="a.csv: cannot be written"):
+        with io.output_set(out) as staged:
+            staged.add("a.csv", broken)
+            staged.commit()
+    assert (out / "a.csv").read_bytes() == b"x\n1\n2\n"

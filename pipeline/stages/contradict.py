@@ -59,13 +59,14 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
         certainty=claims["certainty"] if "certainty" in claims else "",
         named=([bool(t) for t in claims["treatments"]] if "treatments" in claims
                else ~claims["treatment"].isin(["", config.NO_TREATMENT])),
-        treatment=[tuple(s) or (t,) for s, t in zip(subjects, claims["treatment"])])
+        treatment=[tuple(s) or (t,) for s, t in zip(list(subjects), claims["treatment"].tolist())])
     if "claim_type" in claims:
         info = info.assign(claim_type=claims["claim_type"])
     info = info.explode("treatment")
     rows = assertions.merge(info, on="claim_id", how="inner", sort=False)
     if "claim_type" in rows:
-        rows = rows[[index.counts_in(a, v, t) for a, v, t in zip(rows["aspect"], rows["value"], rows["claim_type"])]]
+        rows = rows[[index.counts_in(a, v, t) for a, v, t in zip(
+            rows["aspect"].tolist(), rows["value"].tolist(), rows["claim_type"].tolist())]]
     if not keep_no_treatment:
         rows = rows[~rows["treatment"].isin(["", config.NO_TREATMENT])]
     fam = rows["family_id"].where(rows["family_id"].astype(bool), rows["claim_id"])
@@ -73,9 +74,9 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
         "claim_id": rows["claim_id"], "family_id": fam, "source_id": rows["source_id"],
         "start": rows["start"].astype(int), "treatment": rows["treatment"],
         "certainty": rows["certainty"], "text": rows["text"], "aspect": rows["aspect"],
-        "value": [full_value(b, q) for b, q in zip(rows["value"], rows["qualifier"])],
+        "value": [full_value(b, q) for b, q in zip(rows["value"].tolist(), rows["qualifier"].tolist())],
         "base": rows["value"], "qualifier": rows["qualifier"], "words": rows["words"],
-        "absolute": [(a, b) in absolute for a, b in zip(rows["aspect"], rows["value"])],
+        "absolute": [(a, b) in absolute for a, b in zip(rows["aspect"].tolist(), rows["value"].tolist())],
         "named": rows["named"].astype(bool),
     }, columns=_ASSERTED)
     return out.reset_index(drop=True)
@@ -145,7 +146,7 @@ def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     general = asserted["treatment"].isin(["", config.NO_TREATMENT])
     out = [asserted[~general].assign(via="")]
     specific = asserted[~general]
-    present = {(a, t) for a, t in zip(specific["aspect"], specific["treatment"])}
+    present = {(a, t) for a, t in zip(specific["aspect"].tolist(), specific["treatment"].tolist())}
     for (fam, aspect), rows in specific[specific["treatment"].map(rules.is_family).astype(bool)].groupby(
             ["treatment", "aspect"], sort=True):
         for m in rules.members(fam):
@@ -167,7 +168,8 @@ def _source_subtypes(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, 
     exactly one: its other claims about the treatment inherit it ("it heals in days" in a page
     about Fraxel is about non-ablative lasers)."""
     named: dict[tuple, set] = {}
-    for sid, t, text in zip(asserted["source_id"], asserted["treatment"], asserted["text"]):
+    for sid, t, text in zip(asserted["source_id"].tolist(), asserted["treatment"].tolist(),
+                            asserted["text"].tolist()):
         named.setdefault((sid, t), set()).update(index.subtypes_of(t, text))
     return {k: frozenset(v) for k, v in named.items() if len(v) == 1}
 
@@ -191,7 +193,7 @@ def _families(asserted: pd.DataFrame, index: AspectIndex, inherited: dict) -> di
     """Blocks -> value -> families. A block is (treatment, aspect), or (outcome, aspect) for
     aspects blocked by qualifier (ranking)."""
     members: dict[tuple, list] = {}
-    for row in asserted.itertuples(index=False):
+    for row in tables.records(asserted):
         members.setdefault((row.aspect, row.value, row.treatment, row.family_id), []).append(row)
     blocks: dict[tuple, dict[str, list]] = {}
     for key, rows in members.items():

@@ -229,13 +229,14 @@ def unify_families(claims: pd.DataFrame) -> pd.Series:
     index = {f: n for n, f in enumerate(fams)}
     parent = list(range(len(fams)))
     first: dict[tuple[str, str], int] = {}
-    for fam, treatment, text in zip(claims["family_id"], claims["treatment"], claims["text"]):
+    for fam, treatment, text in zip(claims["family_id"].tolist(), claims["treatment"].tolist(),
+                                    claims["text"].tolist()):
         key = (str(treatment), text_key(text))
         if key in first:
             _union(parent, first[key], index[fam])
         else:
             first[key] = index[fam]
-    return pd.Series([fams[_find(parent, index[f])] for f in claims["family_id"]],
+    return pd.Series([fams[_find(parent, index[f])] for f in claims["family_id"].tolist()],
                      index=claims.index, dtype=str)
 
 

@@ -101,7 +101,9 @@ def add_flags(claims: pd.DataFrame, found: pd.DataFrame, rules: RuleSet) -> pd.D
 def flags_view(claims: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """flags.csv: one row per (claim, rule in its flags) with the rule's message and the
     finding's fingerprint (what a reviewer's decision on the flag is keyed by), claims order."""
-    rows = [(c.claim_id, rid, rules.compliance_by_id[rid].family, rules.compliance_by_id[rid].severity,
-             rules.compliance_by_id[rid].message, c.text, fingerprint(c.text, rid))
-            for c in claims.itertuples(index=False) for rid in c.flags]
+    by_id = rules.compliance_by_id
+    rows = [(cid, rid, by_id[rid].family, by_id[rid].severity, by_id[rid].message, text, fingerprint(text, rid))
+            for cid, text, flags in zip(claims["claim_id"].tolist(), claims["text"].tolist(),
+                                        claims["flags"].tolist()) if flags
+            for rid in flags]
     return pd.DataFrame(rows, columns=tables.FLAGS)
