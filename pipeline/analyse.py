@@ -130,6 +130,9 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
     made consistent across batches (near-duplicates are grouped within each batch)."""
     out = tables.Tables.concat(parts)
     c = out.claims.sort_values(["source_id", "start", "end"], kind="stable").reset_index(drop=True)
+    for col in tables.LIST_SEPARATORS:   # tuple columns: one object per distinct value
+        if col in c:
+            c[col] = tables.shared(c[col].tolist())
     if len(parts) > 1 and len(c):
         c["family_id"] = unify_families(c)
     out.claims = c

@@ -83,6 +83,14 @@ def records(df: pd.DataFrame) -> Iterator[tuple]:
     return map(row._make, zip(*(df[c].tolist() for c in df.columns)))
 
 
+def shared(values: list) -> list:
+    """The values with equal ones replaced by one object: a column of tuples ("microneedling",)
+    repeated over hundreds of thousands of claims then holds a few thousand tuples, not one per
+    row (the main process of an audit holds every claim)."""
+    seen: dict = {}
+    return [seen.setdefault(v, v) for v in values]
+
+
 def empty(columns: list[str]) -> pd.DataFrame:
     """An empty table with the given columns."""
     return pd.DataFrame(columns=columns)

@@ -182,16 +182,19 @@ def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
 
 def test_crash_while_writing_keeps_the_previous_outputs(previous, monkeypatch):
     raw, out, before = previous
-    real = io.parquet_bytes
+    real = io.parquet_writer
 
-    def disk_full(df):
-        raise OSError("disk full")
+    def disk_full(df, schema=None):
+        def write(fh):
+            fh.write(b"PAR1 half a file")
+            raise OSError(28, "disk full")
+        return write
 
-    monkeypatch.setattr(io, "parquet_bytes", disk_full)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(io, "parquet_writer", disk_full)
+    with pytest.raises(io.OutputError, match="claims.parquet: cannot be written .disk full"):
         run_audit(raw, out, validate=False, report=False)
     _assert_untouched(out, before)
-    monkeypatch.setattr(io, "parquet_bytes", real)
+    monkeypatch.setattr(io, "parquet_writer", real)
 
     calls = []
 

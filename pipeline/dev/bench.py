@@ -206,15 +206,48 @@ def run_one(raw: Path, out: Path, workers: int) -> dict:
             "peak_main_mb": own, "peak_worker_mb": kids if workers > 1 else 0.0}
 
 
+def _tree_rss_mb(proc) -> float:
+    """Resident memory in MB of a process and all its descendants, now (psutil)."""
+    import psutil
+
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:   # a worker that just ended
+            pass
+    return total / 2**20
+
+
+def run_sampled(cmd: list[str], every: float = 0.1) -> tuple[subprocess.CompletedProcess, float]:
+    """Run a command to its end, sampling the summed resident memory of its process tree every
+    ``every`` seconds: the peak of all processes together at one moment (per-process peaks
+    summed overstate it when the workers have ended before the main process peaks)."""
+    import psutil
+
+    peak = 0.0
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=config.ROOT) as child:
+        tree = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                peak = max(peak, _tree_rss_mb(tree))
+            except psutil.Error:
+                break
+            time.sleep(every)
+        stdout, stderr = child.communicate()
+    return subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr), peak
+
+
 def run_isolated(raw: Path, out: Path, workers: int) -> dict:
-    """run_one in a fresh Python process, so memory and warm caches are its own."""
+    """run_one in a fresh Python process, so memory and warm caches are its own; adds the peak
+    memory of all its processes together (``run_sampled``)."""
     code = ("import json,sys; from pathlib import Path; from pipeline.dev.bench import run_one; "
             "print(json.dumps(run_one(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))))")
-    proc = subprocess.run([sys.executable, "-c", code, str(raw), str(out), str(workers)],
-                          capture_output=True, text=True, cwd=config.ROOT, check=False)
+    proc, peak = run_sampled([sys.executable, "-c", code, str(raw), str(out), str(workers)])
     if proc.returncode:
         raise RuntimeError(f"bench run failed on {raw}:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "peak_total_mb": peak}
 
 
 def bare_spacy(raw: Path) -> dict:
@@ -370,7 +403,8 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
 def table(figures: dict) -> str:
     """The Markdown table of a bench run, with the targets below it."""
     head = ("| articles | workers | words | wall s | articles/s | sentences/s | words/s | "
-            + " | ".join(f"{s} s" for s in STAGES) + " | peak MB (main + per worker) | claims | contradictions | load at start |")
+            + " | ".join(f"{s} s" for s in STAGES) + " | peak MB (main + per worker) | peak MB, all processes at once "
+            "| claims | contradictions | load at start |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in figures["runs"]:
         t = r["timings"]
@@ -381,7 +415,8 @@ def table(figures: dict) -> str:
             f"{r['articles'] / r['wall']:.1f} | {r['sentences'] / r['wall']:,.0f} | "
             f"{r['words'] / r['wall']:,.0f} | "
             + " | ".join(f"{t.get(s, 0.0):.1f}" for s in STAGES)
-            + f" | {mem} | {r['claims']:,} | {r['contradictions']:,} | {r.get('load', '')} |")
+            + f" | {mem} | {r.get('peak_total_mb', 0.0):.0f} | {r['claims']:,} | {r['contradictions']:,} "
+            f"| {r.get('load', '')} |")
     return "\n".join(lines)
 
 
@@ -403,12 +438,14 @@ def verdicts(figures: dict) -> list[str]:
              f"{ratio:.2f} x bare spaCy with the same components ({bare['with_claim_matcher']:,.0f} "
              f"words/s; blank + sentencizer alone: {bare['blank_sentencizer']:,.0f} words/s); target >= 0.5")
     big = max(figures["runs"], key=lambda r: (r["articles"], r["workers"]))
-    mem = big["peak_main_mb"] + big["workers"] * big["peak_worker_mb"]
+    mem = big.get("peak_total_mb") or big["peak_main_mb"] + big["workers"] * big["peak_worker_mb"]
     line(big["wall"] <= config.BENCH_TARGETS["wall_10k_s"], f"{big['articles']:,} articles audited "
          f"(report and workbook excluded) in {big['wall']:.0f} s with {big['workers']} workers; "
          f"target <= {config.BENCH_TARGETS['wall_10k_s']} s")
-    line(mem <= config.BENCH_TARGETS["memory_10k_mb"], f"peak memory of that run at most {mem:.0f} MB "
-         f"(main + workers); target <= {config.BENCH_TARGETS['memory_10k_mb']} MB")
+    line(mem <= config.BENCH_TARGETS["memory_10k_mb"], f"peak memory of that run {mem:.0f} MB (resident "
+         f"memory of the main process and its workers summed at one moment, sampled every 0.1 s; the "
+         f"separate peaks are {big['peak_main_mb']:.0f} MB main, {big['peak_worker_mb']:.0f} MB per worker); "
+         f"target <= {config.BENCH_TARGETS['memory_10k_mb']} MB")
     real = figures.get("real_text")
     if real:
         pages = "the seeds and the 16 development pages" if real.get("dev_pages") else "the seeds"
@@ -449,10 +486,11 @@ def notes(figures: dict) -> list[str]:
                    f"row (family level), but every claim can pair with every opposite claim on its "
                    f"treatment in every other article, so growth can be quadratic; the synthetic corpus "
                    f"keeps contradicting statements rare (about one article in ten).")
-    out.append("- Peak memory is mostly the main process holding all claims and contradictions "
-               "(the articles themselves stream in batches of "
-               f"{config.AUDIT_BATCH_ARTICLES}); each worker stays near "
-               f"{big['peak_worker_mb']:.0f} MB.")
+    out.append("- Peak memory is the main process holding all claims and contradictions after the "
+               "workers have ended (the articles themselves stream in batches of "
+               f"{config.AUDIT_BATCH_ARTICLES}; each worker stays near {big['peak_worker_mb']:.0f} MB "
+               "while it runs); the large tables are written straight into their files, never held "
+               "as text.")
     return out
 
 

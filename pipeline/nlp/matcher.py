@@ -101,15 +101,17 @@ class GatedMatcher:
         for i, (s, e) in enumerate(bounds):
             for w in set(lowers[s:e]):
                 where.setdefault(w, set()).add(i)
+        present = set(where)
         candidates = set(self.always)
-        for word in where.keys() & self.by_word.keys():
+        for word in present & self.by_word.keys():
             candidates.update(self.by_word[word])
         found = []
         for n in sorted(candidates):
             required, matcher = self.entries[n]
             sents = set(range(len(bounds))) if not required else None
             for words in required:
-                holding = set().union(*(where.get(w, ()) for w in words))
+                hit = words & present            # C-level: the pattern's words this doc holds
+                holding = set().union(*map(where.__getitem__, hit)) if len(bounds) > 1 else ({0} if hit else set())
                 sents = holding if sents is None else sents & holding
                 if not sents:
                     break

@@ -82,10 +82,10 @@ def _intro_end(doc: Doc, s: int, e: int, intros: dict[int, object]) -> tuple[int
     return i, demoted
 
 
-def _unit_cues(doc: Doc, s: int, e: int) -> tuple[list, list]:
-    """The context's cleaned cues inside [s, e) and the negations that start there."""
+def _unit_cues(contexts: list, s: int, e: int) -> tuple[list, list]:
+    """The cleaned cues of the sentence contexts inside [s, e) and the negations that start there."""
     cues, negations = [], []
-    for ctx in contexts_in(doc, s, e):
+    for ctx in contexts:
         cues.extend(c for c in ctx.cues if s <= c[0] and c[1] <= e
                     and (c[0] == s or c[2].get("position") != "start"))
         negations.extend((n, ctx) for n in ctx.negations if s <= n.start and n.end <= e)
@@ -98,7 +98,8 @@ def features(doc: Doc, s: int, e: int) -> dict:
     t_spans = within_sorted(doc._.treatments, s, e)
     treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
     treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
-    cues, negations = _unit_cues(doc, s, e)
+    contexts = contexts_in(doc, s, e)
+    cues, negations = _unit_cues(contexts, s, e)
     # a claim word inside a longer claim phrase belongs to the phrase ("healing" in "wound
     # healing response" is mechanism, not efficacy)
     typed = [(cs, ce) for cs, ce, r in cues if r.category == "claim_type"]
@@ -117,7 +118,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
     negated = False
     in_scope: set[int] = set()
     mitigated: set[int] = set()
-    for ctx in contexts_in(doc, s, e):
+    for ctx in contexts:
         mitigated |= ctx.mitigated
     for n, ctx in negations:
         if n.start in ctx.conditional:

@@ -175,7 +175,7 @@ def _links(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSet) -> pd.Dat
         by_key.setdefault((f.treatment, f.aspect), []).append(f)
     universal = rules.aspects.universal()
     rows = []
-    for c in asserted.itertuples(index=False):
+    for c in tables.records(asserted):
         for f in _candidates(by_key, c.treatment, c.aspect, rules, universal):
             rel = _relation(rules, c.aspect, c.base, c.qualifier, f)
             if rel:

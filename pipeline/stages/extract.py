@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .. import tables
 from ..nlp import make_block
 from ..text import back, compact
 
@@ -40,7 +41,7 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
     by_source = {d.source_id: d for d in docs.itertuples(index=False)}
 
     def inputs():
-        for b in blocks.itertuples(index=False):
+        for b in tables.records(blocks):
             text, anchors = compact(by_source[b.source_id].visible[b.start:b.end])
             kind = b.kind if b.kind in ("heading", "list_item") else "paragraph"
             yield make_block(nlp, text, kind), (b, anchors)

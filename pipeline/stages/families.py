@@ -32,7 +32,7 @@ from collections import Counter
 from itertools import chain
 
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .. import config
 from ..text import text_key
@@ -173,10 +173,11 @@ def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
         found = dict.fromkeys(by_words + _recent(by_gram, grams[i], limit))
         # a short claim ("It is safe") is not the same claim as a long one containing it
         lo, hi = ratio * lengths[i], lengths[i] / ratio
-        for j in found:
-            if label[j] != label[i] and lo <= lengths[j] <= hi and \
-                    fuzz.token_set_ratio(t, texts[j], score_cutoff=min_similarity) >= min_similarity:
-                groups.join(i, j)
+        cands = [j for j in found if label[j] != label[i] and lo <= lengths[j] <= hi]
+        if cands:   # scored in one call (rapidfuzz prepares the text once); joins in candidate order
+            for _, _, k in process.extract(t, [texts[j] for j in cands], scorer=fuzz.token_set_ratio,
+                                           score_cutoff=min_similarity, limit=None):
+                groups.join(i, cands[k])
         for w in words[i]:
             by_word.setdefault(w, []).append(i)
         for w in words[i][:sizes[i]]:

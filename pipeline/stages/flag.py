@@ -61,11 +61,11 @@ def findings(claims: pd.DataFrame, matches: pd.DataFrame, visible: dict[str, str
     """One row per (claim, fired rule). ``matches``: the component's matches keyed by claim_id
     (rule_id, start, end, match); ``visible``: each source's matching text (sentence ends)."""
     by_claim: dict[str, list] = {}
-    for m in matches.itertuples(index=False):
+    for m in tables.records(matches):
         by_claim.setdefault(m.claim_id, []).append(m)
     rows = []
     prev, prev_families = None, set()
-    for c in claims.itertuples(index=False):
+    for c in tables.records(claims):
         hits = [(rules.compliance_by_id[m.rule_id], m) for m in by_claim.get(c.claim_id, ())]
         hits = [(r, m) for r, m in hits if _applies(r, m, c, rules)]
         near = prev_families if _same_sentence(visible.get(c.source_id, ""), prev, c) else set()

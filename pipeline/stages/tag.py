@@ -24,7 +24,7 @@ from collections import Counter
 
 import pandas as pd
 
-from .. import config
+from .. import config, tables
 from ..nlp.ruleset import RuleSet
 from ..text import claim_id, text_key
 
@@ -149,7 +149,7 @@ def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[st
     prev_treatment = config.NO_TREATMENT
     question = None  # the unit before, when it was a question
     occurrences: Counter = Counter()
-    for u in group.itertuples(index=False):
+    for u in tables.records(group):
         if u.kind == "heading":
             section_topic = _section_topic(u)
             if section_topic:

@@ -1,0 +1,24 @@
+"""The table helpers every stage shares (pipeline/tables.py)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline import tables
+
+
+def test_records_gives_the_rows_itertuples_gives():
+    """Same values, types and field names as ``itertuples(index=False)``, for pandas' text
+    dtype, tuples, numbers, booleans, missing text and a column name that is no identifier."""
+    df = pd.DataFrame({
+        "claim_id": pd.Series(["c1", "c2", None], dtype="str"),
+        "flags": [("hype.miracle",), (), ("a", "b")],
+        "start": [0, 17, 40],
+        "negated": [True, False, True],
+        "not an identifier": ["x", "y", "z"],
+    })
+    mine, theirs = list(tables.records(df)), list(df.itertuples(index=False))
+    assert [tuple(r) for r in mine][:2] == [tuple(r) for r in theirs][:2]
+    assert mine[0]._fields == theirs[0]._fields
+    assert mine[1].start == 17 and type(mine[1].start) is int and mine[0].negated is True
+    assert pd.isna(mine[2].claim_id) and pd.isna(theirs[2].claim_id)
+    assert list(tables.records(df.iloc[:0])) == []
