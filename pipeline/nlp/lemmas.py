@@ -23,12 +23,13 @@ def lemma_table() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def inflections() -> dict[str, frozenset[str]]:
-    """lemma -> the word forms that have it, so a rule written as 'reduce' finds 'reduces'."""
-    out: dict[str, set[str]] = {}
+def inflections() -> dict[str, list[str]]:
+    """lemma -> the word forms that have it (may repeat), so a rule written as 'reduce' finds
+    'reduces'. Built in one pass over the table at start-up, so kept as cheap as a loop can be."""
+    out: dict[str, list[str]] = {}
     for word, lem in lemma_table().items():
-        out.setdefault(lem.lower(), set()).add(word.lower())
-    return {k: frozenset(v) for k, v in out.items()}
+        out.setdefault(lem.lower(), []).append(word.lower())
+    return out
 
 
 def lemma(word: str) -> str:
@@ -47,6 +48,6 @@ def phrase_forms(phrase: str, limit: int = 256) -> tuple[str, ...]:
     forms: list[str] = [""]
     table = inflections()
     for word in phrase.lower().split():
-        variants = sorted(table.get(lemma(word), frozenset()) | {word, lemma(word)})
+        variants = sorted({*table.get(lemma(word), ()), word, lemma(word)})
         forms = [f"{f} {v}".strip() for f in forms for v in variants][:limit]
     return tuple(dict.fromkeys(forms))

@@ -137,3 +137,14 @@ def test_regulation_is_loaded_per_treatment():
     reg = RuleSet.load().regulation
     assert reg["botox"].status == "approved" and reg["microneedling"].status == "cleared"
     assert "pores" not in reg["microneedling"].uses and "scars" in reg["microneedling"].uses
+
+
+def test_phrase_patterns_are_tokenized_as_the_tokenizer_would(nlp):
+    """Plain words skip the tokenizer when the matcher is built (start-up time of ``check``);
+    every other word goes through it, so a special case ("cannot") and punctuation
+    ("post-treatment", "3-5") still give the tokenizer's tokens."""
+    from pipeline.nlp.matcher import phrase_patterns
+
+    phrases = ("cannot shrink", "post-treatment care", "3-5 sessions", "Gonna hurt", "retinol")
+    for phrase, doc in zip(phrases, phrase_patterns(nlp, phrases, "lower")):
+        assert [t.text for t in doc] == [t.text for t in nlp.make_doc(phrase)], phrase
