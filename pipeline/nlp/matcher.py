@@ -21,7 +21,6 @@ from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from .lemmas import phrase_forms
 from .ruleset import RuleSet
@@ -106,18 +105,23 @@ class GatedMatcher:
         for word in present & self.by_word.keys():
             candidates.update(self.by_word[word])
         found = []
+        one = len(bounds) == 1
         for n in sorted(candidates):
             required, matcher = self.entries[n]
-            sents = set(range(len(bounds))) if not required else None
-            for words in required:
-                hit = words & present            # C-level: the pattern's words this doc holds
-                holding = set().union(*map(where.__getitem__, hit)) if len(bounds) > 1 else ({0} if hit else set())
-                sents = holding if sents is None else sents & holding
-                if not sents:
+            for words in required:               # the doc lacks one of the pattern's words
+                if words.isdisjoint(present):
                     break
-            for i in sorted(sents):
-                s, e = bounds[i]
-                found.extend((key, s + a, s + b) for key, a, b in matcher(doc[s:e]))
+            else:
+                if one or not required:
+                    sents = set(range(len(bounds)))
+                else:                            # the sentences holding all of them
+                    sents = None
+                    for words in required:
+                        holding = set().union(*map(where.__getitem__, words & present))
+                        sents = holding if sents is None else sents & holding
+                for i in sorted(sents):
+                    s, e = bounds[i]
+                    found.extend((key, s + a, s + b) for key, a, b in matcher(doc[s:e]))
         return found
 
 
@@ -155,6 +159,18 @@ def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
             words.extend(tokens)
         docs.append(Doc(nlp.vocab, words=words))
     return docs
+
+
+def _longest_first(spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The (start, end) spans ``spacy.util.filter_spans`` keeps, on plain tuples: longest first,
+    then earliest, none overlapping a kept one (no Span objects made)."""
+    seen: set[int] = set()
+    keep = set()
+    for s, e in sorted(spans, key=lambda m: (m[1] - m[0], -m[0]), reverse=True):
+        if s not in seen and e - 1 not in seen:
+            keep.add((s, e))
+            seen.update(range(s, e))
+    return keep
 
 
 class RuleMatcher:
@@ -205,7 +221,7 @@ class RuleMatcher:
                 found[kind].add((start, end, payload))
         treatments = found["T"]
         if len(treatments) > 1:
-            keep = {(sp.start, sp.end) for sp in filter_spans([doc[s:e] for s, e, _ in treatments])}
+            keep = _longest_first([(s, e) for s, e, _ in treatments])
             treatments = [m for m in treatments if (m[0], m[1]) in keep]
         treatments.sort()
         doc._.treatments = treatments

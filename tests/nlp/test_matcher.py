@@ -1,0 +1,32 @@
+"""The rule_matcher component's own helpers (pipeline/nlp/matcher.py)."""
+from __future__ import annotations
+
+import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spacy.util import filter_spans
+
+from pipeline.nlp.matcher import _longest_first
+
+_DOC = spacy.blank("en").make_doc(" ".join(["word"] * 30))
+_SPAN = st.integers(0, 29).flatmap(lambda s: st.tuples(st.just(s), st.integers(s + 1, min(30, s + 6))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SPAN, min_size=2, max_size=10))
+def test_longest_first_keeps_what_spacy_filter_spans_keeps(spans):
+    """Overlapping treatment names: the longest wins, then the earliest ("chemical peel" over
+    "peel"), exactly as spaCy's filter_spans, without making Span objects."""
+    kept = {(sp.start, sp.end) for sp in filter_spans([_DOC[s:e] for s, e in spans])}
+    assert _longest_first(spans) == kept
+
+
+def test_the_token_patterns_find_what_they_found_before(nlp):
+    """A pattern runs only on sentences holding its words: a sentence without them gives no
+    match, a sentence with them gives the match, in a block of several sentences."""
+    doc = nlp("Results are good. It is not only safe but effective. Nothing else.")
+    hits = [(doc[s:e].text, cid) for s, e, cid in doc._.cues]
+    assert hits, hits
+    single = nlp("It is not only safe but effective.")
+    same = {(doc[s:e].text, c) for s, e, c in doc._.cues if doc[s].sent.text.startswith("It is")}
+    assert same == {(single[s:e].text, c) for s, e, c in single._.cues}
