@@ -512,7 +512,7 @@ def markdown(figures: dict) -> str:
     return "\n".join([
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m pipeline bench`, pipeline/bench.py). Synthetic corpus:",
+        "Written by `make bench` (`python -m pipeline bench`, pipeline/dev/bench.py). Synthetic corpus:",
         f"seeded ({SEED}), articles of {TARGET_WORDS[0]}-{TARGET_WORDS[1]} words assembled from sentence",
         "templates over every treatment in rules/treatments.jsonl. Each audit runs in a fresh",
         "process with validation on, the report and the review workbook off (they are timed on the",
