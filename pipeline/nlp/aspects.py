@@ -247,7 +247,7 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
     if not found:
         return []
     # a treatment's name asserts nothing: "laser hair removal is painful" says nothing of removal
-    names = [(t.start, t.end) for t in doc.spans.get("treatments", ()) if s <= t.start and t.end <= e]
+    names = [(ts, te) for ts, te, _ in within_sorted(doc._.treatments or [], s, e)]
     values = [x for x in found if x[2].category == "value"
               and not any(ns <= x[0] and x[1] <= ne for ns, ne in names)]
     extra = [x for x in found if x[2].category != "value"]

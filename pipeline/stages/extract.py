@@ -44,13 +44,13 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
         for b in tables.records(blocks):
             text, anchors = compact(by_source[b.source_id].visible[b.start:b.end])
             kind = b.kind if b.kind in ("heading", "list_item") else "paragraph"
-            yield make_block(nlp, text, kind), (b, anchors)
+            yield make_block(nlp, text, kind), (b, anchors, text)
 
     units: dict[str, list] = {c: [] for c in UNIT_COLUMNS}
     assertions: list[tuple] = []
     findings: list[tuple] = []
     n = 0
-    for doc, (b, anchors) in nlp.pipe(inputs(), as_tuples=True, batch_size=batch_size):
+    for doc, (b, anchors, text) in nlp.pipe(inputs(), as_tuples=True, batch_size=batch_size):
         d = by_source[b.source_id]
 
         def source(i: int) -> int:
@@ -63,15 +63,15 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
                    "sentence" if b.kind == "paragraph" else b.kind, start, end, shown, b.section)
             for col, value in zip(UNIT_COLUMNS, row):
                 units[col].append(value)
-            feats = span._.features
+            feats, asserted = span._.features, span._.assertions
             for col in FEATURES:
                 units[col].append(feats[col])
-            units["asserts"].append(tuple((a.aspect, a.value) for a in span._.assertions))
-            assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute)
-                              for a in span._.assertions)
+            units["asserts"].append(tuple((a.aspect, a.value) for a in asserted))
+            assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute) for a in asserted)
             for rid, s, e, detail in span._.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
-                findings.append((n, rid, source(a), source(z - 1) + 1, doc.text[a:z], detail))
+                # the block's own text (Doc.text joins every token again on each call)
+                findings.append((n, rid, source(a), source(z - 1) + 1, text[a:z], detail))
             n += 1
     return Extracted(pd.DataFrame(units, columns=UNIT_COLUMNS),
                      pd.DataFrame(assertions, columns=UNIT_ASSERTION_COLUMNS),
