@@ -113,7 +113,8 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
     lab = label_units(raw, rules, main, nlp, timings)
     if lab.docs.empty:  # every article of the batch is a problem: nothing to tag
         return tables.Tables(problems=lab.problems)
-    claims = claims_table(lab.units)
+    with timed(timings, "near_duplicates"):   # claim families grouped within the batch
+        claims = claims_table(lab.units)
     with timed(timings, "flag"):
         visible = dict(zip(lab.docs["source_id"], lab.docs["visible"]))
         found = findings(claims, lab.matches, visible, rules)

@@ -313,8 +313,9 @@ def machine() -> dict:
 # --- the run and its table ------------------------------------------------------------------
 
 RUNS = ((100, 1), (1000, 1), (1000, 2), (10000, 2))   # (articles, workers)
-STAGES = ("ingest", "segment", "extract", "tag", "flag", "evidence", "families", "contradict", "validate", "write")
-PER_ARTICLE_STAGES = ("ingest", "segment", "extract", "tag", "flag", "evidence")
+STAGES = ("ingest", "segment", "extract", "tag", "near_duplicates", "flag", "evidence", "families", "contradict",
+          "validate", "write")
+PER_ARTICLE_STAGES = ("ingest", "segment", "extract", "tag", "near_duplicates", "flag", "evidence")
 
 
 # --- real text: the seeds and the development pages, varied, as a whole process ---------------
