@@ -100,7 +100,7 @@ def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str
         try:
             pending: deque = deque()
             for raw in batches:
-                sub = {k: v for k, v in main.items() if k in set(raw["source_id"])}
+                sub = {sid: main[sid] for sid in raw["source_id"].tolist() if sid in main}
                 pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
                 while len(pending) >= 2 * workers:
                     future, n = pending.popleft()

@@ -240,8 +240,8 @@ def _atomic(path: Path, mode: str = "wb"):
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """The exact CSV bytes written for a table: UTF-8, '\\n' line ends, no index."""
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """The exact CSV bytes written for a table: UTF-8, '\\n' line ends, no index (``csv_writer``)."""
+    return content_bytes(csv_writer(df))
 
 
 # A file's content for ``OutputSet.add``: its bytes, or a function that writes them to a binary
@@ -362,9 +362,6 @@ def unneutralise(value):
     return _NEUTRALISED.sub(r"\1", value) if isinstance(value, str) else value
 
 
-_FIRST_CHARS = frozenset("'=+-@\t\r")   # a cell can match _FORMULA_START only if it starts so
-
-
 def _text_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns
             if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
@@ -372,16 +369,15 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
 
 def _neutral(df: pd.DataFrame) -> pd.DataFrame:
     """The table with ``neutralise`` applied to every text cell. Only columns holding a cell
-    that changes are replaced (a cheap first-character test finds them), so a large table is
-    neither copied nor walked cell by cell through pandas."""
+    that changes are replaced, so a large table is neither copied nor walked cell by cell
+    through pandas."""
     changed = {}
     for c in _text_columns(df):
         col = df[c]
         if isinstance(col.dtype, pd.StringDtype):   # pandas' text dtype: a vectorised regex test
             if not col.str.match(_FORMULA_START.pattern, na=False).any():
                 continue
-        elif not any(isinstance(v, str) and v[:1] in _FIRST_CHARS and _FORMULA_START.match(v)
-                     for v in col.tolist()):
+        elif not any(isinstance(v, str) and _FORMULA_START.match(v) for v in col.tolist()):
             continue
         changed[c] = pd.Series([neutralise(v) for v in col.tolist()], index=df.index, dtype=object)
     return df.assign(**changed) if changed else df

@@ -30,6 +30,7 @@ two decided rows for one subject refuse the whole workbook; nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,21 +183,16 @@ class _Pools:
 
     def __init__(self, subjects: pd.DataFrame):
         self.subjects = subjects
-        self._by_source: dict | None = None   # grouped on the first gone decision (most runs have none)
-        self._by_kind: dict | None = None
         self.keys: dict[tuple, list[str]] = {}
 
-    @property
+    # grouped on the first gone decision only (most runs have none)
+    @functools.cached_property
     def by_source(self) -> dict:
-        if self._by_source is None:
-            self._by_source = {k: v for k, v in self.subjects.groupby(["kind", "source_id", "rule_id"], sort=False)}
-        return self._by_source
+        return {k: v for k, v in self.subjects.groupby(["kind", "source_id", "rule_id"], sort=False)}
 
-    @property
+    @functools.cached_property
     def by_kind(self) -> dict:
-        if self._by_kind is None:
-            self._by_kind = {k: v for k, v in self.subjects.groupby(["kind", "rule_id"], sort=False)}
-        return self._by_kind
+        return {k: v for k, v in self.subjects.groupby(["kind", "rule_id"], sort=False)}
 
     def best(self, d) -> tuple[str, str, str, float]:
         """(subject, claim_id, text, score) of the most similar current text, or blanks."""

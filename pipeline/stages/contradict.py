@@ -213,9 +213,26 @@ def _family_pairs(asserted: pd.DataFrame, index: AspectIndex, inherited: dict):
                 r1, r2 = by_value[v1][0].rep, by_value[v2][0].rep
                 if not index.values_clash(aspect, r1.base, r1.qualifier, r2.base, r2.qualifier):
                     continue
-                for fa, fb in product(by_value[v1], by_value[v2]):
+                # a clash that holds within one article only: pair only families sharing one
+                # (not every family with every other, to drop the cross-article pairs later)
+                pairs = (_sharing_an_article(by_value[v1], by_value[v2])
+                         if index.within_source_only(aspect, r1.base, r2.base)
+                         else product(by_value[v1], by_value[v2]))
+                for fa, fb in pairs:
                     if (v1 != v2 or fa.key[3] < fb.key[3]) and _families_clash(index, aspect, fa, fb):
                         yield aspect, fa, fb
+
+
+def _sharing_an_article(fas: list, fbs: list):
+    """The (fa, fb) of ``product(fas, fbs)``, in its order, whose families occur in one article:
+    linear in the occurrences plus the pairs found."""
+    where: dict[str, list[int]] = {}
+    for k, fb in enumerate(fbs):
+        for sid in fb.per_source:
+            where.setdefault(sid, []).append(k)
+    for fa in fas:
+        for k in sorted({k for sid in fa.per_source for k in where.get(sid, ())}):
+            yield fa, fbs[k]
 
 
 def _occurrence_pairs(fa: _Family, fb: _Family) -> dict:

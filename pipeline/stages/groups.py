@@ -154,7 +154,8 @@ def _row(cid: str, g: dict, info: _Claims) -> dict:
     counters = sorted(g["counters"], key=info.strength)
     families = {info.family[c] for c in counters}
     n_claims = sum(info.size[f] for f in families)
-    n_sources = len(frozenset().union(*(info.sources[f] for f in families))) if families else 0
+    n_sources = (len(info.sources[next(iter(families))]) if len(families) == 1   # no copy of a big family
+                 else len(set().union(*(info.sources[f] for f in families))))
     counter_absolute = any(is_absolute(info.row[c][4]) for c in counters)
     sev = severity(is_absolute(cert), counter_absolute, bool(g["evidence"]))
     row = {

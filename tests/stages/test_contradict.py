@@ -166,3 +166,21 @@ def test_safe_clashes_with_a_serious_harm_on_the_same_page_only():
     ])
     out = find_contradictions(claims)
     assert list(zip(out["claim_a"], out["claim_b"], out["scope"])) == [("c000000000001", "c000000000002", "within_source")]
+
+
+def test_families_of_a_within_article_clash_are_paired_only_through_their_articles():
+    """A clash that holds within one article only ("safe" against a named serious effect) pairs
+    the families that share an article, in the order a full product would give, without
+    walking every family against every other."""
+    from itertools import product
+    from types import SimpleNamespace
+
+    from pipeline.stages.contradict import _sharing_an_article
+
+    def fam(*sources):
+        return SimpleNamespace(per_source={s: [s] for s in sources})
+
+    fas = [fam("a", "b"), fam("c"), fam("d", "a")]
+    fbs = [fam("b"), fam("x"), fam("a", "c"), fam("d")]
+    brute = [(x, y) for x, y in product(fas, fbs) if x.per_source.keys() & y.per_source.keys()]
+    assert list(_sharing_an_article(fas, fbs)) == brute
