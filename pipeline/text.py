@@ -21,8 +21,17 @@ _NORMALISE = str.maketrans({
 })
 _CR = re.compile(r"\r\n?")
 # a list whose items lost their separators when the page was copied ("redness.rash.pain"): the
-# dot between two lower-case words (not a web address) reads as a space
-_GLUED = re.compile(r"(?<=[a-z]{3})\.(?=[a-z]{3,}\b)(?!(?:com|org|net|gov|edu|html?|php|aspx?|info|shop)\b)")
+# dot between two lower-case words reads as a space, unless the dotted word is a web address or
+# a file name (a scheme, slash or @ in it, "www." first, or a web or file suffix last)
+_GLUED = re.compile(r"(?<=[a-z]{3})\.(?=[a-z]{3,}\b)")
+_DOTTED = re.compile(r"\S*[a-z]{3}\.[a-z]{3,}\S*")
+_WEB_NAME = re.compile(r"[/@:]|^\W*www\.|\.(?:com|org|net|gov|edu|int|info|biz|shop|io|co|uk|us|eu|de|"
+                       r"html?|php|aspx?|jsp|pdf|json|xml|csv|txt|jpe?g|png|gif|svg)\W*$", re.I)
+
+
+def _unglue(m: re.Match) -> str:
+    word = m.group()
+    return word if _WEB_NAME.search(word) else _GLUED.sub(" ", word)
 
 
 def normalise(s: str) -> str:
@@ -34,7 +43,7 @@ def normalise(s: str) -> str:
     'redness rash pain, see example.com'
     """
     s = _CR.sub(lambda m: " \n" if len(m.group()) == 2 else "\n", s)
-    return _GLUED.sub(" ", s.translate(_NORMALISE))
+    return _DOTTED.sub(_unglue, s.translate(_NORMALISE))
 
 
 _WS_RUN = re.compile(r"\s{2,}|[\n\r\t]")

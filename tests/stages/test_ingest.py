@@ -58,3 +58,13 @@ def test_markdown_syntax_is_blanked_and_structure_hinted():
 def test_file_without_words_is_refused():
     with pytest.raises(IngestError, match="no words"):
         ingest_one("x", "x.html", b"<html><script>1</script></html>")
+
+
+def test_web_addresses_keep_their_dots_while_glued_list_items_split():
+    """A list copied without its separators ("redness.rash.pain") reads as words; a host name
+    or file name anywhere in a page ("www.fda.gov", "pubmed.ncbi.nlm.nih.gov", "index.json",
+    "https://example.org/a.b") keeps every dot."""
+    assert normalise("increased inflammation.redness.rash.pain") == "increased inflammation redness rash pain"
+    for kept in ("see www.fda.gov today", "pubmed.ncbi.nlm.nih.gov/1234", "the index.json file",
+                 "https://example.org/skin.care/pores.html", "mail info@clinic.spa.com"):
+        assert normalise(kept) == kept, kept
