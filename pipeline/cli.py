@@ -101,8 +101,7 @@ def audit(
     from .review import ReviewError
 
     if scheduler and engine != "dask":
-        err.print("[red]error:[/red] --scheduler needs --engine dask")
-        raise typer.Exit(2)
+        raise fail("--scheduler needs --engine dask")
     try:
         with progress_bar(raw, recursive) as progress:
             result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,

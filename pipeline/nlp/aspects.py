@@ -180,11 +180,12 @@ def _coordinated(doc: Doc, hits: list, i: int) -> list[int]:
     return out
 
 
-def _governed(doc: Doc, s: int, e: int, hits: list, extra: list) -> dict[int, str]:
-    """Index of each value hit a negation governs -> the negation words."""
+def _governed(doc: Doc, s: int, e: int, hits: list, extra: list, contexts: list) -> dict[int, str]:
+    """Index of each value hit a negation governs -> the negation words (``contexts``: the
+    sentence contexts of [s, e), as ``contexts_in`` gives them)."""
     pseudo = [(ps, pe) for ps, pe, r in extra if r.category == "pseudo_negation"]
     governed: dict[int, str] = {}
-    for ctx in contexts_in(doc, s, e):
+    for ctx in contexts:
         for n in ctx.negations:
             cs, ce = n.start, n.end
             if not (s <= cs and ce <= e) or inside(pseudo, cs, ce) or cs in ctx.conditional:
@@ -265,7 +266,7 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
     denials = [(n.start, n.end) for c in contexts for n in c.negations]
     values = [h for h in values if not (h[0] in supposed and any(h[0] <= a and b <= h[1] for a, b in denials))]
     hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1], e)]
-    governed = _governed(doc, s, e, hits, extra)
+    governed = _governed(doc, s, e, hits, extra, contexts)
     dropped = {j for i in governed for j, h in enumerate(hits) if j != i and _overlaps(h, hits[i])}
     out: list[Assertion] = []
     for i, (hs, he, r) in enumerate(hits):
