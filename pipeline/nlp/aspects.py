@@ -256,7 +256,7 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
         x[2].category == y[2].category == "qualifier" and set(rule_aspects(x[2])) & set(rule_aspects(y[2]))
         and _overlaps(x, y) and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
     # a value word that a mitigation governs is a target ("improves acne scarring"), not a claim
-    contexts = contexts_in(doc, s, e)
+    contexts = contexts_in(doc._.context, s, e)
     mitigated = set().union(*(c.mitigated for c in contexts))
     values = [h for h in values if not (h[0] in mitigated and (
         index.mitigable(h[2].get("aspect")) or h[2].get("mitigable")))]

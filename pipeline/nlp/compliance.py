@@ -93,7 +93,7 @@ def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, 
     # A negation cue that is part of some rule's wording ("no side effects", "pain-free") is
     # that claim's own negation; it does not turn the claim's other risky phrases into denials.
     scopes = [(n.start, n.end, frozenset(i for i in n.scope if s <= i < e))
-              for ctx in contexts_in(doc, s, e) for n in ctx.negations
+              for ctx in contexts_in(doc._.context, s, e) for n in ctx.negations
               if s <= n.start and n.end <= e
               and not any(hs <= n.start and n.end <= he for hs, he, _, d in rule_hits if not d)]
     quotes = mentioned_spans(span.text)

@@ -170,10 +170,10 @@ class ContextScopes:
         return doc
 
 
-def contexts_in(doc: Doc, start: int, end: int) -> list[SentenceContext]:
-    """The sentence contexts overlapping tokens [start, end) (a binary search: the contexts
-    are in document order, so a unit's lookup does not grow with the article)."""
-    ctx = doc._.context
+def contexts_in(ctx: SentenceContexts, start: int, end: int) -> list[SentenceContext]:
+    """The sentence contexts (a Doc's ``doc._.context``) overlapping tokens [start, end) (a
+    binary search: the contexts are in document order, so a unit's lookup does not grow with
+    the article)."""
     starts = ctx.starts
     i = max(bisect.bisect_right(starts, start) - 1, 0)
     out = []

@@ -19,6 +19,7 @@ it decides imperatives, skin subjects and named subjects.
 from __future__ import annotations
 
 import bisect
+from typing import NamedTuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -41,6 +42,21 @@ _TIMING = {"before", "after", "prior", "until", "while", "during", "following", 
            "afterwards", "afterward", "day", "days", "week", "weeks", "hour", "hours", "month", "months"}
 
 
+class _Block(NamedTuple):
+    """What the unit functions read of one block Doc, read once per Doc: each ``doc._.x`` builds
+    an accessor object, and a unit's features asked for several per unit."""
+    doc: Doc
+    tok: object          # doc._.tok: token columns
+    treatments: list     # doc._.treatments: (start, end, treatment id), sorted
+    cues: list           # doc._.cues: (start, end, rule id), sorted
+    context: object      # doc._.context: the sentence contexts
+
+    @classmethod
+    def of(cls, doc: Doc) -> "_Block":
+        x = doc._
+        return cls(doc, x.tok, x.treatments, x.cues, x.context)
+
+
 def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     """The treatments named in one coordination with the first one ("chemical peels and
     lasering", "Botox, fillers or PRP"): what the claim says of one it says of them all."""
@@ -55,11 +71,11 @@ def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
-def _intro_end(doc: Doc, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
+def _intro_end(b: _Block, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
-    tok = doc._.tok
+    tok = b.tok
     i, demoted = s, []
     label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[k] == ":"), None)
     if label is not None and label + 1 < e:
@@ -92,13 +108,13 @@ def _unit_cues(contexts: list, s: int, e: int) -> tuple[list, list]:
     return cues, negations
 
 
-def features(doc: Doc, s: int, e: int) -> dict:
-    """Cue-derived features of tokens [s, e) of a Doc (see the module docstring)."""
-    tok = doc._.tok
-    t_spans = within_sorted(doc._.treatments, s, e)
+def features(b: _Block, s: int, e: int) -> dict:
+    """Cue-derived features of tokens [s, e) of a block Doc (see the module docstring)."""
+    tok = b.tok
+    t_spans = within_sorted(b.treatments, s, e)
     treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
     treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
-    contexts = contexts_in(doc, s, e)
+    contexts = contexts_in(b.context, s, e)
     cues, negations = _unit_cues(contexts, s, e)
     # a claim word inside a longer claim phrase belongs to the phrase ("healing" in "wound
     # healing response" is mechanism, not efficacy)
@@ -106,7 +122,7 @@ def features(doc: Doc, s: int, e: int) -> dict:
     cues = [(cs, ce, r) for cs, ce, r in cues if r.category != "claim_type"
             or not any(a <= cs and ce <= b and (b - a) > (ce - cs) for a, b in typed)]
     intros = {cs: r for cs, ce, r in cues if r.category == "intro"}
-    subj_start, demoted = _intro_end(doc, s, e, intros)
+    subj_start, demoted = _intro_end(b, s, e, intros)
     # the subject ends at the first auxiliary, or at the first claim word after its first
     # token ("These injuries | stimulate ...", "Clogged pores | can ...")
     noun_starts = {cs for cs, ce, r in cues if r.category == "skin_subject"} | {ts for ts, _, _ in t_spans}
@@ -209,15 +225,15 @@ def features(doc: Doc, s: int, e: int) -> dict:
     }
 
 
-def _item_features(doc: Doc, s: int, e: int) -> dict:
+def _item_features(b: _Block, s: int, e: int) -> dict:
     """Features of a multi-sentence list item: cues over the whole item, the subject from its
     first sentence, and as types the type each sentence would get on its own, so the item's
     type is the most compliance-relevant of its sentences' types (the guide's priority)."""
-    whole = features(doc, s, e)
-    sents = [(max(s, x.start), min(e, x.end)) for x in doc.sents if x.end > s and x.start < e]
+    whole = features(b, s, e)
+    sents = [(max(s, x.start), min(e, x.end)) for x in b.doc.sents if x.end > s and x.start < e]
     if len(sents) < 2:
         return whole
-    parts = [features(doc, a, b) for a, b in sents]
+    parts = [features(b, start, end) for start, end in sents]
     first = parts[0]
     per_sentence = {(p["strong_types"] or p["types_found"] or (None,))[0] for p in parts} - {None}
     ordered = tuple(sorted(per_sentence, key=_PRIORITY.__getitem__))
@@ -228,16 +244,16 @@ def _item_features(doc: Doc, s: int, e: int) -> dict:
     return whole
 
 
-def _split_points(doc: Doc, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
+def _split_points(b: _Block, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
     """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
     ends a fronted concession ("While it is effective, | it can cause breakouts"). Each point
     is (start, end, concessive): in a concession the main clause is the second one."""
-    cues = doc._.cues
+    cues = b.cues
     lo, hi = bisect.bisect_left(cues, (s,)), bisect.bisect_left(cues, (e,))
     points = [(cs, ce, False) for cs, ce, rid in cues[lo:hi]
               if s < cs and ce < e - 1 and by_id[rid].category == "clause_break"]
     intros = {cs: by_id[rid] for cs, ce, rid in cues[lo:hi] if by_id[rid].category == "intro"}
-    text = doc._.tok.text
+    text = b.tok.text
     i = s
     for _ in range(3):
         rule = intros.get(i)
@@ -254,9 +270,9 @@ def _split_points(doc: Doc, s: int, e: int, by_id: dict) -> list[tuple[int, int,
     return sorted(points)
 
 
-def _trim(doc: Doc, s: int, e: int) -> tuple[int, int]:
+def _trim(b: _Block, s: int, e: int) -> tuple[int, int]:
     """Drop leading/trailing spaces and punctuation that do not belong to a clause."""
-    tok = doc._.tok
+    tok = b.tok
     while s < e and (tok.space[s] or tok.punct[s] and tok.text[s] not in "\"'("):
         s += 1
     while e > s and (tok.space[e - 1] or tok.text[e - 1] in {",", ";", ":", "-"}):
@@ -266,25 +282,26 @@ def _trim(doc: Doc, s: int, e: int) -> tuple[int, int]:
 
 def units_of(doc: Doc, by_id: dict):
     """Yield (token_start, token_end, features, clause) for each unit of one block Doc."""
-    if doc._.block_kind in ("heading", "list_item"):
-        s, e = _trim(doc, 0, len(doc))
+    b, kind = _Block.of(doc), doc._.block_kind
+    if kind in ("heading", "list_item"):
+        s, e = _trim(b, 0, len(doc))
         if s < e:
-            yield s, e, (_item_features if doc._.block_kind == "list_item" else features)(doc, s, e), 0
+            yield s, e, (_item_features if kind == "list_item" else features)(b, s, e), 0
         return
     for sent in doc.sents:
-        s, e = _trim(doc, sent.start, sent.end)
+        s, e = _trim(b, sent.start, sent.end)
         if s >= e:
             continue
-        whole = features(doc, s, e)
-        whole["lead_in"] = ":" in doc._.tok.text[e:sent.end]
+        whole = features(b, s, e)
+        whole["lead_in"] = ":" in b.tok.text[e:sent.end]
         main = None
-        for bs, be, concessive in _split_points(doc, s, e, by_id):
-            ls, le = _trim(doc, s, bs)
-            rs, re_ = _trim(doc, be, e)
+        for bs, be, concessive in _split_points(b, s, e, by_id):
+            ls, le = _trim(b, s, bs)
+            rs, re_ = _trim(b, be, e)
             if le - ls < 3 or re_ - rs < 2:
                 continue
-            left = features(doc, ls, le)
-            right = features(doc, rs, re_)
+            left = features(b, ls, le)
+            right = features(b, rs, re_)
             main = main or (right if concessive else left)
             if not (left["types_found"] and right["types_found"]) or left["not_claim"] or right["not_claim"]:
                 continue  # a split needs a claim on each side ("..., although results may vary": one)

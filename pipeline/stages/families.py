@@ -197,27 +197,34 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
     if claims.empty:
         return pd.Series([], index=claims.index, dtype=str)
     order = claims.sort_values(["source_id", "start", "end"], kind="stable").index
-    keys = {i: text_key(t) for i, t in zip(claims.index, claims["text"])}
-    pos = {i: n for n, i in enumerate(order)}
+    at = claims.index.get_indexer(order)   # row n of the ordered claims is row at[n] of claims
+    texts, treatments = claims["text"].tolist(), claims["treatment"].astype(str).tolist()
+    keys = [text_key(texts[r]) for r in at]
     parent = list(range(len(order)))
-    for _, group in claims.loc[order].groupby("treatment", sort=True):
+    by_treatment: dict[str, list[int]] = {}
+    for n, r in enumerate(at):
+        by_treatment.setdefault(treatments[r], []).append(n)
+    for treatment in sorted(by_treatment):
         # identical texts join at once; only distinct texts are compared
         first: dict[str, int] = {}
-        for i in group.index:
-            k = keys[i]
-            if k in first:
-                _union(parent, pos[first[k]], pos[i])
+        for n in by_treatment[treatment]:
+            if keys[n] in first:
+                _union(parent, first[keys[n]], n)
             else:
-                first[k] = i
-        texts = list(first)
-        for members in _near_duplicate_groups(texts, min_similarity).members.values():
+                first[keys[n]] = n
+        distinct = list(first)
+        for members in _near_duplicate_groups(distinct, min_similarity).members.values():
             for t in members[1:]:
-                _union(parent, pos[first[texts[members[0]]]], pos[first[texts[t]]])
-    roots = [_find(parent, n) for n in range(len(order))]
-    treatment = claims["treatment"].astype(str)
-    ids = {n: "f" + hashlib.sha1(f"{treatment[order[r]]}\x1f{keys[order[r]]}".encode()).hexdigest()[:10]
-           for n, r in enumerate(roots)}
-    return pd.Series([ids[pos[i]] for i in claims.index], index=claims.index, dtype=str)
+                _union(parent, first[distinct[members[0]]], first[distinct[t]])
+    ids = {}
+    for n in range(len(order)):
+        r = _find(parent, n)
+        if r not in ids:
+            ids[r] = "f" + hashlib.sha1(f"{treatments[at[r]]}\x1f{keys[r]}".encode()).hexdigest()[:10]
+    by_row = [""] * len(order)
+    for n, r in enumerate(at):
+        by_row[r] = ids[_find(parent, n)]
+    return pd.Series(by_row, index=claims.index, dtype=str)
 
 
 def unify_families(claims: pd.DataFrame) -> pd.Series:
