@@ -26,6 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from .. import config
+from .matcher import sentence_bounds
 from .ruleset import Rule, RuleSet
 
 SCOPED = ("negation", "hedge", "conditional", "mitigation")
@@ -165,8 +166,8 @@ class ContextScopes:
 
     def __call__(self, doc: Doc) -> Doc:
         cues, treatments = doc._.cues, doc._.treatments
-        doc._.context = SentenceContexts(sentence_context(doc, s.start, s.end, self.rules, cues, treatments)
-                                         for s in doc.sents)
+        doc._.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments)
+                                         for s, e in sentence_bounds(doc))
         return doc
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH
+import numpy
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH, SENT_START
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -39,14 +40,16 @@ class Tokens:
     space: list
     text: list
     lower: list
+    lower_id: list   # the LOWER hashes, as patterns' required words are stored
 
     @classmethod
     def of(cls, doc: Doc) -> "Tokens":
         arr = doc.to_array([IS_ALPHA, IS_STOP, IS_PUNCT, IS_SPACE, ORTH, LOWER])
         strings = doc.vocab.strings
+        lower_id = arr[:, 5].tolist()
         return cls(arr[:, 0].astype(bool).tolist(), arr[:, 1].astype(bool).tolist(),
                    arr[:, 2].astype(bool).tolist(), arr[:, 3].astype(bool).tolist(),
-                   [strings[o] for o in arr[:, 4].tolist()], [strings[o] for o in arr[:, 5].tolist()])
+                   [strings[o] for o in arr[:, 4].tolist()], [strings[o] for o in lower_id], lower_id)
 
 
 def _required_words(vocab, pattern) -> list[frozenset[int]]:
@@ -95,15 +98,14 @@ class GatedMatcher:
     def __call__(self, doc: Doc, lowers: list[int]) -> list[tuple[int, int, int]]:
         """Matches of every pattern, each run only on the sentences that hold its first
         required word and every other required word (patterns do not cross sentences)."""
-        bounds = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc))]
-        where: dict[int, set[int]] = {}          # word hash -> sentences holding it
-        for i, (s, e) in enumerate(bounds):
-            for w in set(lowers[s:e]):
-                where.setdefault(w, set()).add(i)
-        present = set(where)
+        present = set(lowers)
         candidates = set(self.always)
         for word in present & self.by_word.keys():
             candidates.update(self.by_word[word])
+        if not candidates:
+            return []
+        bounds = sentence_bounds(doc)
+        where: dict[int, set[int]] | None = None    # word hash -> sentences holding it, when asked
         found = []
         one = len(bounds) == 1
         for n in sorted(candidates):
@@ -113,16 +115,33 @@ class GatedMatcher:
                     break
             else:
                 if one or not required:
-                    sents = set(range(len(bounds)))
+                    sents = range(len(bounds))
                 else:                            # the sentences holding all of them
+                    if where is None:
+                        where = {}
+                        for i, (s, e) in enumerate(bounds):
+                            for w in set(lowers[s:e]):
+                                where.setdefault(w, set()).add(i)
                     sents = None
                     for words in required:
                         holding = set().union(*map(where.__getitem__, words & present))
                         sents = holding if sents is None else sents & holding
-                for i in sorted(sents):
+                    sents = sorted(sents)
+                for i in sents:
                     s, e = bounds[i]
                     found.extend((key, s + a, s + b) for key, a, b in matcher(doc[s:e]))
         return found
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, as ``doc.sents`` gives them, read from one C-level array
+    instead of a Span per sentence; the whole Doc when no sentence boundaries are set."""
+    if not len(doc):
+        return []
+    if not doc.has_annotation("SENT_START"):
+        return [(0, len(doc))]
+    starts = [0, *(numpy.flatnonzero(doc.to_array(SENT_START)[1:] == 1) + 1).tolist()]
+    return list(zip(starts, starts[1:] + [len(doc)]))
 
 
 _WORD_TOKENS: dict[tuple[int, str], list[str]] = {}
@@ -208,7 +227,7 @@ class RuleMatcher:
     def __call__(self, doc: Doc) -> Doc:
         tok = Tokens.of(doc)
         doc._.tok = tok
-        lowers = doc.to_array(LOWER).tolist() if len(doc) else []
+        lowers = tok.lower_id
         found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
         keys = self.keys
         for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers)]:

@@ -26,6 +26,7 @@ from spacy.tokens import Doc, Span
 
 from .. import config
 from .context import contexts_in, within_sorted
+from .matcher import sentence_bounds
 from .ruleset import RuleSet
 
 Doc.set_extension("block_kind", default="paragraph", force=True)
@@ -230,7 +231,7 @@ def _item_features(b: _Block, s: int, e: int) -> dict:
     first sentence, and as types the type each sentence would get on its own, so the item's
     type is the most compliance-relevant of its sentences' types (the guide's priority)."""
     whole = features(b, s, e)
-    sents = [(max(s, x.start), min(e, x.end)) for x in b.doc.sents if x.end > s and x.start < e]
+    sents = [(max(s, a), min(e, z)) for a, z in sentence_bounds(b.doc) if z > s and a < e]
     if len(sents) < 2:
         return whole
     parts = [features(b, start, end) for start, end in sents]
@@ -288,12 +289,12 @@ def units_of(doc: Doc, by_id: dict):
         if s < e:
             yield s, e, (_item_features if kind == "list_item" else features)(b, s, e), 0
         return
-    for sent in doc.sents:
-        s, e = _trim(b, sent.start, sent.end)
+    for sent_start, sent_end in sentence_bounds(doc):
+        s, e = _trim(b, sent_start, sent_end)
         if s >= e:
             continue
         whole = features(b, s, e)
-        whole["lead_in"] = ":" in b.tok.text[e:sent.end]
+        whole["lead_in"] = ":" in b.tok.text[e:sent_end]
         main = None
         for bs, be, concessive in _split_points(b, s, e, by_id):
             ls, le = _trim(b, s, bs)

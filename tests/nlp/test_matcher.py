@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.util import filter_spans
 
-from pipeline.nlp.matcher import _longest_first
+from pipeline.nlp.matcher import _longest_first, sentence_bounds
 
 _DOC = spacy.blank("en").make_doc(" ".join(["word"] * 30))
 _SPAN = st.integers(0, 29).flatmap(lambda s: st.tuples(st.just(s), st.integers(s + 1, min(30, s + 6))))
@@ -30,3 +30,22 @@ def test_the_token_patterns_find_what_they_found_before(nlp):
     single = nlp("It is not only safe but effective.")
     same = {(doc[s:e].text, c) for s, e, c in doc._.cues if doc[s].sent.text.startswith("It is")}
     assert same == {(single[s:e].text, c) for s, e, c in single._.cues}
+
+
+_SENTENCIZED = spacy.blank("en")
+_SENTENCIZED.add_pipe("sentencizer")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Safe", "and", "painless", ".", "!", "?", "\n", " ", "No", "...", "Dr."]),
+                max_size=25))
+def test_sentence_bounds_are_the_sentences_spacy_gives(words):
+    """The sentence bounds read from one token array are doc.sents, empty Docs and a Doc of
+    one sentence included."""
+    doc = _SENTENCIZED(" ".join(words))
+    assert sentence_bounds(doc) == [(s.start, s.end) for s in doc.sents]
+
+
+def test_sentence_bounds_without_a_sentencizer_are_the_whole_doc():
+    doc = spacy.blank("en")("One. Two.")
+    assert sentence_bounds(doc) == [(0, len(doc))]
