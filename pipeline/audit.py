@@ -153,19 +153,28 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     return cross_check(merged, rules, timings, evidence)
 
 
-def folder_engine(engine: str, scheduler: str | None, out_dir: Path) -> Callable[..., tables.Tables]:
+def folder_engine(engine: str, scheduler: str | None, staged: io.OutputSet) -> Callable[..., tables.Tables]:
     """The function that analyses a folder (``audit_folder``'s signature): in this process and
     its worker processes (local), or on a Dask cluster (dask; pipeline/dask_engine.py), which
-    also leaves the claims as a Parquet dataset in out_dir. Both give the same tables."""
+    also leaves the claims as a Parquet dataset, staged with the other outputs. Both give the
+    same tables; a local run removes the dataset an earlier Dask run left in the out folder."""
     if engine == "local":
+        if _is_dataset(staged.folder / config.DATASET_DIR):
+            staged.remove_on_commit(config.DATASET_DIR)
         return audit_folder
     if engine == "dask":
         from functools import partial
 
         from .dask_engine import audit_folder_dask
 
-        return partial(audit_folder_dask, scheduler=scheduler, dataset=out_dir / config.DATASET_DIR)
+        return partial(audit_folder_dask, scheduler=scheduler, dataset=staged.add_folder(config.DATASET_DIR))
     raise ValueError(f"unknown engine {engine!r} (allowed: {', '.join(config.ENGINES)})")
+
+
+def _is_dataset(folder: Path) -> bool:
+    """A folder the Dask engine wrote (only its table folders in it), never anything else."""
+    return folder.is_dir() and not folder.is_symlink() and \
+        {p.name for p in folder.iterdir()} <= set(config.DATASET_TABLES)
 
 
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.DataFrame | None = None,
@@ -224,7 +233,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
         result = _audit(raw_dir, rules, evidence, validate=validate, workbook=workbook,
                         decisions=decisions, workers=workers, batch_size=batch_size,
                         progress=progress, recursive=recursive,
-                        analyse_folder=folder_engine(engine, scheduler, out_dir))
+                        analyse_folder=folder_engine(engine, scheduler, staged))
         t0 = time.perf_counter()
         for name, data in result.files.items():
             staged.add(name, data)

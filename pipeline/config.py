@@ -79,7 +79,8 @@ AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
 PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 # Dask engine (audit --engine dask, docs/dask.md): partitions are the batches above.
 ENGINES = ("local", "dask")
-DATASET_DIR = "dataset"     # --out/dataset/{claims,assertions,findings}/part-NNNNN.parquet
+DATASET_DIR = "dataset"     # --out/dataset/<table>/part-NNNNN.parquet, one folder per table:
+DATASET_TABLES = ("claims", "assertions", "findings")
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 
 SEVERITIES = ("high", "medium", "low")  # most severe first

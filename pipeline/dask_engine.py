@@ -52,7 +52,6 @@ from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
 from .stages.groups import contradiction_groups
 
-PARTS = ("claims", "assertions", "findings")
 # the rows contradiction pairing reads (``assertions_of``), their order in the article, the
 # sub-types their article names per treatment (JSON), and their block
 ASSERTED = ASSERTED_COLUMNS + ["ordinal", "subtypes", "block"]
@@ -108,7 +107,7 @@ def part_path(dataset: Path, name: str, part: int) -> Path:
 def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
     """Write one partition's claims, assertions and findings (each file atomically; a retried
     task writes the same bytes again)."""
-    for name in PARTS:
+    for name in config.DATASET_TABLES:
         df = getattr(t, name)
         columns = list(_schema(name).names)
         if df.empty:  # an empty table's columns may be typed float64, which no list type takes
@@ -128,7 +127,7 @@ def read_part_table(path: Path) -> pd.DataFrame:
 def read_part(dataset: Path, part: int) -> tables.Tables:
     """One partition's claims, assertions and findings."""
     t = tables.Tables()
-    for name in PARTS:
+    for name in config.DATASET_TABLES:
         setattr(t, name, read_part_table(part_path(dataset, name, part)))
     return t
 
@@ -458,43 +457,37 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
     return result
 
 
-def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
+def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: int = 1,
                       batch_size: int = config.AUDIT_BATCH_ARTICLES,
                       progress: Callable[[int, int], None] | None = None,
                       timings: dict | None = None, evidence: pd.DataFrame | None = None,
-                      scheduler: str | None = None, dataset: Path | None = None,
-                      recursive: bool = False) -> tables.Tables:
+                      scheduler: str | None = None, recursive: bool = False) -> tables.Tables:
     """``audit.audit_folder`` on a Dask cluster: the same tables, with the claims, assertions and
-    findings also left as a partitioned Parquet dataset in ``dataset`` (replaced as a whole
-    when the run completes; a failed run leaves the previous one)."""
+    findings also written as a partitioned Parquet dataset into the empty folder ``dataset``
+    (the audit stages it with the other outputs: ``io.OutputSet.add_folder``)."""
     timings = {} if timings is None else timings
     raw_dir = Path(raw_dir).resolve()
     io.list_articles(raw_dir, recursive)  # a missing folder: a clear error before any cluster starts
-    dataset = Path(dataset if dataset is not None else config.PROCESSED_DIR / config.DATASET_DIR).resolve()
+    dataset = Path(dataset).resolve()
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir)
     main = main_treatments(sources)
-    stage = io.staging_folder(dataset)
-    try:
-        for name in PARTS:
-            (stage / name).mkdir()
-        with connect(scheduler, workers) as client:
-            result = distribute(client, raw_dir, rules, ev, main, stage, max(1, batch_size),
-                                progress, timings, recursive)
-        timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
-        timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
-        t0 = time.perf_counter()
-        parts = [read_part(stage, p) for p in range(result.parts)]
-        for p, problems, articles in zip(parts, result.problems, result.articles):
-            p.problems, p.articles = problems, articles
-        merged = merge(parts)
-        del parts[:]
-        merged.articles = with_source_titles(merged.articles, sources)
-        timings["merge"] = time.perf_counter() - t0
-        with timed(timings, "contradict"):  # as analyse.cross_check: the pairs, then their groups
-            merged.contradictions = result.contradictions
-            merged.groups = contradiction_groups(merged.claims, merged.contradictions, evidence)
-        io.replace_folder(stage, dataset)
-    finally:
-        io.remove_folder(stage)
+    for name in config.DATASET_TABLES:
+        (dataset / name).mkdir(parents=True)
+    with connect(scheduler, workers) as client:
+        result = distribute(client, raw_dir, rules, ev, main, dataset, max(1, batch_size),
+                            progress, timings, recursive)
+    timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
+    timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
+    t0 = time.perf_counter()
+    parts = [read_part(dataset, p) for p in range(result.parts)]
+    for p, problems, articles in zip(parts, result.problems, result.articles):
+        p.problems, p.articles = problems, articles
+    merged = merge(parts)
+    del parts[:]
+    merged.articles = with_source_titles(merged.articles, sources)
+    timings["merge"] = time.perf_counter() - t0
+    with timed(timings, "contradict"):  # as analyse.cross_check: the pairs, then their groups
+        merged.contradictions = result.contradictions
+        merged.groups = contradiction_groups(merged.claims, merged.contradictions, evidence)
     return merged

@@ -307,38 +307,6 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns)
 
 
-def staging_folder(final: Path) -> Path:
-    """A new empty folder beside ``final`` to build it in (see ``replace_folder``)."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    # named as the output set's staging folders, so a killed run's is removed by remove_stale
-    staged = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.", dir=final.parent))
-    os.chmod(staged, 0o777 & ~_UMASK)
-    return staged
-
-
-def replace_folder(staged: Path, final: Path) -> None:
-    """Put a completely written folder in place of ``final`` by renames (the old one is moved
-    aside first, then deleted), so readers see the old folder or the new one, never a mix."""
-    import shutil
-
-    final = Path(final)
-    old = None
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{config.OUT_STAGING_PREFIX}{final.name}.old.", dir=final.parent))
-        os.replace(final, old / final.name)
-    os.replace(staged, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def remove_folder(folder: Path) -> None:
-    """Delete a folder the pipeline made (a staging folder left by a failed run)."""
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 # --- CSV for people: no live formulas ------------------------------------------------------
 
 # A cell starting with one of these is a formula in a spreadsheet (OWASP, CSV injection);
@@ -460,12 +428,15 @@ _TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp(pre
 
 @dataclass
 class OutputSet:
-    """The files of one run, staged complete in a private folder inside the out folder, then
-    renamed over the previous ones together by ``commit``."""
+    """The files (and output folders, such as the Dask engine's dataset) of one run, staged
+    complete in a private folder inside the out folder, then renamed over the previous ones
+    together by ``commit``."""
 
     folder: Path
     staging: Path
     names: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
 
     def path(self, name: str) -> Path:
         """Where a staged file is (the report reads the staged tables from here)."""
@@ -489,25 +460,58 @@ class OutputSet:
             self.names.append(name)
         return self.staging / name
 
+    def add_folder(self, name: str) -> Path:
+        """A new empty output folder to fill (the Dask engine's dataset), staged like a file:
+        it replaces the previous folder of that name only when the whole set commits."""
+        try:
+            (self.staging / name).mkdir()
+        except OSError as exc:
+            raise OutputError(f"{self.folder / name}: cannot be written ({_why(exc)}); "
+                              f"the previous outputs are unchanged") from None
+        os.chmod(self.staging / name, 0o777 & ~_UMASK)
+        self.folders.append(name)
+        return self.staging / name
+
+    def remove_on_commit(self, name: str) -> None:
+        """An output folder of an earlier run that this run does not make (a local run after a
+        Dask run's dataset): removed when the set commits, so no output disagrees with the rest."""
+        if name not in self.folders and name not in self.stale:
+            self.stale.append(name)
+
     def commit(self) -> list[Path]:
-        """Rename every staged file over its final path (all were complete before the first
-        rename); returns the final paths."""
+        """Rename every staged file and folder over its final path (all were complete before
+        the first rename; a replaced or stale folder is moved aside into the staging folder,
+        which is deleted after); returns the final paths."""
         for name in self.names:
             if (self.folder / name).is_dir():
                 raise OutputError(f"{self.folder / name}: is a folder; remove it or choose another "
+                                  f"--out (the previous outputs are unchanged)")
+        for name in self.folders:
+            final = self.folder / name
+            if final.exists() and (final.is_symlink() or not final.is_dir()):
+                raise OutputError(f"{final}: is not a folder; remove it or choose another "
                                   f"--out (the previous outputs are unchanged)")
         for name in self.names:
             try:
                 os.replace(self.staging / name, self.folder / name)
             except OSError as exc:
                 raise OutputError(f"{self.folder / name}: cannot be replaced ({_why(exc)})") from None
+        for name in [*self.folders, *self.stale]:
+            final = self.folder / name
+            try:
+                if final.is_dir() and not final.is_symlink():
+                    os.replace(final, self.staging / f".previous-{name}")
+                if name in self.folders:
+                    os.replace(self.staging / name, final)
+            except OSError as exc:
+                raise OutputError(f"{final}: cannot be replaced ({_why(exc)})") from None
         with contextlib.suppress(OSError):   # make the renames durable where the OS allows it
             fd = os.open(self.folder, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        return [self.folder / n for n in self.names]
+        return [self.folder / n for n in [*self.names, *self.folders]]
 
 
 @contextlib.contextmanager

@@ -204,6 +204,36 @@ def test_a_failed_run_leaves_the_previous_outputs(cluster, tmp_path, monkeypatch
     assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != config.OUT_LOCK_FILE] == []
 
 
+def test_a_run_that_fails_validation_leaves_the_previous_dataset(cluster, tmp_path, monkeypatch):
+    """The dataset is one of the outputs: a run stopped by validation (after the cluster has
+    finished) replaces neither the tables nor the dataset, so the two never disagree."""
+    import pipeline.outputs.validate as validate
+
+    out = tmp_path / "out"
+    opts = dict(report=False, workbook=False, decisions=None, batch_size=BATCH, engine="dask",
+                scheduler=cluster.scheduler_address)
+    run_audit(config.RAW_DIR, out, validate=False, **opts)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".parquet" for p in (out / config.DATASET_DIR).rglob("*"))
+    monkeypatch.setattr(validate, "validate_tables", lambda tables, rules=None: {"claims": {"success": False}})
+    monkeypatch.setattr(validate, "failures", lambda summary: ["claims: expect_x failed: 1 unexpected"])
+    with pytest.raises(validate.ValidationFailed, match="tables not written"):
+        run_audit(config.TEST_ARTICLES_DIR, out, validate=True, **opts)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_local_run_removes_the_dataset_of_an_earlier_dask_run(cluster, tmp_path):
+    """A dataset left by an earlier Dask run would disagree with the new tables: the local
+    engine's output set removes it when it commits."""
+    out = tmp_path / "out"
+    opts = dict(validate=False, report=False, workbook=False, decisions=None, batch_size=BATCH)
+    run_audit(config.RAW_DIR, out, engine="dask", scheduler=cluster.scheduler_address, **opts)
+    assert (out / config.DATASET_DIR).is_dir()
+    run_audit(config.TEST_ARTICLES_DIR, out, **opts)
+    assert not (out / config.DATASET_DIR).exists()
+    assert (out / config.CLAIMS_CSV).is_file()
+
+
 def test_cli_refuses_a_scheduler_without_the_dask_engine(tmp_path):
     result = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path),
                                       "--scheduler", "tcp://127.0.0.1:1"])

@@ -357,3 +357,41 @@ def test_a_writer_is_staged_like_bytes_and_a_failing_one_changes_nothing(tmp_pat
             staged.add("a.csv", broken)
             staged.commit()
     assert (out / "a.csv").read_bytes() == b"x\n1\n2\n"
+
+
+def test_an_output_folder_replaces_the_previous_one_only_on_commit(tmp_path):
+    """An output folder (the Dask engine's dataset) is staged like a file: a run that fails
+    before the commit leaves the previous folder whole; a committed one replaces it entirely
+    (no file of the old folder survives) and a stale one is removed with the commit."""
+    out = tmp_path / "out"
+    with io.output_set(out) as staged:
+        (staged.add_folder("dataset") / "old.parquet").write_bytes(b"old")
+        staged.add("a.csv", b"a\n")
+        staged.commit()
+    with pytest.raises(RuntimeError):
+        with io.output_set(out) as staged:
+            (staged.add_folder("dataset") / "new.parquet").write_bytes(b"new")
+            raise RuntimeError("validation failed")
+    assert [p.name for p in (out / "dataset").iterdir()] == ["old.parquet"]
+    with io.output_set(out) as staged:
+        (staged.add_folder("dataset") / "new.parquet").write_bytes(b"new")
+        assert staged.commit() == [out / "dataset"]
+    assert [p.name for p in (out / "dataset").iterdir()] == ["new.parquet"]
+    with io.output_set(out) as staged:
+        staged.remove_on_commit("dataset")
+        staged.add("a.csv", b"b\n")
+        staged.commit()
+    assert not (out / "dataset").exists() and (out / "a.csv").read_bytes() == b"b\n"
+    assert sorted(p.name for p in out.iterdir()) == [config.OUT_LOCK_FILE, "a.csv"]
+
+
+def test_an_output_folder_where_a_file_is_stops_the_commit(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dataset").write_bytes(b"not a folder")
+    with pytest.raises(io.OutputError, match="dataset: is not a folder"):
+        with io.output_set(out) as staged:
+            staged.add_folder("dataset")
+            staged.add("a.csv", b"a\n")
+            staged.commit()
+    assert (out / "dataset").read_bytes() == b"not a folder" and not (out / "a.csv").exists()
