@@ -1,9 +1,11 @@
 """The spaCy pipeline: ``spacy.blank("en")`` and rule components built from one RuleSet.
 
-No statistical model is loaded (none can be downloaded here). A block of an article (a
-paragraph, heading or list item) is parsed once, by these components in order:
+No statistical model is loaded (none can be downloaded here). An article is parsed once, as
+one Doc of its blocks (paragraphs, headings, list items; ``nlp.blocks.make_article``), by these
+components in order:
 
-1. ``sentencizer``: sentence boundaries;
+1. ``sentencizer``: sentence boundaries, and ``block_bounds``: a sentence starts at every block
+   (``nlp.blocks``), so nothing below crosses two blocks;
 2. ``rule_matcher``: every treatment name, cue, aspect phrase, compliance wording and context
    cue of the rule set (``doc._.treatments``, ``doc._.cues``, ...; ``nlp.matcher``);
 3. ``context``: ConText scopes of negations, hedges, conditions and mitigations per sentence
@@ -22,7 +24,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from . import aspects, compliance, context, matcher, units  # noqa: F401  (register factories)
+from . import aspects, blocks, compliance, context, matcher, units  # noqa: F401  (register factories)
+from .blocks import make_article, make_block
 from .ruleset import RuleError, RuleSet
 
 COMPONENTS = ("rule_matcher", "context", "claim_units", "aspect_assertions", "compliance_findings")
@@ -38,17 +41,10 @@ def build_nlp(rules: RuleSet | None = None) -> Language:
 def _build(folder: str, _rules_id: int) -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("block_bounds")
     for name in COMPONENTS:
         nlp.add_pipe(name, config={"rules": folder})
     return nlp
-
-
-def make_block(nlp: Language, text: str, kind: str = "paragraph"):
-    """A Doc for one block of text, tokenized and marked with its block kind, ready for
-    ``nlp.pipe``: the claim-unit component reads the kind (a heading or list item is one unit)."""
-    doc = nlp.make_doc(text)
-    doc._.block_kind = kind
-    return doc
 
 
 def read_statements(nlp: Language, texts: list[str], batch_size: int = 256) -> list[tuple[list, tuple]]:
@@ -65,4 +61,4 @@ def read_statements(nlp: Language, texts: list[str], batch_size: int = 256) -> l
     return out
 
 
-__all__ = ["COMPONENTS", "RuleError", "RuleSet", "build_nlp", "make_block", "read_statements"]
+__all__ = ["COMPONENTS", "RuleError", "RuleSet", "build_nlp", "make_article", "make_block", "read_statements"]

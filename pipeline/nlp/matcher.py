@@ -95,9 +95,10 @@ class GatedMatcher:
             else:
                 self.always.append(n)
 
-    def __call__(self, doc: Doc, lowers: list[int]) -> list[tuple[int, int, int]]:
+    def __call__(self, doc: Doc, lowers: list[int], space: list[bool]) -> list[tuple[int, int, int]]:
         """Matches of every pattern, each run only on the sentences that hold its first
-        required word and every other required word (patterns do not cross sentences)."""
+        required word and every other required word (patterns do not cross sentences);
+        ``lowers`` and ``space``: each token's LOWER hash and whether it is whitespace."""
         present = set(lowers)
         candidates = set(self.always)
         for word in present & self.by_word.keys():
@@ -114,7 +115,9 @@ class GatedMatcher:
                 if words.isdisjoint(present):
                     break
             else:
-                if one or not required:
+                if not required:                 # any sentence with a word (not a block separator)
+                    sents = [i for i, (s, e) in enumerate(bounds) if not all(space[s:e])]
+                elif one:
                     sents = range(len(bounds))
                 else:                            # the sentences holding all of them
                     if where is None:
@@ -230,7 +233,7 @@ class RuleMatcher:
         lowers = tok.lower_id
         found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
         keys = self.keys
-        for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers)]:
+        for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers, tok.space)]:
             kind, payload = keys[key]
             if kind in ("T", "C"):
                 found[kind].append((start, end, payload))

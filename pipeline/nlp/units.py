@@ -7,7 +7,8 @@ The units are ``doc.spans["claims"]``; each span's ``span._.features`` holds wha
 needs (treatments named, subject, claim-type triggers, negation, hedge, condition, ...), and
 ``span._.clause`` is 0 for a whole sentence, 1 or 2 for the halves of a split one.
 
-The block kind comes with the Doc (``doc._.block_kind``: paragraph, heading or list_item).
+The Doc is one article's blocks (``nlp.blocks``: paragraph, heading or list_item, each starting
+a sentence); units never cross a block.
 
 Negation, conditions and mitigation come from the ``context`` component's scopes: the unit is
 negated when a negation scope outside any condition reaches a content word or a treatment name
@@ -25,11 +26,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .. import config
+from .blocks import blocks_of
 from .context import contexts_in, within_sorted
 from .matcher import sentence_bounds
 from .ruleset import RuleSet
 
-Doc.set_extension("block_kind", default="paragraph", force=True)
 Span.set_extension("features", default=None, force=True)
 Span.set_extension("clause", default=0, force=True)
 
@@ -43,7 +44,7 @@ _TIMING = {"before", "after", "prior", "until", "while", "during", "following", 
            "afterwards", "afterward", "day", "days", "week", "weeks", "hour", "hours", "month", "months"}
 
 
-class _Block(NamedTuple):
+class _View(NamedTuple):
     """What the unit functions read of one block Doc, read once per Doc: each ``doc._.x`` builds
     an accessor object, and a unit's features asked for several per unit."""
     doc: Doc
@@ -53,7 +54,7 @@ class _Block(NamedTuple):
     context: object      # doc._.context: the sentence contexts
 
     @classmethod
-    def of(cls, doc: Doc) -> "_Block":
+    def of(cls, doc: Doc) -> "_View":
         x = doc._
         return cls(doc, x.tok, x.treatments, x.cues, x.context)
 
@@ -72,7 +73,7 @@ def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
-def _intro_end(b: _Block, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
+def _intro_end(b: _View, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
@@ -109,7 +110,7 @@ def _unit_cues(contexts: list, s: int, e: int) -> tuple[list, list]:
     return cues, negations
 
 
-def features(b: _Block, s: int, e: int) -> dict:
+def features(b: _View, s: int, e: int) -> dict:
     """Cue-derived features of tokens [s, e) of a block Doc (see the module docstring)."""
     tok = b.tok
     t_spans = within_sorted(b.treatments, s, e)
@@ -226,12 +227,13 @@ def features(b: _Block, s: int, e: int) -> dict:
     }
 
 
-def _item_features(b: _Block, s: int, e: int) -> dict:
+def _item_features(b: _View, s: int, e: int, sentences: list[tuple[int, int]]) -> dict:
     """Features of a multi-sentence list item: cues over the whole item, the subject from its
     first sentence, and as types the type each sentence would get on its own, so the item's
-    type is the most compliance-relevant of its sentences' types (the guide's priority)."""
+    type is the most compliance-relevant of its sentences' types (the guide's priority).
+    ``sentences``: the bounds of the item's sentences."""
     whole = features(b, s, e)
-    sents = [(max(s, a), min(e, z)) for a, z in sentence_bounds(b.doc) if z > s and a < e]
+    sents = [(max(s, a), min(e, z)) for a, z in sentences if z > s and a < e]
     if len(sents) < 2:
         return whole
     parts = [features(b, start, end) for start, end in sents]
@@ -245,7 +247,7 @@ def _item_features(b: _Block, s: int, e: int) -> dict:
     return whole
 
 
-def _split_points(b: _Block, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
+def _split_points(b: _View, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
     """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
     ends a fronted concession ("While it is effective, | it can cause breakouts"). Each point
     is (start, end, concessive): in a concession the main clause is the second one."""
@@ -271,7 +273,7 @@ def _split_points(b: _Block, s: int, e: int, by_id: dict) -> list[tuple[int, int
     return sorted(points)
 
 
-def _trim(b: _Block, s: int, e: int) -> tuple[int, int]:
+def _trim(b: _View, s: int, e: int) -> tuple[int, int]:
     """Drop leading/trailing spaces and punctuation that do not belong to a clause."""
     tok = b.tok
     while s < e and (tok.space[s] or tok.punct[s] and tok.text[s] not in "\"'("):
@@ -282,14 +284,24 @@ def _trim(b: _Block, s: int, e: int) -> tuple[int, int]:
 
 
 def units_of(doc: Doc, by_id: dict):
-    """Yield (token_start, token_end, features, clause) for each unit of one block Doc."""
-    b, kind = _Block.of(doc), doc._.block_kind
-    if kind in ("heading", "list_item"):
-        s, e = _trim(b, 0, len(doc))
+    """Yield (token_start, token_end, features, clause) for each unit of the blocks of a Doc."""
+    b, sentences = _View.of(doc), sentence_bounds(doc)
+    first = 0
+    for block in blocks_of(doc):
+        # the block's sentences (sentences start at every block: none crosses one)
+        first = bisect.bisect_left(sentences, (block.start,), first)
+        last = bisect.bisect_left(sentences, (block.end,), first)
+        yield from _block_units(b, block, sentences[first:last], by_id)
+
+
+def _block_units(b: _View, block, sentences: list[tuple[int, int]], by_id: dict):
+    """The units of one block: a heading or list item whole, a paragraph's sentences and clauses."""
+    if block.kind in ("heading", "list_item"):
+        s, e = _trim(b, block.start, block.end)
         if s < e:
-            yield s, e, (_item_features if kind == "list_item" else features)(b, s, e), 0
+            yield s, e, (_item_features(b, s, e, sentences) if block.kind == "list_item" else features(b, s, e)), 0
         return
-    for sent_start, sent_end in sentence_bounds(doc):
+    for sent_start, sent_end in sentences:
         s, e = _trim(b, sent_start, sent_end)
         if s >= e:
             continue

@@ -1,7 +1,8 @@
 """Extract: blocks in, units out, with their assertions and compliance matches; one spaCy pass.
 
-Every block (heading, list item, paragraph) is parsed once by ``nlp.pipe`` (the components of
-``pipeline.nlp``). Each span of ``doc.spans["claims"]`` becomes a row of the units table, with
+Every article is parsed once by ``nlp.pipe`` (the components of ``pipeline.nlp``), as one Doc of
+its blocks (heading, list item, paragraph; ``nlp.make_article``; a long article in chunks of
+ARTICLE_DOC_CHARS). Each span of ``doc.spans["claims"]`` becomes a row of the units table, with
 source offsets and the cue features the tag stage reads; its assertions and compliance matches
 become rows of two long tables keyed by the unit's number. Offsets are exact source offsets:
 a block is parsed with its whitespace runs compacted (``text.compact``) and mapped back.
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import groupby
 
 import pandas as pd
 
-from .. import tables
-from ..nlp import make_block
+from .. import config, tables
+from ..nlp import make_article
 from ..text import back, compact
 
 FEATURES = ["treatments_found", "subject_treatments", "label_treatments", "types_found", "strong_types", "negated",
@@ -36,27 +38,49 @@ class Extracted:
     findings: pd.DataFrame
 
 
-def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256) -> Extracted:
+def _chunks(blocks: pd.DataFrame, by_source: dict):
+    """The blocks in table order, as lists of (block row, anchors, compacted text): one list
+    per article, cut where it passes ARTICLE_DOC_CHARS characters (a block is never cut)."""
+    for _, rows in groupby(tables.records(blocks), key=lambda b: b.source_id):
+        chunk, size = [], 0
+        for b in rows:
+            text, anchors = compact(by_source[b.source_id].visible[b.start:b.end])
+            if chunk and size + len(text) > config.ARTICLE_DOC_CHARS:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append((b, anchors, text))
+            size += len(text) + 1
+        if chunk:
+            yield chunk
+
+
+def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16) -> Extracted:
     """Units (headings, sentences, clauses, list items) of all blocks, parsed in one pass."""
     by_source = {d.source_id: d for d in docs.itertuples(index=False)}
 
     def inputs():
-        for b in tables.records(blocks):
-            text, anchors = compact(by_source[b.source_id].visible[b.start:b.end])
-            kind = b.kind if b.kind in ("heading", "list_item") else "paragraph"
-            yield make_block(nlp, text, kind), (b, anchors, text)
+        for chunk in _chunks(blocks, by_source):
+            kinds = [(text, b.kind if b.kind in ("heading", "list_item") else "paragraph")
+                     for b, _, text in chunk]
+            yield make_article(nlp, kinds), chunk
 
     units: dict[str, list] = {c: [] for c in UNIT_COLUMNS}
     assertions: list[tuple] = []
     findings: list[tuple] = []
     n = 0
-    for doc, (b, anchors, text) in nlp.pipe(inputs(), as_tuples=True, batch_size=batch_size):
-        d = by_source[b.source_id]
-
-        def source(i: int) -> int:
-            return b.start + back(anchors, i)
-
+    for doc, chunk in nlp.pipe(inputs(), as_tuples=True, batch_size=batch_size):
+        d = by_source[chunk[0][0].source_id]
+        parsed = doc._.blocks
+        k = 0
         for span in doc.spans["claims"]:
+            while span.start >= parsed[k].end:   # units come in block order
+                k += 1
+            b, anchors, text = chunk[parsed[k].index]
+            c0 = parsed[k].char
+
+            def source(i: int) -> int:
+                return b.start + back(anchors, i - c0)
+
             start, end = source(span.start_char), source(span.end_char - 1) + 1
             shown = d.text[start:end] if d.format == "text" else re.sub(r"\s+", " ", d.shown[start:end]).strip()
             row = (n, b.source_id, b.block, span._.clause,
@@ -71,7 +95,7 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 256
             for rid, s, e, detail in span._.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
                 # the block's own text (Doc.text joins every token again on each call)
-                findings.append((n, rid, source(a), source(z - 1) + 1, text[a:z], detail))
+                findings.append((n, rid, source(a), source(z - 1) + 1, text[a - c0:z - c0], detail))
             n += 1
     return Extracted(pd.DataFrame(units, columns=UNIT_COLUMNS),
                      pd.DataFrame(assertions, columns=UNIT_ASSERTION_COLUMNS),
