@@ -141,10 +141,10 @@ def _quantity_value(doc: Doc, s: int, e: int, hs: int, he: int, r) -> tuple[str 
 def _in_question(doc: Doc, end: int, stop: int) -> bool:
     """A cue inside a question ("Does Microderm reduce pores?") asserts nothing: the next
     sentence-ending mark after it, before the unit ends, is a question mark."""
-    for t in doc[end:stop]:
-        if t.text in (".", "!"):
+    for text in doc._.tok.text[end:stop]:
+        if text in (".", "!"):
             return False
-        if "?" in t.text:
+        if "?" in text:
             return True
     return False
 

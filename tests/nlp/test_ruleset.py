@@ -148,3 +148,16 @@ def test_phrase_patterns_are_tokenized_as_the_tokenizer_would(nlp):
     phrases = ("cannot shrink", "post-treatment care", "3-5 sessions", "Gonna hurt", "retinol")
     for phrase, doc in zip(phrases, phrase_patterns(nlp, phrases, "lower")):
         assert [t.text for t in doc] == [t.text for t in nlp.make_doc(phrase)], phrase
+
+
+def test_a_rule_reads_its_own_attributes_after_pickling_and_copying(rules):
+    """Rules travel to worker processes (pickle) and may be copied: ``get`` stays the rule's
+    own attribute lookup."""
+    import copy
+    import pickle
+
+    rule = next(r for r in rules.cues if r.attrs)
+    key, value = next(iter(rule.attrs.items()))
+    for other in (pickle.loads(pickle.dumps(rule)), copy.deepcopy(rule), copy.copy(rule)):
+        assert other == rule and other.get(key) == value and other.get("no such key", 7) == 7
+        assert other.get.__self__ is other.attrs
