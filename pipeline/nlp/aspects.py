@@ -33,7 +33,7 @@ from spacy.tokens import Doc, Span
 
 from .. import config
 from ..text import slug
-from .context import contexts_in, inside, within_sorted
+from .context import DocView, contexts_in, inside, within_sorted
 from .ruleset import AspectIndex, RuleSet, rule_aspects
 
 QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
@@ -119,11 +119,11 @@ def duration_days(words: list[str], start: int, end: int) -> tuple[float, float,
     return None
 
 
-def _quantity_value(doc: Doc, s: int, e: int, hs: int, he: int, r) -> tuple[str | None, str]:
+def _quantity_value(v: DocView, s: int, e: int, hs: int, he: int, r) -> tuple[str | None, str]:
     """The value a quantity rule asserts, from the duration next to its phrase, and the
     duration as words ("3-4 months"); (None, "") when the rule requires a quantity and none is
     written."""
-    words = doc._.tok.lower
+    words = v.tok.lower
     lo_hi = (duration_days(words, hs, min(e, he + QUANTITY_AFTER))
              or duration_days(words, max(s, hs - QUANTITY_BEFORE), hs))
     if lo_hi is None:
@@ -138,10 +138,10 @@ def _quantity_value(doc: Doc, s: int, e: int, hs: int, he: int, r) -> tuple[str 
     return value, shown
 
 
-def _in_question(doc: Doc, end: int, stop: int) -> bool:
+def _in_question(v: DocView, end: int, stop: int) -> bool:
     """A cue inside a question ("Does Microderm reduce pores?") asserts nothing: the next
     sentence-ending mark after it, before the unit ends, is a question mark."""
-    for text in doc._.tok.text[end:stop]:
+    for text in v.tok.text[end:stop]:
         if text in (".", "!"):
             return False
         if "?" in text:
@@ -165,10 +165,10 @@ def _value_hits(hits: list, extra: list) -> list[tuple[int, int, object]]:
     return sorted(kept, key=lambda h: (h[0], h[1], h[2].id))
 
 
-def _coordinated(doc: Doc, hits: list, i: int) -> list[int]:
+def _coordinated(v: DocView, hits: list, i: int) -> list[int]:
     """The hits after hit i joined to it by coordination only ("no downtime or post-treatment
     care"): a negation of the first reaches them too."""
-    text, out, last = doc._.tok.lower, [], hits[i][1]
+    text, out, last = v.tok.lower, [], hits[i][1]
     for j in range(i + 1, len(hits)):
         if hits[j][0] < last:
             continue   # a cue of another aspect on the same words ("burn": a harm, a risk)
@@ -180,7 +180,7 @@ def _coordinated(doc: Doc, hits: list, i: int) -> list[int]:
     return out
 
 
-def _governed(doc: Doc, s: int, e: int, hits: list, extra: list, contexts: list) -> dict[int, str]:
+def _governed(v: DocView, s: int, e: int, hits: list, extra: list, contexts: list) -> dict[int, str]:
     """Index of each value hit a negation governs -> the negation words (``contexts``: the
     sentence contexts of [s, e), as ``contexts_in`` gives them)."""
     pseudo = [(ps, pe) for ps, pe, r in extra if r.category == "pseudo_negation"]
@@ -196,26 +196,26 @@ def _governed(doc: Doc, s: int, e: int, hits: list, extra: list, contexts: list)
                 # phrase's head still denies what is coordinated with it ("no downtime or
                 # post-treatment care"); a suffix does not ("painless and permanent")
                 if ce < hits[own[0]][1]:
-                    for k in _coordinated(doc, hits, own[0]):
-                        governed.setdefault(k, doc[cs:ce].text)
+                    for k in _coordinated(v, hits, own[0]):
+                        governed.setdefault(k, v.doc[cs:ce].text)
                 continue
             inside_hits = [i for i, h in enumerate(hits) if h[2].get("negation_inside") and h[0] <= cs and ce <= h[1]]
             if inside_hits:
-                governed.setdefault(inside_hits[0], doc[cs:ce].text)
+                governed.setdefault(inside_hits[0], v.doc[cs:ce].text)
                 continue
             reach = {i for i in n.forward if s <= i < e}
             ahead = [i for i, h in enumerate(hits) if h[0] in reach]
-            if ahead and _TOTALITY & set(doc._.tok.lower[ce:hits[ahead[0]][0]]):
+            if ahead and _TOTALITY & set(v.tok.lower[ce:hits[ahead[0]][0]]):
                 continue  # "may not completely eliminate": partial, not no effect
             if ahead:
                 first = [k for k in ahead if hits[k][0] == hits[ahead[0]][0]]   # every aspect's cue there
-                for k in [*first, *_coordinated(doc, hits, first[-1])]:
-                    governed.setdefault(k, doc[cs:ce].text)
+                for k in [*first, *_coordinated(v, hits, first[-1])]:
+                    governed.setdefault(k, v.doc[cs:ce].text)
                 continue
             reach = {i for i in n.backward if s <= i < e}
             behind = [i for i, h in enumerate(hits) if h[1] <= cs and h[0] in reach]
             if behind:
-                governed.setdefault(behind[-1], doc[cs:ce].text)
+                governed.setdefault(behind[-1], v.doc[cs:ce].text)
     return governed
 
 
@@ -242,13 +242,13 @@ def _qualifiers(aspect: str, i: int, hits: list, extra: list, nearest: bool = Fa
     return [q for _, q in out]
 
 
-def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assertion]:
+def find_assertions(v: DocView, s: int, e: int, index: AspectIndex) -> list[Assertion]:
     """The assertions of tokens [s, e) of a Doc (see the module docstring for the rules)."""
-    found = within_sorted(doc._.aspect_hits, s, e)
+    found = within_sorted(v.aspect_hits, s, e)
     if not found:
         return []
     # a treatment's name asserts nothing: "laser hair removal is painful" says nothing of removal
-    names = [(ts, te) for ts, te, _ in within_sorted(doc._.treatments or [], s, e)]
+    names = [(ts, te) for ts, te, _ in within_sorted(v.treatments, s, e)]
     values = [x for x in found if x[2].category == "value"
               and not any(ns <= x[0] and x[1] <= ne for ns, ne in names)]
     extra = [x for x in found if x[2].category != "value"]
@@ -256,7 +256,7 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
         x[2].category == y[2].category == "qualifier" and set(rule_aspects(x[2])) & set(rule_aspects(y[2]))
         and _overlaps(x, y) and (y[1] - y[0]) > (x[1] - x[0]) for y in extra)]
     # a value word that a mitigation governs is a target ("improves acne scarring"), not a claim
-    contexts = contexts_in(doc._.context, s, e)
+    contexts = contexts_in(v.context, s, e)
     mitigated = set().union(*(c.mitigated for c in contexts))
     values = [h for h in values if not (h[0] in mitigated and (
         index.mitigable(h[2].get("aspect")) or h[2].get("mitigable")))]
@@ -265,8 +265,8 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
     supposed = set().union(*(c.conditional for c in contexts))
     denials = [(n.start, n.end) for c in contexts for n in c.negations]
     values = [h for h in values if not (h[0] in supposed and any(h[0] <= a and b <= h[1] for a, b in denials))]
-    hits = [h for h in _value_hits(values, extra) if not _in_question(doc, h[1], e)]
-    governed = _governed(doc, s, e, hits, extra, contexts)
+    hits = [h for h in _value_hits(values, extra) if not _in_question(v, h[1], e)]
+    governed = _governed(v, s, e, hits, extra, contexts)
     dropped = {j for i in governed for j, h in enumerate(hits) if j != i and _overlaps(h, hits[i])}
     out: list[Assertion] = []
     for i, (hs, he, r) in enumerate(hits):
@@ -275,12 +275,12 @@ def find_assertions(doc: Doc, s: int, e: int, index: AspectIndex) -> list[Assert
         negated = i in governed
         value, amount = r.get("value"), ""
         if r.get("quantity") and not negated:
-            value, amount = _quantity_value(doc, s, e, hs, he, r)
+            value, amount = _quantity_value(v, s, e, hs, he, r)
         value = r.get("negated_value") if negated else value
         if not value:
             continue
         aspect = r.get("aspect")
-        text = doc[hs:he].text
+        text = v.doc[hs:he].text
         words = (governed[i] + " \u2026 " if negated and governed[i] not in text else "") + text
         absolute = bool(r.get("absolute")) and not negated
         kind = index.qualifier_kind(aspect)
@@ -322,8 +322,9 @@ class AspectAssertions:
         self.index = rules.aspects
 
     def __call__(self, doc: Doc) -> Doc:
+        view = DocView.of(doc)
         for span in doc.spans.get("claims", ()):
-            span._.assertions = find_assertions(doc, span.start, span.end, self.index)
+            span._.assertions = find_assertions(view, span.start, span.end, self.index)
         return doc
 
 

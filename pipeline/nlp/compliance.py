@@ -29,7 +29,7 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .context import contexts_in, within_sorted
+from .context import DocView, contexts_in, within_sorted
 from .ruleset import RuleSet
 
 Span.set_extension("findings", default=None, force=True)
@@ -82,25 +82,25 @@ def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str
     return out
 
 
-def unit_findings(doc: Doc, span: Span, rules: RuleSet) -> list[tuple[str, int, int, str]]:
+def unit_findings(v: DocView, span: Span, rules: RuleSet) -> list[tuple[str, int, int, str]]:
     """[(rule_id, start, end, detail)] of the rules the unit claims (see the module docstring)."""
     s, e = span.start, span.end
-    rule_hits = [(hs, he, rid, "") for hs, he, rid in within_sorted(doc._.compliance_hits, s, e)]
+    rule_hits = [(hs, he, rid, "") for hs, he, rid in within_sorted(v.compliance_hits, s, e)]
     rule_hits += _assertion_hits(span, rules)
     if not rule_hits:
         return []
-    context_hits = within_sorted(doc._.context_hits, s, e)
+    context_hits = within_sorted(v.context_hits, s, e)
     # A negation cue that is part of some rule's wording ("no side effects", "pain-free") is
     # that claim's own negation; it does not turn the claim's other risky phrases into denials.
     scopes = [(n.start, n.end, frozenset(i for i in n.scope if s <= i < e))
-              for ctx in contexts_in(doc._.context, s, e) for n in ctx.negations
+              for ctx in contexts_in(v.context, s, e) for n in ctx.negations
               if s <= n.start and n.end <= e
               and not any(hs <= n.start and n.end <= he for hs, he, _, d in rule_hits if not d)]
     quotes = mentioned_spans(span.text)
     fired: dict[str, tuple] = {}
     for hs, he, rid, detail in rule_hits:
         r = rules.compliance_by_id[rid]
-        if r.unless_negated and suppressed_by(doc, span, hs, he, [] if detail else scopes, context_hits,
+        if r.unless_negated and suppressed_by(v.doc, span, hs, he, [] if detail else scopes, context_hits,
                                               rules.context_by_id, quotes):
             continue
         # each rule shows its own wording before an assertion, and its longest wording
@@ -122,8 +122,9 @@ class ComplianceFindings:
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
+        view = DocView.of(doc)
         for span in doc.spans.get("claims", ()):
-            span._.findings = unit_findings(doc, span, self.rules)
+            span._.findings = unit_findings(view, span, self.rules)
         return doc
 
 

@@ -19,6 +19,7 @@ The claim-unit, aspect and compliance components all read these scopes; none dra
 from __future__ import annotations
 
 import bisect
+from typing import NamedTuple
 
 from dataclasses import dataclass, field
 
@@ -169,6 +170,27 @@ class ContextScopes:
         doc._.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments)
                                          for s, e in sentence_bounds(doc))
         return doc
+
+
+class DocView(NamedTuple):
+    """What the rule components read of a Doc, read once per component call: each ``doc._.x``
+    builds an accessor object, and a unit's features, assertions and findings asked for
+    several per unit."""
+
+    doc: Doc
+    tok: object             # doc._.tok: token columns (``matcher.Tokens``)
+    treatments: list        # doc._.treatments: (start, end, treatment id), sorted
+    cues: list              # doc._.cues: (start, end, rule id), sorted
+    aspect_hits: list       # doc._.aspect_hits: (start, end, Rule), sorted
+    compliance_hits: list   # doc._.compliance_hits: (start, end, rule id), sorted
+    context_hits: list      # doc._.context_hits: (start, end, rule id), sorted
+    context: object         # doc._.context: the sentence contexts (None before ``context``)
+
+    @classmethod
+    def of(cls, doc: Doc) -> "DocView":
+        x = doc._
+        return cls(doc, x.tok, x.treatments or [], x.cues or [], x.aspect_hits or [],
+                   x.compliance_hits or [], x.context_hits or [], x.context)
 
 
 def contexts_in(ctx: SentenceContexts, start: int, end: int) -> list[SentenceContext]:

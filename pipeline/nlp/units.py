@@ -20,14 +20,13 @@ it decides imperatives, skin subjects and named subjects.
 from __future__ import annotations
 
 import bisect
-from typing import NamedTuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .. import config
 from .blocks import blocks_of
-from .context import contexts_in, within_sorted
+from .context import DocView, contexts_in, within_sorted
 from .matcher import sentence_bounds
 from .ruleset import RuleSet
 
@@ -44,21 +43,6 @@ _TIMING = {"before", "after", "prior", "until", "while", "during", "following", 
            "afterwards", "afterward", "day", "days", "week", "weeks", "hour", "hours", "month", "months"}
 
 
-class _View(NamedTuple):
-    """What the unit functions read of one block Doc, read once per Doc: each ``doc._.x`` builds
-    an accessor object, and a unit's features asked for several per unit."""
-    doc: Doc
-    tok: object          # doc._.tok: token columns
-    treatments: list     # doc._.treatments: (start, end, treatment id), sorted
-    cues: list           # doc._.cues: (start, end, rule id), sorted
-    context: object      # doc._.context: the sentence contexts
-
-    @classmethod
-    def of(cls, doc: Doc) -> "_View":
-        x = doc._
-        return cls(doc, x.tok, x.treatments, x.cues, x.context)
-
-
 def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     """The treatments named in one coordination with the first one ("chemical peels and
     lasering", "Botox, fillers or PRP"): what the claim says of one it says of them all."""
@@ -73,7 +57,7 @@ def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
-def _intro_end(b: _View, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
+def _intro_end(b: DocView, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
@@ -110,7 +94,7 @@ def _unit_cues(contexts: list, s: int, e: int) -> tuple[list, list]:
     return cues, negations
 
 
-def features(b: _View, s: int, e: int) -> dict:
+def features(b: DocView, s: int, e: int) -> dict:
     """Cue-derived features of tokens [s, e) of a block Doc (see the module docstring)."""
     tok = b.tok
     t_spans = within_sorted(b.treatments, s, e)
@@ -227,7 +211,7 @@ def features(b: _View, s: int, e: int) -> dict:
     }
 
 
-def _item_features(b: _View, s: int, e: int, sentences: list[tuple[int, int]]) -> dict:
+def _item_features(b: DocView, s: int, e: int, sentences: list[tuple[int, int]]) -> dict:
     """Features of a multi-sentence list item: cues over the whole item, the subject from its
     first sentence, and as types the type each sentence would get on its own, so the item's
     type is the most compliance-relevant of its sentences' types (the guide's priority).
@@ -247,7 +231,7 @@ def _item_features(b: _View, s: int, e: int, sentences: list[tuple[int, int]]) -
     return whole
 
 
-def _split_points(b: _View, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
+def _split_points(b: DocView, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
     """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
     ends a fronted concession ("While it is effective, | it can cause breakouts"). Each point
     is (start, end, concessive): in a concession the main clause is the second one."""
@@ -273,7 +257,7 @@ def _split_points(b: _View, s: int, e: int, by_id: dict) -> list[tuple[int, int,
     return sorted(points)
 
 
-def _trim(b: _View, s: int, e: int) -> tuple[int, int]:
+def _trim(b: DocView, s: int, e: int) -> tuple[int, int]:
     """Drop leading/trailing spaces and punctuation that do not belong to a clause."""
     tok = b.tok
     while s < e and (tok.space[s] or tok.punct[s] and tok.text[s] not in "\"'("):
@@ -285,7 +269,7 @@ def _trim(b: _View, s: int, e: int) -> tuple[int, int]:
 
 def units_of(doc: Doc, by_id: dict):
     """Yield (token_start, token_end, features, clause) for each unit of the blocks of a Doc."""
-    b, sentences = _View.of(doc), sentence_bounds(doc)
+    b, sentences = DocView.of(doc), sentence_bounds(doc)
     first = 0
     for block in blocks_of(doc):
         # the block's sentences (sentences start at every block: none crosses one)
@@ -294,7 +278,7 @@ def units_of(doc: Doc, by_id: dict):
         yield from _block_units(b, block, sentences[first:last], by_id)
 
 
-def _block_units(b: _View, block, sentences: list[tuple[int, int]], by_id: dict):
+def _block_units(b: DocView, block, sentences: list[tuple[int, int]], by_id: dict):
     """The units of one block: a heading or list item whole, a paragraph's sentences and clauses."""
     if block.kind in ("heading", "list_item"):
         s, e = _trim(b, block.start, block.end)

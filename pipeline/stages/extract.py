@@ -83,16 +83,17 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16)
 
             start, end = source(span.start_char), source(span.end_char - 1) + 1
             shown = d.text[start:end] if d.format == "text" else re.sub(r"\s+", " ", d.shown[start:end]).strip()
-            row = (n, b.source_id, b.block, span._.clause,
+            x = span._   # one accessor for the four extensions
+            row = (n, b.source_id, b.block, x.clause,
                    "sentence" if b.kind == "paragraph" else b.kind, start, end, shown, b.section)
             for col, value in zip(UNIT_COLUMNS, row):
                 units[col].append(value)
-            feats, asserted = span._.features, span._.assertions
+            feats, asserted = x.features, x.assertions
             for col in FEATURES:
                 units[col].append(feats[col])
             units["asserts"].append(tuple((a.aspect, a.value) for a in asserted))
             assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute) for a in asserted)
-            for rid, s, e, detail in span._.findings:
+            for rid, s, e, detail in x.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
                 # the block's own text (Doc.text joins every token again on each call)
                 findings.append((n, rid, source(a), source(z - 1) + 1, text[a - c0:z - c0], detail))
