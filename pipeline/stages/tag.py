@@ -40,10 +40,14 @@ def infer_main_treatments(units: pd.DataFrame, rules: RuleSet) -> dict[str, str]
     headings and the opening line count three times. Mentions of a family ("the laser") count
     for the member of that family the article names most, else for the family."""
     out = {}
-    for sid, group in units.groupby("source_id", sort=False):
+    articles: dict[str, list] = {}
+    for sid, kind, found in zip(units["source_id"].tolist(), units["kind"].tolist(),
+                                units["treatments_found"].tolist()):
+        articles.setdefault(sid, []).append((kind, found))
+    for sid, rows in articles.items():
         counts: Counter = Counter()
         first: dict[str, int] = {}
-        for i, (kind, found) in enumerate(zip(group["kind"], group["treatments_found"])):
+        for i, (kind, found) in enumerate(rows):
             for t in found:
                 counts[t] += 3 if kind == "heading" or i == 0 else 1
                 first.setdefault(t, i)
@@ -141,15 +145,15 @@ def _treatment(u, ctype: str, topic: str, subject: str, article: str) -> str:
     return topic if ctype in _TREATMENT_TYPES else config.NO_TREATMENT
 
 
-def _label_article(group: pd.DataFrame, article: str, rules: RuleSet) -> dict[str, list]:
-    """The tag columns of one article's units, in order."""
+def _label_article(rows: list, article: str, rules: RuleSet) -> dict[str, list]:
+    """The tag columns of one article's units (rows of ``tables.records``), in order."""
     out: dict[str, list] = {c: [] for c in TAG_COLUMNS}
     section_topic = None
     block, block_topic, block_subject = None, None, None
     prev_treatment = config.NO_TREATMENT
     question = None  # the unit before, when it was a question
     occurrences: Counter = Counter()
-    for u in tables.records(group):
+    for u in rows:
         if u.kind == "heading":
             section_topic = _section_topic(u)
             if section_topic:
@@ -215,8 +219,11 @@ def tag(units: pd.DataFrame, rules: RuleSet, main_treatments: dict[str, str] | N
     main = {**infer_main_treatments(units, rules),
             **{k: v for k, v in (main_treatments or {}).items() if v}}
     cols: dict[str, list] = {c: [] for c in TAG_COLUMNS}
-    for sid, group in units.groupby("source_id", sort=False):
-        for c, values in _label_article(group, main.get(sid, config.NO_TREATMENT), rules).items():
+    articles: dict[str, list] = {}   # the units of each article, articles in order of appearance
+    for u in tables.records(units):
+        articles.setdefault(u.source_id, []).append(u)
+    for sid, rows in articles.items():
+        for c, values in _label_article(rows, main.get(sid, config.NO_TREATMENT), rules).items():
             cols[c].extend(values)
     order = units.groupby("source_id", sort=False).ngroup().sort_values(kind="stable").index
     labelled = units.loc[order].reset_index(drop=True)
