@@ -125,13 +125,14 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
                  batch_size: int = config.AUDIT_BATCH_ARTICLES,
                  progress: Callable[[int, int], None] | None = None,
                  timings: dict | None = None, evidence: pd.DataFrame | None = None,
-                 recursive: bool = False) -> tables.Tables:
+                 recursive: bool = False, sources: pd.DataFrame | None = None) -> tables.Tables:
     """Stream the articles of raw_dir in batches through the per-article stages, then find
-    contradictions once over all claims. Only the per-claim rows are kept between batches."""
+    contradictions once over all claims. Only the per-claim rows are kept between batches.
+    ``sources``: the folder's sources.csv as read (read here when not given)."""
     timings = {} if timings is None else timings
     ev = normalise_evidence(evidence, rules, where=str(Path(raw_dir) / config.EVIDENCE_CSV))
     total = len(io.list_articles(raw_dir, recursive))
-    sources = io.read_sources(raw_dir)
+    sources = io.read_sources(raw_dir) if sources is None else sources
     main = main_treatments(sources)
     parts: list[tables.Tables] = []
     done = 0
@@ -228,9 +229,9 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     check_articles(raw_dir, recursive)
     io.check_out_apart(out_dir, raw_dir)
     evidence = io.read_evidence(raw_dir)
-    io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line
+    sources = io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line
     with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:
-        result = _audit(raw_dir, rules, evidence, validate=validate, workbook=workbook,
+        result = _audit(raw_dir, rules, evidence, sources, validate=validate, workbook=workbook,
                         decisions=decisions, workers=workers, batch_size=batch_size,
                         progress=progress, recursive=recursive,
                         analyse_folder=folder_engine(engine, scheduler, staged))
@@ -252,7 +253,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     return result
 
 
-def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: bool, workbook: bool,
+def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.DataFrame, *,
+           validate: bool, workbook: bool,
            decisions: Path | None, workers: int, batch_size: int,
            progress: Callable[[int, int], None] | None, recursive: bool,
            analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
@@ -266,7 +268,7 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, *, validate: b
     t0 = time.perf_counter()
     result_tables = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
                                    progress=progress, timings=timings, evidence=evidence,
-                                   recursive=recursive)
+                                   recursive=recursive, sources=sources)
     timings["analyse_wall"] = time.perf_counter() - t0
     flags = flags_view(result_tables.claims, rules)
     claims, review_status = merge_review(result_tables.claims, decisions, flags, result_tables.groups)

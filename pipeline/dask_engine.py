@@ -461,7 +461,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                       batch_size: int = config.AUDIT_BATCH_ARTICLES,
                       progress: Callable[[int, int], None] | None = None,
                       timings: dict | None = None, evidence: pd.DataFrame | None = None,
-                      scheduler: str | None = None, recursive: bool = False) -> tables.Tables:
+                      scheduler: str | None = None, recursive: bool = False,
+                      sources: pd.DataFrame | None = None) -> tables.Tables:
     """``audit.audit_folder`` on a Dask cluster: the same tables, with the claims, assertions and
     findings also written as a partitioned Parquet dataset into the empty folder ``dataset``
     (the audit stages it with the other outputs: ``io.OutputSet.add_folder``)."""
@@ -470,7 +471,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     io.list_articles(raw_dir, recursive)  # a missing folder: a clear error before any cluster starts
     dataset = Path(dataset).resolve()
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
-    sources = io.read_sources(raw_dir)
+    sources = io.read_sources(raw_dir) if sources is None else sources
     main = main_treatments(sources)
     for name in config.DATASET_TABLES:
         (dataset / name).mkdir(parents=True)

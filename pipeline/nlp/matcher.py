@@ -72,9 +72,10 @@ def _required_words(vocab, pattern) -> list[frozenset[int]]:
 
 class GatedMatcher:
     """spaCy token patterns, one Matcher each, run only on the sentences that hold every word a
-    pattern requires. Same matches as one Matcher with all patterns over the doc, at a fraction
-    of the cost: the Matcher tests every pattern's predicates at every token, and most sentences
-    can match few patterns. Each pattern is indexed under the words of its first required token."""
+    pattern requires. Same matches as one Matcher with all patterns run on each sentence (a
+    token pattern never matches across two sentences here), at a fraction of the cost: the
+    Matcher tests every pattern's predicates at every token, and most sentences can match few
+    patterns. Each pattern is indexed under the words of its first required token."""
 
     def __init__(self, vocab):
         self.vocab = vocab

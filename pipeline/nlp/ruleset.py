@@ -182,6 +182,11 @@ def _string_list(where: str, obj: dict, key: str, required: bool = True) -> tupl
     if (not isinstance(value, list) or not value
             or not all(isinstance(v, str) and v.strip() for v in value)):
         raise RuleError(f"{where}: {key!r} must be a non-empty list of non-empty strings")
+    seen: set[str] = set()
+    for v in value:
+        if v.strip().lower() in seen:
+            raise RuleError(f"{where}: {key!r} lists {v.strip()!r} twice")
+        seen.add(v.strip().lower())
     return tuple(v.strip() for v in value)
 
 

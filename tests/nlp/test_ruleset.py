@@ -58,6 +58,7 @@ def test_a_folder_that_is_not_there_is_an_error(tmp_path):
     ('{"id": "x", "category": "anaphor", "pattern": [{"LOWR": "it"}]}', "invalid token pattern"),
     ('{"id": "x", "category": "hedge", "direction": "forward", "position": "end", "phrases": ["may"]}', "'position' can only be"),
     ('{"id": "x", "category": "claim_type", "type": "safety", "strong": "yes", "phrases": ["risk"]}', "'strong' must be true or false"),
+    ('{"id": "x", "category": "anaphor", "phrases": ["it", "this", "It"]}', "'phrases' lists 'It' twice"),
 ])
 def test_bad_cue_lines_name_file_and_line(tmp_path, line, message):
     p = write(tmp_path, "cues.jsonl", '# comment\n{"id": "ok", "category": "anaphor", "phrases": ["it"]}\n' + line + "\n")
