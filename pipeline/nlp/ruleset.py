@@ -428,6 +428,22 @@ def _check_aspect_refs(out: list[Rule]) -> None:
                                 f"{decl[aspect].get('qualifier')!r})")
         if r.category == "value" and r.get("quantity") not in (None, *QUANTITIES):
             raise RuleError(f"{r.where}: 'quantity' must be one of {list(QUANTITIES)} (got {r.get('quantity')!r})")
+    _check_dead_values(out)
+
+
+def _check_dead_values(out: list[Rule]) -> None:
+    """A value phrase that a cancel of its aspect lists too can never assert (the cancel holds
+    it wherever it occurs): a contradiction between two lines a reviewer should settle."""
+    values = [r for r in out if r.category == "value"]
+    for c in (r for r in out if r.category == "cancel"):
+        for v in values:
+            if v.get("aspect") != c.get("aspect") or (c.get("values") and v.get("value") not in c.get("values")) \
+                    or not (c.match == v.match or c.match == "lemma"):
+                continue
+            for phrase in v.phrases:
+                if phrase in c.phrases:
+                    raise RuleError(f"{v.where}: phrase {phrase!r} of {v.id} never asserts: {c.id} "
+                                    f"({c.where}) cancels it wherever it occurs; remove it from one of them")
 
 
 def load_aspects(path: Path) -> tuple[Rule, ...]:

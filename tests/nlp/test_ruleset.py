@@ -162,3 +162,14 @@ def test_a_rule_reads_its_own_attributes_after_pickling_and_copying(rules):
     for other in (pickle.loads(pickle.dumps(rule)), copy.deepcopy(rule), copy.copy(rule)):
         assert other == rule and other.get(key) == value and other.get("no such key", 7) == 7
         assert other.get.__self__ is other.attrs
+
+
+def test_a_value_phrase_that_a_cancel_always_holds_is_refused(tmp_path):
+    """'less downtime' listed as minimal downtime and as a comparison that states no amount:
+    the value line can never assert, so the rule set says which two lines disagree."""
+    folder = rules_copy(tmp_path, aspects=(
+        '{"id": "downtime.test_value", "category": "value", "aspect": "downtime", "value": "minimal", '
+        '"phrases": ["hardly any downtime", "less downtime"]}\n'))
+    with pytest.raises(rules.RuleError, match=r"aspects.jsonl:\d+: phrase 'less downtime' of "
+                                              r"downtime.test_value never asserts: cancel.downtime_comparative"):
+        RuleSet.load(folder)
