@@ -4,6 +4,8 @@ two blocks, and the same extract table when a long article is cut into several D
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import config
 from pipeline.nlp import make_article, make_block
@@ -75,3 +77,27 @@ def test_a_long_article_cut_into_several_docs_gives_the_same_units(nlp, monkeypa
     for a, b in ((one.units, cut.units), (one.assertions, cut.assertions), (one.findings, cut.findings)):
         pd.testing.assert_frame_equal(a, b)
     assert len(one.units) > 40 and len(one.findings) > 0
+
+
+_WORDS = ["Laser", "hair", "removal", "is", "not", "painless", "safe", "no", "downtime", "Botox", "may",
+          "cause", "redness", "but", "results", "vary", ".", ",", "!", "?", ":", "Don't", "wax", "before",
+          "your", "peel", "FDA-approved", "permanent", "side", "effects", "microneedling", "e.g.", "(", ")"]
+_BLOCK = st.tuples(st.lists(st.sampled_from(_WORDS), min_size=0, max_size=14).map(" ".join),
+                   st.sampled_from(["paragraph", "heading", "list_item"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_BLOCK, min_size=1, max_size=6))
+def test_any_blocks_read_the_same_in_one_doc_as_one_by_one(nlp, blocks):
+    """Property: for any blocks made of rule words and punctuation, the article Doc gives each
+    block the units, features, assertions and findings it gets alone (token offsets shifted)."""
+    doc = nlp(make_article(nlp, blocks))
+    expected = []
+    for block in doc._.blocks:
+        text, kind = blocks[block.index]
+        alone = nlp(make_block(nlp, text.strip(), kind))
+        expected += [(s + block.start, e + block.start, t, c, f, a, [(r, x + block.start, y + block.start, d)
+                                                                    for r, x, y, d in fs])
+                     for s, e, t, c, f, a, fs in units(alone)]
+    assert units(doc) == expected
+    assert [b.index for b in doc._.blocks] == [i for i, (t, _) in enumerate(blocks) if t.strip()]
