@@ -162,3 +162,13 @@ def test_a_heading_that_promises_a_benefit_is_a_claim_other_headings_are_not(run
     assert dict(zip(heads["text"], heads["is_claim"])) == {
         "Laser Tattoo Removal Is Painless": True, "Laser Tattoo Removal Side Effects": False, "Why Choose Us": False}
     assert claim(units, "Laser Tattoo Removal Is Painless").treatment == "laser_tattoo_removal"
+
+
+def test_a_count_of_sessions_in_digits_is_a_regimen(run_text):
+    """'3-5 sessions are required' says how many treatments it takes, as 'three sessions' does;
+    a number of weeks is not a count of sessions."""
+    units = run_text({"a.txt": "Laser hair removal\n3-5 sessions are required to reach the optimum outcome. "
+                               "Most people need 6 treatments. Results show in 6 weeks.\n"})
+    assert claim(units, "3-5 sessions").claim_type == "regimen"
+    assert claim(units, "Most people need 6").claim_type == "regimen"
+    assert "type.regimen.count_digits" not in claim(units, "Results show").cue_ids
