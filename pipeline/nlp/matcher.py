@@ -70,18 +70,25 @@ def _required_words(vocab, pattern) -> list[frozenset[int]]:
     return out
 
 
+COMBINED_MATCHERS = 512   # cached Matchers for sets of patterns that run on one sentence together
+
+
 class GatedMatcher:
-    """spaCy token patterns, one Matcher each, run only on the sentences that hold every word a
-    pattern requires. Same matches as one Matcher with all patterns run on each sentence (a
-    token pattern never matches across two sentences here), at a fraction of the cost: the
-    Matcher tests every pattern's predicates at every token, and most sentences can match few
-    patterns. Each pattern is indexed under the words of its first required token."""
+    """spaCy token patterns run only on the sentences that hold every word a pattern requires.
+    Same matches as one Matcher with all patterns run on each sentence (a token pattern never
+    matches across two sentences here), at a fraction of the cost: the Matcher tests every
+    pattern's predicates at every token, and most sentences can match few patterns. Each pattern
+    is indexed under the words of its first required token. The patterns a sentence needs run
+    in one Matcher call, built once per set of patterns (sentences share a few hundred sets):
+    each call walks the sentence's tokens in Python, so one call per pattern cost more."""
 
     def __init__(self, vocab):
         self.vocab = vocab
         self.entries: list[tuple[list[frozenset[int]], Matcher]] = []
+        self.sources: list[tuple[str, list]] = []   # (key, pattern) of each entry
         self.always: list[int] = []              # patterns that require no particular word
         self.by_word: dict[int, list[int]] = {}  # word hash -> patterns requiring it first
+        self.combined: dict[tuple[int, ...], Matcher] = {}
 
     def add(self, key: str, patterns: list) -> None:
         for pattern in patterns:
@@ -90,11 +97,24 @@ class GatedMatcher:
             required = _required_words(self.vocab, pattern)
             n = len(self.entries)
             self.entries.append((required, matcher))
+            self.sources.append((key, list(pattern)))
             if required:
                 for word in required[0]:
                     self.by_word.setdefault(word, []).append(n)
             else:
                 self.always.append(n)
+
+    def _matcher_for(self, patterns: tuple[int, ...]) -> Matcher | None:
+        """One Matcher holding these patterns (cached), or None past COMBINED_MATCHERS sets."""
+        if len(patterns) == 1:
+            return self.entries[patterns[0]][1]
+        matcher = self.combined.get(patterns)
+        if matcher is None and len(self.combined) < COMBINED_MATCHERS:
+            matcher = self.combined[patterns] = Matcher(self.vocab)
+            for n in patterns:
+                key, pattern = self.sources[n]
+                matcher.add(key, [pattern])
+        return matcher
 
     def __call__(self, doc: Doc, lowers: list[int], space: list[bool]) -> list[tuple[int, int, int]]:
         """Matches of every pattern, each run only on the sentences that hold its first
@@ -108,10 +128,10 @@ class GatedMatcher:
             return []
         bounds = sentence_bounds(doc)
         where: dict[int, set[int]] | None = None    # word hash -> sentences holding it, when asked
-        found = []
+        runs: dict[int, list[int]] = {}             # sentence -> the patterns to run on it
         one = len(bounds) == 1
         for n in sorted(candidates):
-            required, matcher = self.entries[n]
+            required = self.entries[n][0]
             for words in required:               # the doc lacks one of the pattern's words
                 if words.isdisjoint(present):
                     break
@@ -130,10 +150,15 @@ class GatedMatcher:
                     for words in required:
                         holding = set().union(*map(where.__getitem__, words & present))
                         sents = holding if sents is None else sents & holding
-                    sents = sorted(sents)
                 for i in sents:
-                    s, e = bounds[i]
-                    found.extend((key, s + a, s + b) for key, a, b in matcher(doc[s:e]))
+                    runs.setdefault(i, []).append(n)
+        found = []
+        for i in sorted(runs):
+            s, e = bounds[i]
+            span = doc[s:e]
+            matcher = self._matcher_for(tuple(runs[i]))
+            for m in ([matcher] if matcher is not None else [self.entries[n][1] for n in runs[i]]):
+                found.extend((key, s + a, s + b) for key, a, b in m(span))
         return found
 
 

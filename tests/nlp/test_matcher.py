@@ -49,3 +49,33 @@ def test_sentence_bounds_are_the_sentences_spacy_gives(words):
 def test_sentence_bounds_without_a_sentencizer_are_the_whole_doc():
     doc = spacy.blank("en")("One. Two.")
     assert sentence_bounds(doc) == [(0, len(doc))]
+
+
+def _every_pattern_on_every_sentence(gated, doc):
+    """The reference: each pattern's own Matcher on each sentence."""
+    out = []
+    for s, e in sentence_bounds(doc):
+        for _, matcher in gated.entries:
+            out += [(key, s + a, s + b) for key, a, b in matcher(doc[s:e])]
+    return sorted(out)
+
+
+def test_patterns_run_together_on_a_sentence_find_what_each_finds_alone(nlp, monkeypatch):
+    """The patterns a sentence needs run in one Matcher call: the same matches as each
+    pattern alone on each sentence, cached or not (past the cache's size)."""
+    from pipeline.nlp import matcher as matcher_module
+
+    text = ("It is not only safe but effective for 30 minutes every 4 weeks. Results vary. "
+            "Three to five sessions are needed, each lasting 45 minutes, once a month. Nothing else.")
+    rm = nlp.get_pipe("rule_matcher")
+    doc = nlp(text)
+    tok = doc._.tok
+    expected = _every_pattern_on_every_sentence(rm.patterns, doc)
+    assert len({k for k, _, _ in expected}) >= 3, expected   # several patterns share sentences
+    assert sorted(rm.patterns(doc, tok.lower_id, tok.space)) == expected
+    assert any(len(k) > 1 for k in rm.patterns.combined)   # some sentence ran patterns together
+    monkeypatch.setattr(matcher_module, "COMBINED_MATCHERS", 0)
+    fresh = matcher_module.GatedMatcher(nlp.vocab)
+    for key, pattern in rm.patterns.sources:
+        fresh.add(key, [pattern])
+    assert sorted(fresh(doc, tok.lower_id, tok.space)) == expected and not fresh.combined
