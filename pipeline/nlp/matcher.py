@@ -23,6 +23,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from .. import config
 from .lemmas import phrase_forms
 from .ruleset import RuleSet
 
@@ -70,9 +71,6 @@ def _required_words(vocab, pattern) -> list[frozenset[int]]:
     return out
 
 
-COMBINED_MATCHERS = 512   # cached Matchers for sets of patterns that run on one sentence together
-
-
 class GatedMatcher:
     """spaCy token patterns run only on the sentences that hold every word a pattern requires.
     Same matches as one Matcher with all patterns run on each sentence (a token pattern never
@@ -105,11 +103,11 @@ class GatedMatcher:
                 self.always.append(n)
 
     def _matcher_for(self, patterns: tuple[int, ...]) -> Matcher | None:
-        """One Matcher holding these patterns (cached), or None past COMBINED_MATCHERS sets."""
+        """One Matcher holding these patterns (cached), or None past config.COMBINED_MATCHERS sets."""
         if len(patterns) == 1:
             return self.entries[patterns[0]][1]
         matcher = self.combined.get(patterns)
-        if matcher is None and len(self.combined) < COMBINED_MATCHERS:
+        if matcher is None and len(self.combined) < config.COMBINED_MATCHERS:
             matcher = self.combined[patterns] = Matcher(self.vocab)
             for n in patterns:
                 key, pattern = self.sources[n]

@@ -63,6 +63,7 @@ def _every_pattern_on_every_sentence(gated, doc):
 def test_patterns_run_together_on_a_sentence_find_what_each_finds_alone(nlp, monkeypatch):
     """The patterns a sentence needs run in one Matcher call: the same matches as each
     pattern alone on each sentence, cached or not (past the cache's size)."""
+    from pipeline import config
     from pipeline.nlp import matcher as matcher_module
 
     text = ("It is not only safe but effective for 30 minutes every 4 weeks. Results vary. "
@@ -74,7 +75,7 @@ def test_patterns_run_together_on_a_sentence_find_what_each_finds_alone(nlp, mon
     assert len({k for k, _, _ in expected}) >= 3, expected   # several patterns share sentences
     assert sorted(rm.patterns(doc, tok.lower_id, tok.space)) == expected
     assert any(len(k) > 1 for k in rm.patterns.combined)   # some sentence ran patterns together
-    monkeypatch.setattr(matcher_module, "COMBINED_MATCHERS", 0)
+    monkeypatch.setattr(config, "COMBINED_MATCHERS", 0)
     fresh = matcher_module.GatedMatcher(nlp.vocab)
     for key, pattern in rm.patterns.sources:
         fresh.add(key, [pattern])
