@@ -57,11 +57,11 @@ def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
-def _intro_end(b: DocView, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
+def _intro_end(v: DocView, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
-    tok = b.tok
+    tok = v.tok
     i, demoted = s, []
     label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[k] == ":"), None)
     if label is not None and label + 1 < e:
@@ -94,13 +94,13 @@ def _unit_cues(contexts: list, s: int, e: int) -> tuple[list, list]:
     return cues, negations
 
 
-def features(b: DocView, s: int, e: int) -> dict:
-    """Cue-derived features of tokens [s, e) of a block Doc (see the module docstring)."""
-    tok = b.tok
-    t_spans = within_sorted(b.treatments, s, e)
+def features(v: DocView, s: int, e: int) -> dict:
+    """Cue-derived features of tokens [s, e) of a Doc (see the module docstring)."""
+    tok = v.tok
+    t_spans = within_sorted(v.treatments, s, e)
     treat_tokens = {i for ts, te, _ in t_spans for i in range(ts, te)}
     treatments = list(dict.fromkeys(tid for _, _, tid in t_spans))
-    contexts = contexts_in(b.context, s, e)
+    contexts = contexts_in(v.context, s, e)
     cues, negations = _unit_cues(contexts, s, e)
     # a claim word inside a longer claim phrase belongs to the phrase ("healing" in "wound
     # healing response" is mechanism, not efficacy)
@@ -108,7 +108,7 @@ def features(b: DocView, s: int, e: int) -> dict:
     cues = [(cs, ce, r) for cs, ce, r in cues if r.category != "claim_type"
             or not any(a <= cs and ce <= b and (b - a) > (ce - cs) for a, b in typed)]
     intros = {cs: r for cs, ce, r in cues if r.category == "intro"}
-    subj_start, demoted = _intro_end(b, s, e, intros)
+    subj_start, demoted = _intro_end(v, s, e, intros)
     # the subject ends at the first auxiliary, or at the first claim word after its first
     # token ("These injuries | stimulate ...", "Clogged pores | can ...")
     noun_starts = {cs for cs, ce, r in cues if r.category == "skin_subject"} | {ts for ts, _, _ in t_spans}
@@ -211,16 +211,16 @@ def features(b: DocView, s: int, e: int) -> dict:
     }
 
 
-def _item_features(b: DocView, s: int, e: int, sentences: list[tuple[int, int]]) -> dict:
+def _item_features(v: DocView, s: int, e: int, sentences: list[tuple[int, int]]) -> dict:
     """Features of a multi-sentence list item: cues over the whole item, the subject from its
     first sentence, and as types the type each sentence would get on its own, so the item's
     type is the most compliance-relevant of its sentences' types (the guide's priority).
     ``sentences``: the bounds of the item's sentences."""
-    whole = features(b, s, e)
+    whole = features(v, s, e)
     sents = [(max(s, a), min(e, z)) for a, z in sentences if z > s and a < e]
     if len(sents) < 2:
         return whole
-    parts = [features(b, start, end) for start, end in sents]
+    parts = [features(v, start, end) for start, end in sents]
     first = parts[0]
     per_sentence = {(p["strong_types"] or p["types_found"] or (None,))[0] for p in parts} - {None}
     ordered = tuple(sorted(per_sentence, key=_PRIORITY.__getitem__))
@@ -231,16 +231,16 @@ def _item_features(b: DocView, s: int, e: int, sentences: list[tuple[int, int]])
     return whole
 
 
-def _split_points(b: DocView, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
+def _split_points(v: DocView, s: int, e: int, by_id: dict) -> list[tuple[int, int, bool]]:
     """Where a sentence may split into two claims: clause breaks (", but"), and the comma that
     ends a fronted concession ("While it is effective, | it can cause breakouts"). Each point
     is (start, end, concessive): in a concession the main clause is the second one."""
-    cues = b.cues
+    cues = v.cues
     lo, hi = bisect.bisect_left(cues, (s,)), bisect.bisect_left(cues, (e,))
     points = [(cs, ce, False) for cs, ce, rid in cues[lo:hi]
               if s < cs and ce < e - 1 and by_id[rid].category == "clause_break"]
     intros = {cs: by_id[rid] for cs, ce, rid in cues[lo:hi] if by_id[rid].category == "intro"}
-    text = b.tok.text
+    text = v.tok.text
     i = s
     for _ in range(3):
         rule = intros.get(i)
@@ -257,9 +257,9 @@ def _split_points(b: DocView, s: int, e: int, by_id: dict) -> list[tuple[int, in
     return sorted(points)
 
 
-def _trim(b: DocView, s: int, e: int) -> tuple[int, int]:
+def _trim(v: DocView, s: int, e: int) -> tuple[int, int]:
     """Drop leading/trailing spaces and punctuation that do not belong to a clause."""
-    tok = b.tok
+    tok = v.tok
     while s < e and (tok.space[s] or tok.punct[s] and tok.text[s] not in "\"'("):
         s += 1
     while e > s and (tok.space[e - 1] or tok.text[e - 1] in {",", ";", ":", "-"}):
@@ -269,36 +269,36 @@ def _trim(b: DocView, s: int, e: int) -> tuple[int, int]:
 
 def units_of(doc: Doc, by_id: dict):
     """Yield (token_start, token_end, features, clause) for each unit of the blocks of a Doc."""
-    b, sentences = DocView.of(doc), sentence_bounds(doc)
+    v, sentences = DocView.of(doc), sentence_bounds(doc)
     first = 0
     for block in blocks_of(doc):
         # the block's sentences (sentences start at every block: none crosses one)
         first = bisect.bisect_left(sentences, (block.start,), first)
         last = bisect.bisect_left(sentences, (block.end,), first)
-        yield from _block_units(b, block, sentences[first:last], by_id)
+        yield from _block_units(v, block, sentences[first:last], by_id)
 
 
-def _block_units(b: DocView, block, sentences: list[tuple[int, int]], by_id: dict):
+def _block_units(v: DocView, block, sentences: list[tuple[int, int]], by_id: dict):
     """The units of one block: a heading or list item whole, a paragraph's sentences and clauses."""
     if block.kind in ("heading", "list_item"):
-        s, e = _trim(b, block.start, block.end)
+        s, e = _trim(v, block.start, block.end)
         if s < e:
-            yield s, e, (_item_features(b, s, e, sentences) if block.kind == "list_item" else features(b, s, e)), 0
+            yield s, e, (_item_features(v, s, e, sentences) if block.kind == "list_item" else features(v, s, e)), 0
         return
     for sent_start, sent_end in sentences:
-        s, e = _trim(b, sent_start, sent_end)
+        s, e = _trim(v, sent_start, sent_end)
         if s >= e:
             continue
-        whole = features(b, s, e)
-        whole["lead_in"] = ":" in b.tok.text[e:sent_end]
+        whole = features(v, s, e)
+        whole["lead_in"] = ":" in v.tok.text[e:sent_end]
         main = None
-        for bs, be, concessive in _split_points(b, s, e, by_id):
-            ls, le = _trim(b, s, bs)
-            rs, re_ = _trim(b, be, e)
+        for bs, be, concessive in _split_points(v, s, e, by_id):
+            ls, le = _trim(v, s, bs)
+            rs, re_ = _trim(v, be, e)
             if le - ls < 3 or re_ - rs < 2:
                 continue
-            left = features(b, ls, le)
-            right = features(b, rs, re_)
+            left = features(v, ls, le)
+            right = features(v, rs, re_)
             main = main or (right if concessive else left)
             if not (left["types_found"] and right["types_found"]) or left["not_claim"] or right["not_claim"]:
                 continue  # a split needs a claim on each side ("..., although results may vary": one)
