@@ -173,9 +173,11 @@ def folder_engine(engine: str, scheduler: str | None, staged: io.OutputSet) -> C
 
 
 def _is_dataset(folder: Path) -> bool:
-    """A folder the Dask engine wrote (only its table folders in it), never anything else."""
-    return folder.is_dir() and not folder.is_symlink() and \
-        {p.name for p in folder.iterdir()} <= set(config.DATASET_TABLES)
+    """A folder the Dask engine wrote (its table folders and nothing else), never anything else."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    names = {p.name for p in folder.iterdir()}
+    return bool(names) and names <= set(config.DATASET_TABLES)
 
 
 def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.DataFrame | None = None,

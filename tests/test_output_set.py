@@ -395,3 +395,13 @@ def test_an_output_folder_where_a_file_is_stops_the_commit(tmp_path):
             staged.add("a.csv", b"a\n")
             staged.commit()
     assert (out / "dataset").read_bytes() == b"not a folder" and not (out / "a.csv").exists()
+
+
+def test_a_local_run_keeps_a_dataset_folder_it_did_not_make(tmp_path):
+    """Only a folder holding the Dask engine's table folders counts as a stale dataset: an
+    empty folder of that name is left alone."""
+    raw = folder(tmp_path, a=ARTICLE)
+    out = tmp_path / "out"
+    (out / config.DATASET_DIR).mkdir(parents=True)
+    run_audit(raw, out, validate=False, report=False, workbook=False, decisions=None)
+    assert (out / config.DATASET_DIR).is_dir() and (out / config.CLAIMS_CSV).is_file()
