@@ -27,7 +27,6 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from .. import config
-from .matcher import sentence_bounds
 from .ruleset import Rule, RuleSet
 
 SCOPED = ("negation", "hedge", "conditional", "mitigation")
@@ -168,7 +167,7 @@ class ContextScopes:
     def __call__(self, doc: Doc) -> Doc:
         cues, treatments = doc._.cues, doc._.treatments
         doc._.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments)
-                                         for s, e in sentence_bounds(doc))
+                                         for s, e in doc._.tok.sentences)
         return doc
 
 

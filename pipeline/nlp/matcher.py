@@ -33,7 +33,9 @@ for _name in ("treatments", "cues", "aspect_hits", "compliance_hits", "context_h
 
 @dataclass(frozen=True)
 class Tokens:
-    """Per-token flags and texts of one Doc as plain lists (read with C-level ``to_array``)."""
+    """Per-token flags and texts of one Doc as plain lists (read with C-level ``to_array``), and
+    its sentences as (start, end) token bounds (``sentence_bounds``; read once here, after the
+    sentencizer and ``block_bounds``, for the matcher, the context scopes and the claim units)."""
 
     alpha: list
     stop: list
@@ -42,6 +44,7 @@ class Tokens:
     text: list
     lower: list
     lower_id: list   # the LOWER hashes, as patterns' required words are stored
+    sentences: list  # (start, end) of each sentence
 
     @classmethod
     def of(cls, doc: Doc) -> "Tokens":
@@ -50,7 +53,8 @@ class Tokens:
         lower_id = arr[:, 5].tolist()
         return cls(arr[:, 0].astype(bool).tolist(), arr[:, 1].astype(bool).tolist(),
                    arr[:, 2].astype(bool).tolist(), arr[:, 3].astype(bool).tolist(),
-                   [strings[o] for o in arr[:, 4].tolist()], [strings[o] for o in lower_id], lower_id)
+                   [strings[o] for o in arr[:, 4].tolist()], [strings[o] for o in lower_id], lower_id,
+                   sentence_bounds(doc))
 
 
 def _required_words(vocab, pattern) -> list[frozenset[int]]:
@@ -114,17 +118,18 @@ class GatedMatcher:
                 matcher.add(key, [pattern])
         return matcher
 
-    def __call__(self, doc: Doc, lowers: list[int], space: list[bool]) -> list[tuple[int, int, int]]:
+    def __call__(self, doc: Doc, tok: Tokens) -> list[tuple[int, int, int]]:
         """Matches of every pattern, each run only on the sentences that hold its first
         required word and every other required word (patterns do not cross sentences);
-        ``lowers`` and ``space``: each token's LOWER hash and whether it is whitespace."""
+        ``tok``: the Doc's token table (LOWER hashes, whitespace flags, sentences)."""
+        lowers, space = tok.lower_id, tok.space
         present = set(lowers)
         candidates = set(self.always)
         for word in present & self.by_word.keys():
             candidates.update(self.by_word[word])
         if not candidates:
             return []
-        bounds = sentence_bounds(doc)
+        bounds = tok.sentences
         where: dict[int, set[int]] | None = None    # word hash -> sentences holding it, when asked
         runs: dict[int, list[int]] = {}             # sentence -> the patterns to run on it
         one = len(bounds) == 1
@@ -254,10 +259,9 @@ class RuleMatcher:
     def __call__(self, doc: Doc) -> Doc:
         tok = Tokens.of(doc)
         doc._.tok = tok
-        lowers = tok.lower_id
         found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
         keys = self.keys
-        for key, start, end in [*self.phrases(doc), *self.patterns(doc, lowers, tok.space)]:
+        for key, start, end in [*self.phrases(doc), *self.patterns(doc, tok)]:
             kind, payload = keys[key]
             if kind in ("T", "C"):
                 found[kind].append((start, end, payload))

@@ -27,7 +27,6 @@ from spacy.tokens import Doc, Span
 from .. import config
 from .blocks import blocks_of
 from .context import DocView, contexts_in, within_sorted
-from .matcher import sentence_bounds
 from .ruleset import RuleSet
 
 Span.set_extension("features", default=None, force=True)
@@ -269,7 +268,8 @@ def _trim(v: DocView, s: int, e: int) -> tuple[int, int]:
 
 def units_of(doc: Doc, by_id: dict):
     """Yield (token_start, token_end, features, clause) for each unit of the blocks of a Doc."""
-    v, sentences = DocView.of(doc), sentence_bounds(doc)
+    v = DocView.of(doc)
+    sentences = v.tok.sentences
     first = 0
     for block in blocks_of(doc):
         # the block's sentences (sentences start at every block: none crosses one)

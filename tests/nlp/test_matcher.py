@@ -73,10 +73,10 @@ def test_patterns_run_together_on_a_sentence_find_what_each_finds_alone(nlp, mon
     tok = doc._.tok
     expected = _every_pattern_on_every_sentence(rm.patterns, doc)
     assert len({k for k, _, _ in expected}) >= 3, expected   # several patterns share sentences
-    assert sorted(rm.patterns(doc, tok.lower_id, tok.space)) == expected
+    assert sorted(rm.patterns(doc, tok)) == expected
     assert any(len(k) > 1 for k in rm.patterns.combined)   # some sentence ran patterns together
     monkeypatch.setattr(config, "COMBINED_MATCHERS", 0)
     fresh = matcher_module.GatedMatcher(nlp.vocab)
     for key, pattern in rm.patterns.sources:
         fresh.add(key, [pattern])
-    assert sorted(fresh(doc, tok.lower_id, tok.space)) == expected and not fresh.combined
+    assert sorted(fresh(doc, tok)) == expected and not fresh.combined
