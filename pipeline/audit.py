@@ -6,6 +6,7 @@ Reading and writing go through ``pipeline.io``.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -18,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import pandas as pd
 
 from . import config, io, lifecycle, tables
-from .analyse import analyse_articles, cross_check, merge
+from .analyse import analyse_articles, cross_check, merge, timed
 from .nlp import RuleSet, build_nlp
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .stages.evidence import Evidence, normalise_evidence
@@ -34,6 +35,8 @@ class AuditResult:
     timings: dict = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
+    claim_count: int = 0     # claims written (the Dask engine's tables do not hold them)
+    source_count: int = 0    # articles with at least one claim
     files: dict[str, io.Content] = field(default_factory=dict)  # output bytes or writers by name, until written
 
     @property
@@ -180,20 +183,31 @@ def _is_dataset(folder: Path) -> bool:
     return bool(names) and names <= set(config.DATASET_TABLES)
 
 
-def merge_review(claims: pd.DataFrame, decisions_path: Path | None, flags: pd.DataFrame | None = None,
-                 groups: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Claims with review_status/review_note from the reviewers' decisions file (read, never
-    written here), and the status of every decision on a claim, flag or contradiction group
-    (unchanged, stale, orphaned, superseded)."""
-    from .review import ReviewError, check_decisions, empty_decisions, merge_decisions
+def read_review_log(decisions_path: Path | None) -> pd.DataFrame:
+    """The reviewers' decisions log, checked (ReviewError naming the file and the rows); an
+    empty log when there is none."""
+    from .review import ReviewError, check_decisions, empty_decisions
 
     try:
         decisions = io.read_decisions(decisions_path) if decisions_path else None
     except ValueError as exc:
         raise ReviewError(str(exc)) from None
-    decisions = (empty_decisions() if decisions is None
-                 else check_decisions(decisions, str(decisions_path)))
-    return merge_decisions(claims, decisions, flags, groups)
+    return (empty_decisions() if decisions is None
+            else check_decisions(decisions, str(decisions_path)))
+
+
+def review_status(analysed: tables.Tables, log: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """The status of every decision of the log against this run's claims, flags and
+    contradiction groups (unchanged, stale, orphaned, superseded); the claims are read a chunk
+    at a time, keeping only what the decisions can be matched with (none when the log is empty)."""
+    from .review import SubjectsInChunks, decision_status
+    from .stages.flag import flags_view
+
+    subjects = SubjectsInChunks(log, analysed.groups)
+    if len(log):
+        for claims, _ in analysed.claim_chunks():
+            subjects.add(claims, flags_view(claims, rules))
+    return decision_status(subjects.subjects(), log)
 
 
 def check_articles(raw_dir: Path, recursive: bool = False) -> None:
@@ -235,7 +249,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:
         result = _audit(raw_dir, rules, evidence, sources, validate=validate, workbook=workbook,
                         decisions=decisions, workers=workers, batch_size=batch_size,
-                        progress=progress, recursive=recursive,
+                        progress=progress, recursive=recursive, staged=staged,
                         analyse_folder=folder_engine(engine, scheduler, staged))
         t0 = time.perf_counter()
         for name, data in result.files.items():
@@ -250,7 +264,8 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
             staged.add(config.REPORT_HTML, html.encode("utf-8"))
             result.timings["report"] = time.perf_counter() - t1
         result.outputs = staged.commit()
-        result.timings["write"] = time.perf_counter() - t0 - result.timings.get("report", 0.0)
+        result.timings["write"] = (result.timings.get("write", 0.0) + time.perf_counter() - t0
+                                   - result.timings.get("report", 0.0))
     result.files = {}
     return result
 
@@ -259,57 +274,119 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
            validate: bool, workbook: bool,
            decisions: Path | None, workers: int, batch_size: int,
            progress: Callable[[int, int], None] | None, recursive: bool,
-           analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
-    """Analyse, merge the review decisions, validate, and prepare every output file
-    (AuditResult.files, by file name: its bytes, or a writer that formats a large table straight
-    into the staged file); raises ValidationFailed before any file is written."""
+           staged: io.OutputSet, analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
+    """Analyse, merge the review decisions, validate, and stage every output file: the claim
+    tables (claims, assertions, flags) straight into the output set, a chunk of claims at a
+    time (``claim_tables``), the others in AuditResult.files (by file name: bytes, or a writer
+    that formats a table into the staged file); raises ValidationFailed before the set commits."""
     from .outputs.workbook import build_workbook
-    from .stages.flag import flags_view
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    result_tables = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
-                                   progress=progress, timings=timings, evidence=evidence,
-                                   recursive=recursive, sources=sources)
+    analysed = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
+                              progress=progress, timings=timings, evidence=evidence,
+                              recursive=recursive, sources=sources)
     timings["analyse_wall"] = time.perf_counter() - t0
-    flags = flags_view(result_tables.claims, rules)
-    claims, review_status = merge_review(result_tables.claims, decisions, flags, result_tables.groups)
-    result_tables.claims = claims
-    result = AuditResult(result_tables, evidence, timings=timings, review=review_status)
-    people = tables.claims_for_people(claims, result_tables.assertions)
-    contradictions, problems = result_tables.contradictions, result_tables.problems
-    groups = tables.groups_for_people(result_tables.groups)
+    status = review_status(analysed, read_review_log(decisions), rules)
+    result = AuditResult(analysed, evidence, timings=timings, review=status)
+    contradictions, problems = analysed.contradictions, analysed.problems
+    groups = tables.groups_for_people(analysed.groups)
+    validator = None
     if validate:
-        from .outputs.validate import ValidationFailed, failures, validate_tables
+        from .outputs.validate import Validator
 
-        t0 = time.perf_counter()
-        result.validation = validate_tables({"claims": people, "contradictions": contradictions,
-                                             "contradiction_groups": groups, "evidence": evidence}, rules)
-        timings["validate"] = time.perf_counter() - t0
+        with timed(timings, "validate"):
+            validator = Validator(rules)
+            result.validation = {name: validator.validate(name, df) for name, df in sorted(
+                {"contradictions": contradictions, "contradiction_groups": groups,
+                 "evidence": evidence}.items())}
+    t0, before = time.perf_counter(), timings.get("validate", 0.0)
+    held = claim_tables(analysed, status, rules, staged, result, validator, keep=workbook)
+    timings["write"] = time.perf_counter() - t0 - (timings.get("validate", 0.0) - before)
+    if validate:
+        from .outputs.validate import ValidationFailed, failures
+
         failed = failures(result.validation)
         if failed:
             raise ValidationFailed("validation failed, tables not written (the previous outputs "
                                    "are unchanged):\n  " + "\n  ".join(failed))
     files = {
-        config.CLAIMS_CSV: io.people_csv(people),
-        config.CLAIMS_PARQUET: io.parquet_writer(people),
-        config.ASSERTIONS_CSV: io.people_csv(result_tables.assertions),
         config.CONTRADICTIONS_CSV: io.people_csv(contradictions),
         config.CONTRADICTION_GROUPS_CSV: io.people_csv(groups),
-        config.ARTICLES_CSV: io.people_csv(result_tables.articles),
+        config.ARTICLES_CSV: io.people_csv(analysed.articles),
         config.PROBLEMS_CSV: io.people_csv(problems),
         config.EVIDENCE_CSV: io.people_csv(evidence),
-        config.FLAGS_CSV: io.people_csv(flags),
-        config.REVIEW_STATUS_CSV: io.people_csv(review_status),
+        config.REVIEW_STATUS_CSV: io.people_csv(status),
     }
     if workbook:
         t0 = time.perf_counter()
+        people, flags = held
         files[config.CLAIMS_REVIEW_XLSX] = io.xlsx_bytes(build_workbook({
             "claims": people, "contradictions": contradictions, "problems": problems,
-            "evidence": evidence, "flags": flags, "review_status": review_status,
+            "evidence": evidence, "flags": flags, "review_status": status,
             "contradiction_groups": groups}))
         timings["workbook"] = time.perf_counter() - t0
     if validate:
         files[config.VALIDATION_JSON] = io.json_bytes(result.validation)
     result.files = files
     return result
+
+
+def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, staged: io.OutputSet,
+                 result: AuditResult, validator=None, keep: bool = False):
+    """Stage claims.csv, claims.parquet, assertions.csv and flags.csv in one pass over the
+    claims, a chunk of whole articles at a time (the Dask engine's finish holds one chunk, not
+    every claim), validating each chunk of claims as people read them; counts the claims and
+    their sources into ``result``. ``keep``: also return the claims for people and the flags
+    whole (the workbook shows every claim). The local engine's claims are one chunk, kept in
+    ``result.tables`` with their review status."""
+    from .outputs.validate import hashes, merge_results
+    from .review import review_labels
+    from .stages.flag import flags_view
+
+    held: tuple[list, list] = ([], [])
+    checked, ids = [], []
+    with contextlib.ExitStack() as stack:
+        out = {name: stack.enter_context(staged.table(name)) for name in (
+            config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.ASSERTIONS_CSV, config.FLAGS_CSV)}
+        for claims, assertions in analysed.claim_chunks():
+            flags = flags_view(claims, rules)
+            claims = claims.assign(**dict(zip(tables.REVIEW, review_labels(
+                "claim", claims["claim_id"].astype(str).tolist(), status))))
+            people = tables.claims_for_people(claims, assertions)
+            if validator is not None:
+                with timed(result.timings, "validate"):
+                    checked.append(validator.validate("claims", people))
+                    ids.append(hashes(people["claim_id"]))
+            out[config.CLAIMS_CSV].write(people)
+            out[config.CLAIMS_PARQUET].write(people)
+            out[config.ASSERTIONS_CSV].write(assertions)
+            out[config.FLAGS_CSV].write(flags)
+            result.claim_count += len(claims)
+            result.source_count += claims["source_id"].nunique()   # an article is in one chunk
+            if keep:
+                held[0].append(people)
+                held[1].append(flags)
+            if not analysed.streamed:
+                result.tables.claims = claims
+    if validator is not None:
+        with timed(result.timings, "validate"):
+            unique = {"claim_id": _repeated_ids(analysed, ids)} if len(checked) > 1 else {}
+            result.validation["claims"] = merge_results(checked, unique)
+            result.validation = dict(sorted(result.validation.items()))
+    if keep:
+        return tuple(pd.concat(h, ignore_index=True) if len(h) > 1 else h[0] for h in held)
+    return None
+
+
+def _repeated_ids(analysed: tables.Tables, ids: list) -> tuple[int, list[str]]:
+    """(claims whose id repeats, the first such ids) across the chunks of claims, from their
+    ids' hashes (``validate.hashes``); the ids are read again only when one repeats."""
+    from .outputs.validate import EXAMPLES, hashes, repeated_hashes
+
+    count, twice = repeated_hashes(ids)
+    if not twice:
+        return 0, []
+    shown = [c for chunk, _ in analysed.claim_chunks() for c, h in zip(
+        chunk["claim_id"].astype(str).tolist(), hashes(chunk["claim_id"]).tolist()) if h in twice]
+    return count, shown[:EXAMPLES]

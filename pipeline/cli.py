@@ -117,8 +117,7 @@ def audit(
     for p in result.problems.itertuples(index=False):
         err.print(f"[yellow]warning:[/yellow] {markup(Path(raw) / p.file)}: {markup(p.problem)}",
                   soft_wrap=True)
-    n_sources = result.claims["source_id"].nunique()
-    out.print(f"audited {n_sources} article(s): {len(result.claims)} claims, "
+    out.print(f"audited {result.source_count} article(s): {result.claim_count} claims, "
               f"{len(result.contradictions)} contradictions, {len(result.problems)} problem file(s)")
     if result.review is not None and len(result.review):
         counts = result.review["status"].value_counts()

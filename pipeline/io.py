@@ -460,6 +460,22 @@ class OutputSet:
             self.names.append(name)
         return self.staging / name
 
+    @contextlib.contextmanager
+    def table(self, name: str) -> Iterator["ChunkedTable"]:
+        """Stage one table written a chunk at a time (``ChunkedTable``; its format from the
+        name's suffix), flushed to disk and added to the set when the block ends without error."""
+        try:
+            fh = open(self.staging / name, "wb")
+        except OSError as exc:
+            raise OutputError(f"{self.folder / name}: cannot be written ({_why(exc)}); "
+                              f"the previous outputs are unchanged") from None
+        if name not in self.names:   # listed in the order opened; committed only when complete
+            self.names.append(name)
+        with fh:
+            staged = ChunkedTable(self.folder / name, fh)
+            yield staged
+            staged.close()
+
     def add_folder(self, name: str) -> Path:
         """A new empty output folder to fill (the Dask engine's dataset), staged like a file:
         it replaces the previous folder of that name only when the whole set commits."""
@@ -512,6 +528,55 @@ class OutputSet:
             finally:
                 os.close(fd)
         return [self.folder / n for n in [*self.names, *self.folders]]
+
+
+class ChunkedTable:
+    """A table written into one file a chunk at a time, so that no process holds it whole (the
+    Dask engine's claims): CSV for people (``people_csv``, the header once) or Parquet (one row
+    group per chunk, the first chunk's schema). One chunk gives the bytes ``people_csv`` or
+    ``parquet_writer`` write; more give the same rows (and, for CSV, the same bytes)."""
+
+    def __init__(self, final: Path, fh: BinaryIO):
+        self.final, self.fh = Path(final), fh
+        self.parquet = self.final.suffix == ".parquet"
+        self.rows, self.chunks = 0, 0
+        self._writer = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append the rows of one chunk (its columns and types as the first chunk's)."""
+        try:
+            if self.parquet:
+                self._write_parquet(df)
+            else:
+                _neutral(df).to_csv(self.fh, index=False, header=self.chunks == 0,
+                                    lineterminator="\n", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"{self.final}: cannot be written ({_why(exc)}); "
+                              f"the previous outputs are unchanged") from None
+        self.rows += len(df)
+        self.chunks += 1
+
+    def _write_parquet(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            self._writer = pq.ParquetWriter(self.fh, table.schema, compression="zstd")
+        else:
+            table = pa.Table.from_pandas(df, schema=self._writer.schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file (a table of no chunk is an empty CSV file) and flush it to disk."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            raise OutputError(f"{self.final}: cannot be written ({_why(exc)}); "
+                              f"the previous outputs are unchanged") from None
 
 
 @contextlib.contextmanager

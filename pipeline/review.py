@@ -168,8 +168,11 @@ def review_subjects(claims: pd.DataFrame, flags: pd.DataFrame | None = None,
                                    "rule_id": f["rule_id"]}))
     if groups is not None and len(groups):
         g = groups[tables.GROUPS_FOR_REVIEW].astype(str)
+        # a group's source is its claim's (contradiction_groups.csv names it)
+        sources = (groups["source_id"].astype(str).tolist() if "source_id" in groups
+                   else [source.get(c, "") for c in g["claim_id"].tolist()])
         parts.append(pd.DataFrame({"kind": "group", "claim_id": g["claim_id"],
-                                   "source_id": [source.get(c, "") for c in g["claim_id"].tolist()],
+                                   "source_id": sources,
                                    "text": g["text"], "group_id": g["group_id"], "fingerprint": "",
                                    "rule_id": ""}))
     out = pd.concat(parts, ignore_index=True)
@@ -210,6 +213,58 @@ class _Pools:
             return "", "", "", 0.0
         row = pool.iloc[hit[2]]
         return row["subject"], row["claim_id"], row["text"], float(hit[1])
+
+
+def readable_subjects(subjects: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``subjects`` (``review_subjects``) that ``decision_status`` can read for these
+    decisions: the subjects they name, and the pools where a gone one is matched (its kind,
+    source and rule; its kind and rule when it names no source). ``decision_status`` on these
+    rows gives what it gives on all, so a run that reads its claims in chunks keeps only these."""
+    named = set(zip(decisions["kind"], subject_keys(decisions)))
+    pools = {(k, s, r) for k, s, r in zip(decisions["kind"], decisions["source_id"], decisions["rule_id"]) if s}
+    kind_pools = {(k, r) for k, s, r in zip(decisions["kind"], decisions["source_id"], decisions["rule_id"]) if not s}
+    keep = [(k, sub) in named or (k, src, r) in pools or (k, r) in kind_pools
+            for k, sub, src, r in zip(subjects["kind"].tolist(), subjects["subject"].tolist(),
+                                      subjects["source_id"].tolist(), subjects["rule_id"].tolist())]
+    return subjects[keep]
+
+
+class SubjectsInChunks:
+    """``review_subjects`` of claims read a chunk of whole articles at a time, in order, keeping
+    only the rows the decisions can read (``readable_subjects``): ``add`` each chunk, then
+    ``subjects``. A flag is one subject per wording (its first claim), across chunks too."""
+
+    def __init__(self, decisions: pd.DataFrame, groups: pd.DataFrame | None = None):
+        self.decisions = decisions
+        self.flags_decided = bool((decisions["kind"] == "flag").any())
+        self.seen_flags: set[str] = set()
+        self.parts: list[pd.DataFrame] = []
+        if groups is not None and len(groups):
+            self.groups = readable_subjects(review_subjects(_NO_CLAIMS, None, groups), decisions)
+        else:
+            self.groups = None
+
+    def add(self, claims: pd.DataFrame, flags: pd.DataFrame | None) -> None:
+        """One chunk's claims and flags (flags only matter when a decision is on a flag)."""
+        s = review_subjects(claims, flags if self.flags_decided else None)
+        flag = s["kind"] == "flag"
+        if flag.any():   # a wording flagged in an earlier chunk is that chunk's subject
+            again = flag & s["subject"].isin(self.seen_flags)
+            self.seen_flags.update(s.loc[flag, "subject"].tolist())
+            s = s[~again]
+        self.parts.append(readable_subjects(s, self.decisions))
+
+    def subjects(self) -> pd.DataFrame:
+        """Every readable subject: claims, then flags, then groups (each kind in table order)."""
+        frames = self.parts + ([self.groups] if self.groups is not None else [])
+        if not frames:
+            return review_subjects(_NO_CLAIMS)
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values("kind", key=lambda k: k.map(_KIND_ORDER), kind="stable").reset_index(drop=True)
+
+
+_NO_CLAIMS = pd.DataFrame({c: pd.Series(dtype=object) for c in ("claim_id", "source_id", "text")})
+_KIND_ORDER = {"claim": 0, "flag": 1, "group": 2}
 
 
 def decision_status(subjects: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:

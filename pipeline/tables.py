@@ -108,6 +108,15 @@ class Tables:
     groups: pd.DataFrame = field(default_factory=lambda: empty(GROUPS))
     articles: pd.DataFrame = field(default_factory=lambda: empty(ARTICLES))
 
+    # the claims and assertions are held here (False), or read a chunk at a time (the Dask
+    # engine's tables, whose claims stay in its dataset: ``claim_chunks``)
+    streamed = False
+
+    def claim_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        """The claims and their assertions in chunks of whole articles, in claims order: here
+        one chunk, the tables themselves."""
+        yield self.claims, self.assertions
+
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":
         """The tables of several batches as one (row order: batch order)."""

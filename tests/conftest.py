@@ -62,3 +62,27 @@ def split_assertions(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             rows.append((cid, aspect, base, qualifier, words, False))
     from pipeline import tables
     return frame.drop(columns="assertions"), pd.DataFrame(rows, columns=tables.ASSERTIONS)
+
+
+FAILED_CHECK = {"expectation": "expect_x", "column": "text", "success": False,
+                "unexpected_count": 1, "examples": []}
+
+
+@pytest.fixture()
+def stub_validator(monkeypatch):
+    """Put a stand-in for great-expectations (seconds to import) in the audit's place:
+    stub_validator(run="one") gives every table {"success": True, ..., "run": "one"};
+    stub_validator(fail=True) fails every table on one expectation (FAILED_CHECK)."""
+    import pipeline.outputs.validate as validate
+
+    def install(run: str = "", fail: bool = False) -> None:
+        class Stub:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def validate(self, name: str, df: pd.DataFrame) -> dict:
+                return {"success": not fail, "rows": len(df),
+                        "results": [FAILED_CHECK] if fail else [], "run": run}
+
+        monkeypatch.setattr(validate, "Validator", Stub)
+    return install

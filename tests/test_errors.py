@@ -198,14 +198,11 @@ def test_exit_codes(audited, args, code):
         assert "Traceback" not in res.output
 
 
-def test_a_failed_validation_exits_1_and_writes_nothing(tmp_path, monkeypatch):
-    import pipeline.outputs.validate as validate
-
+def test_a_failed_validation_exits_1_and_writes_nothing(tmp_path, stub_validator):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "a.txt").write_text(ARTICLE, encoding="utf-8")
-    monkeypatch.setattr(validate, "validate_tables", lambda t, *a, **k: {"claims": {"success": False}})
-    monkeypatch.setattr(validate, "failures", lambda s: ["claims: expect_x (column text) failed: 1 unexpected"])
+    stub_validator(fail=True)
     res = audit(raw, tmp_path / "out", "--no-report")
     assert res.exit_code == 1
     assert "expect_x" in res.output

@@ -44,9 +44,14 @@ def fake_validation_and_report(monkeypatch, tag: str) -> None:
     import pipeline.outputs.report as report
     import pipeline.outputs.validate as validate
 
-    monkeypatch.setattr(validate, "validate_tables",
-                        lambda t, *a, **k: {n: {"success": True, "rows": len(df), "results": [], "run": tag}
-                                            for n, df in t.items()})
+    class Stamped:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def validate(self, name, df):
+            return {"success": True, "rows": len(df), "results": [], "run": tag}
+
+    monkeypatch.setattr(validate, "Validator", Stamped)
     monkeypatch.setattr(report, "render_report", lambda *a, **k: f"<html>{tag}</html>")
 
 
@@ -357,6 +362,56 @@ def test_a_writer_is_staged_like_bytes_and_a_failing_one_changes_nothing(tmp_pat
             staged.add("a.csv", broken)
             staged.commit()
     assert (out / "a.csv").read_bytes() == b"x\n1\n2\n"
+
+
+TABLE = pd.DataFrame({"claim_id": ["c1", "c2", "c3"], "text": ["=1+1 is safe", "b", "c"],
+                      "start": [0, 10, 20], "flags": ["", "x;y", ""]})
+
+
+@pytest.mark.parametrize("cut", [[3], [1, 2], [1, 1, 1]], ids=["one chunk", "two", "three"])
+def test_a_table_staged_in_chunks_is_the_table_written_at_once(tmp_path, cut):
+    """The Dask engine's finish writes the claim tables a chunk at a time: the CSV is the
+    people CSV of the whole table byte for byte (formulas neutralised, one header), and the
+    Parquet file holds its rows (one chunk: the bytes of one write)."""
+    chunks, at = [], 0
+    for n in cut:
+        chunks.append(TABLE.iloc[at:at + n])
+        at += n
+    with io.output_set(tmp_path) as staged:
+        with staged.table("t.csv") as csv_file, staged.table("t.parquet") as parquet_file:
+            for chunk in chunks:
+                csv_file.write(chunk)
+                parquet_file.write(chunk)
+        staged.commit()
+    assert (tmp_path / "t.csv").read_bytes() == io.people_csv_bytes(TABLE)
+    assert b"'=1+1 is safe" in (tmp_path / "t.csv").read_bytes()
+    pd.testing.assert_frame_equal(io.read_parquet(tmp_path / "t.parquet"), io.read_parquet(
+        _write(tmp_path / "whole.parquet", io.parquet_bytes(TABLE))))
+    if len(cut) == 1:
+        assert (tmp_path / "t.parquet").read_bytes() == io.parquet_bytes(TABLE)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_chunked_table_that_fails_names_its_file_and_changes_nothing(tmp_path, monkeypatch):
+    with io.output_set(tmp_path) as staged:
+        staged.add("t.csv", b"old\n")
+        staged.commit()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(io.OutputError, match="t.csv: cannot be written .No space left"):
+        with io.output_set(tmp_path) as staged:
+            with staged.table("t.csv") as t:
+                t.write(TABLE.iloc[:1])
+                monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+                t.write(TABLE.iloc[1:])
+            staged.commit()
+    assert (tmp_path / "t.csv").read_bytes() == b"old\n"
 
 
 def test_an_output_folder_replaces_the_previous_one_only_on_commit(tmp_path):

@@ -196,13 +196,13 @@ def test_workbook_says_when_a_table_is_missing(tmp_path):
 
 
 def test_audit_refuses_a_malformed_decisions_file_naming_it(tmp_path):
-    from pipeline.audit import merge_review
+    from pipeline.audit import read_review_log
 
     path = tmp_path / "decisions.csv"
     path.write_text("claim_id,decision,reviewer,date,note\nc1,approved,ann,2026-01-01,\nc2,ok,ann,,\n")
     with pytest.raises(ReviewError, match=r"decisions.csv: row 3: decision 'ok'"):
-        merge_review(claims_frame(TEXTS), path)
-    merged, status = merge_review(claims_frame(TEXTS), tmp_path / "absent.csv")
+        read_review_log(path)
+    merged, status = merge_decisions(claims_frame(TEXTS), read_review_log(tmp_path / "absent.csv"))
     assert set(merged["review_status"]) == {"unreviewed"} and status.empty
 
 
@@ -304,6 +304,46 @@ def test_flag_and_group_decisions_are_kept_across_reruns_like_claim_decisions(tm
         fresh, stale = (rows["absolute_safety"], rows["guarantee"]) if key == "rule_id" else (rows["gkeep"], rows["gnew"])
         assert fresh[col["decision"]] in ("dismissed", "confirmed") and fresh[col["decision_id"]]
         assert stale[col["decision"]] is None and stale[col["review_status"]].startswith("stale: ")
+
+
+def test_decisions_matched_against_claims_in_chunks_get_the_status_of_all_claims_at_once():
+    """The Dask finish reads claims a chunk at a time and keeps only the subjects decisions can
+    read: every status is the one all claims at once give, a flag's wording flagged again in a
+    later chunk (another source) stays the first chunk's subject, and a decision without a
+    source is matched in its whole kind."""
+    from pipeline.review import SubjectsInChunks, decision_status
+    from pipeline.stages.flag import fingerprint
+
+    first = claims_frame(TEXTS, "s1")
+    second = claims_frame({"again": TEXTS["keep"], "more": "Peels are painless for everyone."}, "s2")
+    claims = pd.concat([first, second], ignore_index=True)
+    flags = pd.DataFrame([{"claim_id": c, "rule_id": "absolute_safety", "text": t,
+                           "fingerprint": fingerprint(t, "absolute_safety")}
+                          for c, t in zip(claims["claim_id"], claims["text"]) if t == TEXTS["keep"]])
+    groups = pd.DataFrame([{"group_id": "g1", "claim_id": second["claim_id"][1], "source_id": "s2",
+                            "text": second["text"][1]}])
+    log = check_decisions(pd.DataFrame([
+        decision(first["claim_id"][0], TEXTS["keep"]),
+        decision("c000000000009", "Laser treatment can reduce pore size in most patients.", source="s1"),
+        decision("c000000000008", "Peels are painless for nearly everyone.", source=""),
+        decision("c000000000007", "Nothing of the kind.", source="s3"),
+        {**decision("", TEXTS["keep"], "dismissed", source="s2", note="quoted"), "kind": "flag",
+         "fingerprint": fingerprint(TEXTS["keep"], "absolute_safety"), "rule_id": "absolute_safety"},
+        {**decision(second["claim_id"][1], second["text"][1], "confirmed", source="s2"), "kind": "group",
+         "group_id": "g1"},
+    ]), "decisions.csv")
+    whole = decision_status(review_subjects(claims, flags, groups), log)
+    chunked = SubjectsInChunks(log, groups)
+    for part in (first, second):
+        chunked.add(part, flags[flags["claim_id"].isin(part["claim_id"])])
+    pd.testing.assert_frame_equal(decision_status(chunked.subjects(), log), whole)
+    assert list(whole["status"]) == ["unchanged", "stale", "stale", "orphaned", "unchanged", "unchanged"]
+    # without the sourceless decision, the other source's claims are not kept
+    narrow = SubjectsInChunks(log[log["source_id"] != ""], groups)
+    for part in (first, second):
+        narrow.add(part, flags[flags["claim_id"].isin(part["claim_id"])])
+    kept = narrow.subjects()
+    assert set(kept.loc[kept["kind"] == "claim", "source_id"]) == {"s1"}
 
 
 def test_dismissing_a_flag_or_a_group_needs_a_reason():

@@ -18,9 +18,10 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from pipeline import config, io, tables
-from pipeline.audit import merge_review
+from pipeline.audit import read_review_log
 from pipeline.cli import app
 from pipeline.outputs.workbook import build_workbook
+from pipeline.review import merge_decisions
 from pipeline.text import claim_id
 
 TEXTS = ["Microneedling has virtually no side effects.",
@@ -47,7 +48,7 @@ def audit_dir(tmp_path):
 def export(processed: Path, decisions: Path, path: Path) -> Path:
     """The review workbook the audit would write now (decisions merged as they stand)."""
     claims = io.read_csv(processed / config.CLAIMS_CSV)
-    merged, status = merge_review(claims, decisions)
+    merged, status = merge_decisions(claims, read_review_log(decisions))
     io.write_xlsx(path, build_workbook({"claims": merged, "contradictions": tables.empty(tables.CONTRADICTIONS),
                                         "evidence": None, "flags": None, "review_status": status}))
     return path
@@ -353,7 +354,7 @@ def test_group_decisions_are_imported_from_their_sheet(audit_dir, tmp_path):
     groups = pd.DataFrame({"group_id": ["g-a", "g-b"], "claim_id": ids[:2], "text": TEXTS[:2],
                            "severity": ["high", "medium"]})
     claims = io.read_csv(processed / config.CLAIMS_CSV)
-    merged, status = merge_review(claims, decisions)
+    merged, status = merge_decisions(claims, read_review_log(decisions))
     book = tmp_path / "groups.xlsx"
     io.write_xlsx(book, build_workbook({"claims": merged, "contradictions": tables.empty(tables.CONTRADICTIONS),
                                         "evidence": None, "flags": None, "review_status": status,

@@ -169,12 +169,11 @@ def _assert_untouched(out: Path, before: dict) -> None:
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".staging")]
 
 
-def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
+def test_failed_validation_keeps_the_previous_outputs(previous, stub_validator):
     import pipeline.outputs.validate as validate
 
     raw, out, before = previous
-    monkeypatch.setattr(validate, "validate_tables", lambda tables, rules=None: {"claims": {"success": False}})
-    monkeypatch.setattr(validate, "failures", lambda summary: ["claims: expect_x failed: 1 unexpected"])
+    stub_validator(fail=True)
     with pytest.raises(validate.ValidationFailed, match="tables not written"):
         run_audit(raw, out, validate=True, report=False)
     _assert_untouched(out, before)
@@ -182,19 +181,17 @@ def test_failed_validation_keeps_the_previous_outputs(previous, monkeypatch):
 
 def test_crash_while_writing_keeps_the_previous_outputs(previous, monkeypatch):
     raw, out, before = previous
-    real = io.parquet_writer
+    real = io.ChunkedTable._write_parquet
 
-    def disk_full(df, schema=None):
-        def write(fh):
-            fh.write(b"PAR1 half a file")
-            raise OSError(28, "disk full")
-        return write
+    def disk_full(self, df):
+        self.fh.write(b"PAR1 half a file")
+        raise OSError(28, "disk full")
 
-    monkeypatch.setattr(io, "parquet_writer", disk_full)
+    monkeypatch.setattr(io.ChunkedTable, "_write_parquet", disk_full)
     with pytest.raises(io.OutputError, match="claims.parquet: cannot be written .disk full"):
         run_audit(raw, out, validate=False, report=False)
     _assert_untouched(out, before)
-    monkeypatch.setattr(io, "parquet_writer", real)
+    monkeypatch.setattr(io.ChunkedTable, "_write_parquet", real)
 
     calls = []
 

@@ -63,30 +63,41 @@ def load_suite(table: str, folder: Path = config.EXPECTATIONS_DIR, names: dict |
     return _fill(io.read_json(path), names or {})
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], rules=None,
-                    folder: Path = config.EXPECTATIONS_DIR) -> dict:
-    """Run each table's suite; returns a deterministic summary {table: {success, results}}.
-    ``rules``: the RuleSet whose vocabularies "$name" values stand for (default rules)."""
-    from ..nlp import RuleSet
+class Validator:
+    """The suites of expectations/, in one great-expectations context, ready to validate
+    tables one at a time or in chunks (a table too large to hold: ``merge_results``)."""
 
-    names = vocabularies(rules or RuleSet.load())
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    def __init__(self, rules=None, folder: Path = config.EXPECTATIONS_DIR):
+        from ..nlp import RuleSet
 
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+        self.names = vocabularies(rules or RuleSet.load())
+        self.folder = Path(folder)
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_or_update_pandas("audit")
-    summary = {}
-    for name, df in sorted(tables.items()):
-        suite = context.suites.add_or_update(gx.ExpectationSuite(**load_suite(name, folder, names)))
-        asset = source.add_dataframe_asset(name=name)
-        batch_def = asset.add_batch_definition_whole_dataframe(name)
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
-        result = definition.run(batch_parameters={"dataframe": df})
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.source = self.context.data_sources.add_or_update_pandas("audit")
+        self.definitions: dict[str, object] = {}
+
+    def _definition(self, name: str):
+        """The validation definition of a table's suite, made on first use."""
+        if name not in self.definitions:
+            gx = self.gx
+            suite = self.context.suites.add_or_update(
+                gx.ExpectationSuite(**load_suite(name, self.folder, self.names)))
+            batch_def = self.source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
+            self.definitions[name] = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
+        return self.definitions[name]
+
+    def validate(self, name: str, df: pd.DataFrame) -> dict:
+        """One table (or chunk) against its suite: {success, rows, results}, results sorted."""
+        result = self._definition(name).run(batch_parameters={"dataframe": df})
         rows = []
         for r in result.results:
             cfg = r.expectation_config
@@ -95,11 +106,59 @@ def validate_tables(tables: dict[str, pd.DataFrame], rules=None,
                 "column": cfg.kwargs.get("column", ""),
                 "success": bool(r.success),
                 "unexpected_count": r.result.get("unexpected_count"),
-                "examples": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]],
+                "examples": [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:EXAMPLES]],
             })
         rows.sort(key=lambda x: (x["expectation"], x["column"]))
-        summary[name] = {"success": bool(result.success), "rows": len(df), "results": rows}
-    return summary
+        return {"success": bool(result.success), "rows": len(df), "results": rows}
+
+
+EXAMPLES = 5   # unexpected values shown per failed expectation
+
+
+def hashes(values: pd.Series):
+    """64-bit hashes of a column's values as text (``repeated_hashes`` compares them)."""
+    return pd.util.hash_array(values.astype(str).to_numpy(object))
+
+
+def repeated_hashes(chunks: list) -> tuple[int, set[int]]:
+    """(rows whose value repeats, the repeated hashes) over the hashes (``hashes``) of one
+    column's chunks together: what ``expect_column_values_to_be_unique`` counts on the whole
+    column, for 8 bytes a row."""
+    import numpy as np
+
+    if not chunks:
+        return 0, set()
+    values, counts = np.unique(np.concatenate(chunks), return_counts=True)
+    return int(counts[counts > 1].sum()), set(values[counts > 1].tolist())
+
+
+def merge_results(chunks: list[dict], unique: dict[str, tuple[int, list[str]]] | None = None) -> dict:
+    """The result of one table validated in chunks, as ``Validator.validate`` gives it on the
+    whole table: counts summed, the first examples in row order, and for a column expected
+    unique (``unique``: column -> (count, examples), from ``repeated_hashes``) the repeats
+    across chunks instead of the chunks' own."""
+    if len(chunks) == 1:
+        return chunks[0]
+    results = []
+    for rows in zip(*(c["results"] for c in chunks)):
+        counts = [r["unexpected_count"] for r in rows if r["unexpected_count"] is not None]
+        row = {**rows[0], "success": all(r["success"] for r in rows),
+               "unexpected_count": sum(counts) if counts else None,
+               "examples": [e for r in rows for e in r["examples"]][:EXAMPLES]}
+        if row["expectation"] == "expect_column_values_to_be_unique" and row["column"] in (unique or {}):
+            count, shown = unique[row["column"]]
+            row.update(success=count == 0, unexpected_count=count, examples=shown)
+        results.append(row)
+    return {"success": all(r["success"] for r in results), "rows": sum(c["rows"] for c in chunks),
+            "results": results}
+
+
+def validate_tables(tables: dict[str, pd.DataFrame], rules=None,
+                    folder: Path = config.EXPECTATIONS_DIR) -> dict:
+    """Run each table's suite; returns a deterministic summary {table: {success, rows, results}}.
+    ``rules``: the RuleSet whose vocabularies "$name" values stand for (default rules)."""
+    validator = Validator(rules, folder)
+    return {name: validator.validate(name, df) for name, df in sorted(tables.items())}
 
 
 def failures(summary: dict) -> list[str]:

@@ -38,6 +38,7 @@ compares pairs with pairs.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -74,14 +75,50 @@ def _ids(value) -> tuple[str, ...]:
     return tuple(v for v in str(value or "").split(";") if v)
 
 
+def claim_families(claims: pd.DataFrame) -> pd.Series:
+    """Each claim's family as groups count it: its ``family_id``, or the claim alone."""
+    fam = claims["family_id"] if "family_id" in claims else claims["claim_id"]
+    return fam.where(fam.notna() & (fam != ""), claims["claim_id"]).astype(str)
+
+
+@dataclass
+class FamilyCounts:
+    """How many claims each family has, and in which sources: what a group says of its
+    counter-claims. Counted over all claims at once (``of``), or over chunks of them and
+    ``add``-ed (the Dask engine's finish, which never holds every claim)."""
+
+    size: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, set] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, claims: pd.DataFrame, families: set[str]) -> "FamilyCounts":
+        """The counts of ``families`` among ``claims`` (column operations, then a loop over
+        the distinct (family, source) rows)."""
+        fam = claim_families(claims)
+        in_family = [f in families for f in fam.tolist()]   # isin lists a large set on every call
+        members = pd.DataFrame({"family": fam[in_family], "source_id": claims["source_id"][in_family]})
+        out = cls(size=members["family"].value_counts().to_dict())
+        distinct = members.drop_duplicates()
+        for f, sid in zip(distinct["family"].tolist(), distinct["source_id"].tolist()):
+            out.sources.setdefault(f, set()).add(sid)
+        return out
+
+    def add(self, other: "FamilyCounts") -> None:
+        """Count another set of claims in (no claim in both)."""
+        for f, n in other.size.items():
+            self.size[f] = self.size.get(f, 0) + n
+        for f, sids in other.sources.items():
+            self.sources.setdefault(f, set()).update(sids)
+
+
 class _Claims:
     """The facts the groups need, for the claims under attack and their counter-claims only
     (``wanted``), and the size and sources of their families: column operations over the whole
-    claims table, Python loops over the few claims in pairs."""
+    claims table, Python loops over the few claims in pairs. ``families``: the counts, when
+    counted elsewhere (``FamilyCounts``; the claims table then needs only the wanted claims)."""
 
-    def __init__(self, claims: pd.DataFrame, wanted: set[str]):
-        fam = claims["family_id"] if "family_id" in claims else claims["claim_id"]
-        fam = fam.where(fam.notna() & (fam != ""), claims["claim_id"]).astype(str)
+    def __init__(self, claims: pd.DataFrame, wanted: set[str], families: FamilyCounts | None = None):
+        fam = claim_families(claims)
         mine = claims["claim_id"].isin(wanted)
         cols = [claims[c][mine].tolist() for c in ("claim_id", "source_id", "start", "text", "treatment", "certainty")]
         self.row: dict[str, tuple] = {}
@@ -89,14 +126,9 @@ class _Claims:
         for cid, sid, start, text, treatment, cert, f in zip(*cols, fam[mine].tolist()):
             self.row[cid] = (sid, int(start), text, treatment, cert)
             self.family[cid] = f
-        in_family = fam.isin(set(self.family.values()))
-        members = pd.DataFrame({"family": fam[in_family], "source_id": claims["source_id"][in_family]})
-        self.size = members["family"].value_counts().to_dict()
-        sources: dict[str, set] = {}
-        distinct = members.drop_duplicates()
-        for f, sid in zip(distinct["family"].tolist(), distinct["source_id"].tolist()):
-            sources.setdefault(f, set()).add(sid)
-        self.sources = {f: frozenset(s) for f, s in sources.items()}
+        families = families or FamilyCounts.of(claims, set(self.family.values()))
+        self.size = families.size
+        self.sources = families.sources
 
     def strength(self, cid: str) -> tuple:
         """Sort key of a counter-claim: absolute first, most repeated, then corpus order."""
@@ -112,10 +144,13 @@ def _evidence_aspects(evidence: pd.DataFrame | None) -> dict[str, tuple[str, ...
 
 
 def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
-                         evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+                         evidence: pd.DataFrame | None = None,
+                         families: FamilyCounts | None = None) -> pd.DataFrame:
     """One row per claim under attack (columns ``tables.GROUPS``; list columns are tuples),
     sorted for review. ``evidence``: the evidence table, optional, for the aspects of the
-    evidence rows (their curated ``aspect`` column)."""
+    evidence rows (their curated ``aspect`` column). ``families``: the family counts of the
+    claims in pairs, when ``claims`` holds only the claims in pairs or contradicted by the
+    evidence (``FamilyCounts``); counted from ``claims`` otherwise."""
     if not len(claims):
         return tables.empty(tables.GROUPS)
     known = set(claims["claim_id"].tolist())
@@ -126,7 +161,7 @@ def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
     if "evidence_status" in claims:
         bad = claims[claims["evidence_status"] == "contradicted"]
         refuted = [(c, _ids(i)) for c, i in zip(bad["claim_id"].tolist(), bad["evidence_ids"].tolist()) if _ids(i)]
-    info = _Claims(claims, {c for _, a, b, _ in pairs for c in (a, b)} | {c for c, _ in refuted})
+    info = _Claims(claims, {c for _, a, b, _ in pairs for c in (a, b)} | {c for c, _ in refuted}, families)
     attacked: dict[str, dict] = {}
 
     def group(cid: str) -> dict:

@@ -3,7 +3,10 @@ import re
 
 import pytest
 
-from pipeline.outputs.validate import load_suite, vocabularies
+import pandas as pd
+
+from pipeline.outputs.validate import (Validator, hashes, load_suite, merge_results, repeated_hashes,
+                                       vocabularies)
 from pipeline.nlp import RuleSet
 
 
@@ -23,3 +26,27 @@ def test_an_unknown_vocabulary_names_itself(tmp_path):
     (tmp_path / "t.json").write_text('{"name": "t", "expectations": [{"type": "x", "kwargs": {"regex": "^{$colours}$"}}]}')
     with pytest.raises(ValueError, match=r"\$colours"):
         load_suite("t", tmp_path, vocabularies(RuleSet.load()))
+
+
+CONTRADICTION = {"contradiction_id": "x1", "claim_a": "c000000000001", "claim_b": "c000000000002",
+                 "source_a": "a", "source_b": "b", "scope": "cross-source", "treatment": "microneedling",
+                 "aspect": "pain", "value_a": "none", "value_b": "some", "text_a": "t", "text_b": "u",
+                 "rationale": "painless vs painful", "severity": "high", "repeats": 1}
+
+
+def test_a_table_validated_in_chunks_gives_the_whole_tables_result():
+    """The Dask finish validates the claims a chunk at a time: merged, the results are those of
+    the whole table, failures counted over every chunk and a value repeated across two chunks
+    caught (here: contradiction ids, with a bad scope in each chunk)."""
+    rows = [dict(CONTRADICTION, contradiction_id=f"x{i}") for i in range(6)]
+    rows[1]["scope"] = rows[4]["scope"] = "nowhere"
+    rows[5]["contradiction_id"] = "x0"
+    table = pd.DataFrame(rows)
+    v = Validator()
+    whole = v.validate("contradictions", table)
+    chunks = [table.iloc[:3], table.iloc[3:]]
+    count, twice = repeated_hashes([hashes(c["contradiction_id"]) for c in chunks])
+    merged = merge_results([v.validate("contradictions", c) for c in chunks],
+                           {"contradiction_id": (count, ["x0", "x0"])})
+    assert not whole["success"] and count == 2 and len(twice) == 1
+    assert merged == whole

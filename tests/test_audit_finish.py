@@ -1,0 +1,60 @@
+"""The audit's finish over claims read in chunks (``audit.claim_tables``): what the Dask
+engine's finish does with its dataset, here on a literal article split in two chunks."""
+from __future__ import annotations
+
+import json
+
+from conftest import raw_frame
+from pipeline import config, io, tables
+from pipeline.analyse import analyse
+from pipeline.audit import AuditResult, claim_tables
+from pipeline.outputs.validate import Validator
+from pipeline.review import empty_decisions, decision_status, review_subjects
+
+ARTICLES = {
+    "a.txt": "Microneedling\n\nMicroneedling has virtually no side effects. It is painless.\n",
+    "b.txt": "Laser hair removal\n\nLaser hair removal is permanent. Most people need six sessions.\n",
+}
+
+
+class InChunks(tables.Tables):
+    """Tables whose claims come in two chunks, one article each, as the Dask engine's do."""
+
+    streamed = True
+
+    def claim_chunks(self):
+        for sid in ("a", "b"):
+            mine = self.claims["source_id"] == sid
+            yield (self.claims[mine].reset_index(drop=True),
+                   self.assertions[self.assertions["claim_id"].isin(self.claims.loc[mine, "claim_id"])])
+
+
+def finish(t: tables.Tables, rules, folder) -> AuditResult:
+    status = decision_status(review_subjects(t.claims), empty_decisions())
+    result = AuditResult(t, None)
+    with io.output_set(folder) as staged:
+        claim_tables(t, status, rules, staged, result, Validator(rules))
+        staged.commit()
+    return result
+
+
+def test_claims_in_chunks_are_written_and_validated_as_all_at_once(rules, nlp, tmp_path):
+    whole = analyse(raw_frame(ARTICLES), rules, nlp=nlp)
+    chunked = InChunks(claims=whole.claims, assertions=whole.assertions)
+    a, b = finish(whole, rules, tmp_path / "whole"), finish(chunked, rules, tmp_path / "chunked")
+    for name in (config.CLAIMS_CSV, config.ASSERTIONS_CSV, config.FLAGS_CSV):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "chunked" / name).read_bytes(), name
+    assert json.dumps(a.validation) == json.dumps(b.validation) and a.validation["claims"]["success"]
+    assert (a.claim_count, a.source_count) == (b.claim_count, b.source_count) == (len(whole.claims), 2)
+
+
+def test_a_claim_id_repeated_across_chunks_fails_validation_naming_it(rules, nlp, tmp_path):
+    whole = analyse(raw_frame(ARTICLES), rules, nlp=nlp)
+    claims = whole.claims.copy()
+    first = claims["claim_id"][0]
+    claims.loc[claims.index[-1], "claim_id"] = first   # the last claim of b takes a's first id
+    chunked = InChunks(claims=claims, assertions=whole.assertions)
+    unique = {(r["expectation"], r["column"]): r for r in
+              finish(chunked, rules, tmp_path / "out").validation["claims"]["results"]}
+    hit = unique[("expect_column_values_to_be_unique", "claim_id")]
+    assert not hit["success"] and hit["unexpected_count"] == 2 and hit["examples"] == [first, first]
