@@ -22,9 +22,12 @@ processes of a Dask cluster so that no process holds every claim while the stage
    and ``contradict.contradictions_in`` runs on each block alone: pairs never leave a block, so
    the blocks' rows, deduplicated and sorted by ``contradict.sort_contradictions``, are
    ``find_contradictions``'s answer on all claims.
-5. **Merge.** This process reads the parts back in order and merges them with
-   ``analyse.merge``; ``pipeline.audit.run_audit`` then validates and writes the tables, the
-   workbook and the report exactly as for the local engine.
+5. **Finish.** This process keeps the small tables (problems, articles, contradictions) and
+   never all claims: the contradiction groups read only the claims in a pair and their
+   families (``group_claims``), and ``pipeline.audit`` reviews, validates and writes the claim
+   tables from ``DatasetTables.claim_chunks``, the parts read back a chunk of whole articles at
+   a time in the local engine's order. The report and the workbook are made from the written
+   outputs, as for the local engine (the workbook holds every claim: Excel's sheets do).
 
 Without a scheduler address a ``LocalCluster`` of worker processes starts on this machine.
 The workers of an existing cluster need the same virtual environment and must see the rules,
@@ -43,14 +46,14 @@ from typing import Callable
 import pandas as pd
 
 from . import config, io, tables
-from .analyse import analyse_articles, merge, timed
+from .analyse import analyse_articles, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
 from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
                                 sort_contradictions, source_subtypes)
 from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
-from .stages.groups import contradiction_groups
+from .stages.groups import FamilyCounts, claim_families, contradiction_groups
 
 # the rows contradiction pairing reads (``assertions_of``), their order in the article, the
 # sub-types their article names per treatment (JSON), and their block
@@ -117,19 +120,102 @@ def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
 
 def read_part_table(path: Path) -> pd.DataFrame:
     """One table of a part as the stages made it (lists as tuples)."""
-    df = io.read_parquet(path)
-    for col in tables.LIST_SEPARATORS:
-        if col in df:
-            df[col] = [tuple(v) for v in df[col]]
-    return df
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    lists = [c for c in names if c in tables.LIST_SEPARATORS]
+    df = io.read_parquet(path, columns=[c for c in names if c not in lists])
+    for col, values in zip(lists, pq.read_table(path, columns=lists).columns if lists else ()):
+        df[col] = _tuples(values.combine_chunks())
+    return df[names]
 
 
-def read_part(dataset: Path, part: int) -> tables.Tables:
-    """One partition's claims, assertions and findings."""
-    t = tables.Tables()
-    for name in config.DATASET_TABLES:
-        setattr(t, name, read_part_table(part_path(dataset, name, part)))
-    return t
+def _tuples(values) -> list[tuple]:
+    """An Arrow list array as a list of tuples, cut from its flat values by its offsets
+    (walking the lists one by one, in pandas or Arrow, costs several times more)."""
+    flat = values.flatten().to_numpy(zero_copy_only=False).tolist()
+    offsets = (values.offsets.to_numpy() - values.offsets[0].as_py()).tolist()
+    return [tuple(flat[a:b]) for a, b in zip(offsets, offsets[1:])]
+
+
+class DatasetTables(tables.Tables):
+    """The Dask engine's answer: the small tables in memory, the claims and assertions in the
+    dataset, read back a chunk of whole articles at a time (``claim_chunks``) in the order the
+    local engine gives them, so that the finish never holds every claim."""
+
+    streamed = True
+
+    def __init__(self, dataset: Path, part_sources: list[list[str]], **small):
+        super().__init__(**small)
+        self.dataset = Path(dataset)
+        self.part_sources = part_sources   # per part: the source ids of its articles
+
+    def runs(self) -> list[tuple[int, str, str]]:
+        """(part, first source id, last source id) in claims order: the local engine sorts its
+        claims by source id (unique), so the articles of every part are taken in that order,
+        a run of consecutive ones of one part at a time."""
+        owner = sorted((sid, p) for p, sids in enumerate(self.part_sources) for sid in sids)
+        out: list[list] = []
+        for sid, p in owner:
+            if out and out[-1][0] == p:
+                out[-1][2] = sid
+            else:
+                out.append([p, sid, sid])
+        return [tuple(r) for r in out]
+
+    def claim_chunks(self, size: int | None = None):
+        """The claims and assertions of the dataset in chunks of about ``size`` claims (whole
+        articles), in claims order. A part is read when its first run comes and dropped after
+        its last: one or two parts at a time when file names sort as their source ids."""
+        size = size or config.FINISH_CHUNK_CLAIMS
+        runs = self.runs()
+        last = {p: i for i, (p, _, _) in enumerate(runs)}
+        loaded: dict[int, tuple] = {}
+        claims: list[pd.DataFrame] = []
+        assertions: list[pd.DataFrame] = []
+        held = 0
+        for i, (p, first, final) in enumerate(runs):
+            if p not in loaded:
+                loaded[p] = self._part(p)
+            c, a, a_row = loaded[p]
+            lo = int(c["source_id"].searchsorted(first, side="left"))
+            hi = int(c["source_id"].searchsorted(final, side="right"))
+            claims.append(c.iloc[lo:hi])
+            assertions.append(a.iloc[a_row.searchsorted(lo, side="left"):a_row.searchsorted(hi, side="left")])
+            held += hi - lo
+            if last[p] == i:
+                del loaded[p]
+            if held >= size:
+                yield _joined(claims), _joined(assertions)
+                claims, assertions, held = [], [], 0
+        if claims or not runs:
+            yield (_joined(claims) if claims else read_part_table_empty("claims"),
+                   _joined(assertions) if assertions else read_part_table_empty("assertions"))
+
+    def _part(self, part: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """One part's claims (sorted as the stages sort them) and assertions in claims order,
+        with each assertion's claim row (to cut both at the same articles)."""
+        c = read_part_table(part_path(self.dataset, "claims", part))
+        a = read_part_table(part_path(self.dataset, "assertions", part))
+        row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
+        order = row.sort_values(kind="stable").index
+        return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
+
+
+def _within(values: pd.Series, members: set) -> "np.ndarray":
+    """values.isin(members) for a large set: pandas turns the set into a list on every call."""
+    import numpy as np
+
+    return np.fromiter((v in members for v in values.tolist()), bool, len(values))
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def read_part_table_empty(name: str) -> pd.DataFrame:
+    """An empty table with a dataset table's columns."""
+    return tables.empty(list(_schema(name).names))
 
 
 # --- tasks (run on the workers) ----------------------------------------------------------------
@@ -480,15 +566,46 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                             progress, timings, recursive)
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
-    t0 = time.perf_counter()
-    parts = [read_part(dataset, p) for p in range(result.parts)]
-    for p, problems, articles in zip(parts, result.problems, result.articles):
-        p.problems, p.articles = problems, articles
-    merged = merge(parts)
-    del parts[:]
-    merged.articles = with_source_titles(merged.articles, sources)
-    timings["merge"] = time.perf_counter() - t0
-    with timed(timings, "contradict"):  # as analyse.cross_check: the pairs, then their groups
-        merged.contradictions = result.contradictions
-        merged.groups = contradiction_groups(merged.claims, merged.contradictions, evidence)
-    return merged
+    with timed(timings, "merge"):
+        small = tables.Tables.concat([tables.Tables(problems=p, articles=a)
+                                      for p, a in zip(result.problems, result.articles)])
+        out = DatasetTables(dataset, [a["source_id"].tolist() for a in result.articles],
+                            problems=small.problems.sort_values(["file", "problem"], kind="stable")
+                            .reset_index(drop=True),
+                            articles=with_source_titles(small.articles.sort_values(
+                                "source_id", kind="stable").reset_index(drop=True), sources),
+                            contradictions=result.contradictions)
+    with timed(timings, "contradict"):   # as analyse.cross_check: the pairs, then their groups
+        claims, families = group_claims(dataset, result.parts, out.contradictions)
+        out.groups = contradiction_groups(claims, out.contradictions, evidence, families)
+    return out
+
+
+GROUP_COLUMNS = ["claim_id", "source_id", "start", "end", "text", "treatment", "certainty",
+                 "family_id", "evidence_status", "evidence_ids"]
+
+
+def group_claims(dataset: Path, parts: int, contradictions: pd.DataFrame) -> tuple[pd.DataFrame, FamilyCounts]:
+    """What ``contradiction_groups`` reads of the claims: the claims in a contradiction or
+    contradicted by the evidence (in claims order), and the size and sources of their
+    families (``FamilyCounts``, counted part by part). Two passes over a few columns of the
+    dataset, holding only these."""
+    wanted = set(contradictions["claim_a"].tolist()) | set(contradictions["claim_b"].tolist())
+    files = [part_path(dataset, "claims", p) for p in range(parts)]
+    families: set[str] = set()
+    for f in files:
+        c = io.read_parquet(f, columns=["claim_id", "family_id", "evidence_status"])
+        mine = _within(c["claim_id"], wanted) | (c["evidence_status"] == "contradicted").to_numpy()
+        wanted.update(c.loc[mine, "claim_id"].tolist())
+        families.update(claim_families(c)[mine].tolist())
+    kept, counts = [], FamilyCounts()
+    for f in files:
+        c = io.read_parquet(f, columns=GROUP_COLUMNS)
+        counts.add(FamilyCounts.of(c, families))
+        c = c[_within(c["claim_id"], wanted)]
+        if len(c):
+            kept.append(c.assign(evidence_ids=[tuple(v) for v in c["evidence_ids"]]))
+    if not kept:
+        return tables.empty(GROUP_COLUMNS), counts
+    out = pd.concat(kept, ignore_index=True)
+    return out.sort_values(["source_id", "start", "end"], kind="stable").reset_index(drop=True), counts
