@@ -666,8 +666,8 @@ def dask_markdown(figures: dict) -> list[str]:
              f"local engine with `--workers {DASK_WORKERS}` (validation on, report and workbook off; "
              "each run in a fresh process). Peak memory: the client process (which also hosts the "
              "LocalCluster's scheduler) during the distributed phase and over the whole run "
-             "(the shared finish: merge, review, validation and writing hold every claim, as the "
-             "local engine does), and each worker process.", "",
+             "(the finish reads the claims back from the dataset a chunk at a time: review, "
+             "validation and writing hold one chunk, not every claim), and each worker process.", "",
              "| articles | engine | wall s | articles/s | screen s | families s | contradict s | merge s | "
              "validate s | write s | client MB (distributed phase) | client MB (whole run) | "
              "per worker MB | claims | contradictions | load at start |",
@@ -707,9 +707,10 @@ def dask_markdown(figures: dict) -> list[str]:
                      f"{big['client_distributed_mb']:.0f} MB at 50,000 ({grow:.2f}x for 5x the articles); "
                      f"target flat")
         whole = big["peak_main_mb"] / dask["peak_main_mb"]
-        lines.append(f"- **NOT met** for the whole run: the shared finish (merge, review, validation, "
-                     f"CSV/Parquet writing) holds every claim in the client: {dask['peak_main_mb']:.0f} MB "
-                     f"-> {big['peak_main_mb']:.0f} MB ({whole:.1f}x); see the scale model")
+        lines.append(f"- {'met' if whole <= 1.25 else '**NOT met**'}: client memory over the whole run "
+                     f"(the finish included) {dask['peak_main_mb']:.0f} MB at 10,000 articles, "
+                     f"{big['peak_main_mb']:.0f} MB at 50,000 ({whole:.2f}x for 5x the articles); "
+                     f"target flat")
     if big or dask:
         lines += ["", *scale_model(big or dask, dask if big else None)]
     return lines
@@ -727,9 +728,9 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
     parts = -(-articles // config.AUDIT_BATCH_ARTICLES)
     gb = r.get("shuffle_bytes_per_article", 0) * articles / 1e9
     claims_per_article = r["claims"] / r["articles"]
-    client_gb = (r["peak_main_mb"] - r["client_distributed_mb"]) / r["articles"] * articles / 1024
-    rows = "; ".join(f"{n} workers: {(articles * (per + phases) / n + 60) / 3600:.1f} h"
-                     for n in workers)
+    client_mb = ((r["peak_main_mb"] - small["peak_main_mb"]) / (r["articles"] - small["articles"]) * articles
+                 if small else 0.0)
+    rows = "; ".join(f"{n} workers: {_duration(articles * (per + phases) / n + 60)}" for n in workers)
     return [
         "### Scale model (per million articles)", "",
         f"From the {r['articles']:,}-article Dask run: {per * 1000:.1f} ms of per-article stages per "
@@ -744,11 +745,19 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         f"- Expected wall time of the distributed phase, (per-article + phases) x articles / workers "
         f"+ 1 min start-up: {rows}; a lower bound, see blocks below.",
         *block_growth(r, small, articles),
-        f"- The finish in the client (merge, review, validation, writing; {finish * 1000:.2f} ms per "
-        f"article here) is not distributed: at a million articles it would need about "
-        f"{client_gb:,.0f} GB in the client and {finish * articles / 3600:.1f} h. Past a few "
-        f"hundred thousand articles, read the Parquet dataset instead (docs/dask.md).",
+        f"- The finish in the client (review, validation and writing, a chunk of "
+        f"{config.FINISH_CHUNK_CLAIMS:,} claims at a time; {finish * 1000:.2f} ms per article here) "
+        f"is not distributed: about {finish * articles / 3600:.1f} h per million articles, in "
+        f"memory set by the chunk" + (f"; the client's peak grows by about {client_mb:,.0f} MB per "
+                                      f"million articles (from the two runs: one row per article, "
+                                      f"the contradictions and their groups, 8 bytes per claim id)."
+                                      if small else "."),
     ]
+
+
+def _duration(seconds: float) -> str:
+    """'3.5 h', or '7 min' under an hour."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def block_growth(big: dict, small: dict | None, articles: int) -> list[str]:
