@@ -247,9 +247,13 @@ def check(
 
 @app.command()
 def bench(large: bool = typer.Option(False, "--large", help="Also the 50,000-article Dask run (about 45 min more)."),
+          rewrite: bool = typer.Option(False, "--rewrite", help="Run nothing: write BENCHMARKS.md again from the figures of the last run (bench/figures.json)."),
           ) -> None:
     """Benchmark: synthetic corpora of 100, 1,000 and 10,000 articles, real text, check's cold
     start, the Dask engine; writes BENCHMARKS.md."""
-    from .dev.bench import main as run_bench
+    from .dev import bench as dev_bench
 
-    run_bench(echo=typer.echo, large=large)  # plain text: the Markdown table must not be wrapped
+    if rewrite:
+        dev_bench.rewrite(echo=typer.echo)
+        return
+    dev_bench.main(echo=typer.echo, large=large)  # plain text: the Markdown table must not be wrapped

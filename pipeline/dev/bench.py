@@ -201,7 +201,7 @@ def run_one(raw: Path, out: Path, workers: int) -> dict:
     result = run_audit(raw, out, validate=True, report=False, workbook=False, workers=workers)
     wall = time.perf_counter() - t0
     own, kids = _peak_mb()
-    return {"wall": wall, "timings": result.timings, "claims": len(result.claims),
+    return {"wall": wall, "timings": result.timings, "claims": result.claim_count,
             "contradictions": len(result.contradictions), "problems": len(result.problems),
             "peak_main_mb": own, "peak_worker_mb": kids if workers > 1 else 0.0}
 
@@ -581,7 +581,7 @@ def run_one_dask(raw: Path, out: Path, workers: int, engine: str) -> dict:
     wall = time.perf_counter() - t0
     own, kids = _peak_mb()
     t = result.timings
-    r = {"wall": wall, "timings": t, "claims": len(result.claims),
+    r = {"wall": wall, "timings": t, "claims": result.claim_count,
          "contradictions": len(result.contradictions), "peak_main_mb": own,
          "peak_worker_mb": t.get("dask_worker_peak_mb", kids),
          "client_distributed_mb": t.get("dask_client_peak_mb", 0.0)}
@@ -748,10 +748,12 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         f"- The finish in the client (review, validation and writing, a chunk of "
         f"{config.FINISH_CHUNK_CLAIMS:,} claims at a time; {finish * 1000:.2f} ms per article here) "
         f"is not distributed: about {finish * articles / 3600:.1f} h per million articles, in "
-        f"memory set by the chunk" + (f"; the client's peak grows by about {client_mb:,.0f} MB per "
-                                      f"million articles (from the two runs: one row per article, "
-                                      f"the contradictions and their groups, 8 bytes per claim id)."
-                                      if small else "."),
+        f"memory set by the chunk" + (
+            f": it adds {small['peak_main_mb'] - small['client_distributed_mb']:.0f} MB to the "
+            f"client's peak at {small['articles']:,} articles and "
+            f"{r['peak_main_mb'] - r['client_distributed_mb']:.0f} MB at {r['articles']:,}. The "
+            f"client's growth is the distributed phase's (see the targets); linearly, about "
+            f"{client_mb:,.0f} MB more per million articles." if small else "."),
     ]
 
 
@@ -780,21 +782,3 @@ def block_growth(big: dict, small: dict | None, articles: int) -> list[str]:
         f"counted per source before the shuffle (one row per family and source, not per claim); "
         f"not built.",
     ]
-
-
-def update_dask_section(text: str, figures: dict) -> str:
-    """BENCHMARKS.md with its Dask engine section replaced (or added) from ``figures``."""
-    head = text.split(DASK_SECTION, 1)[0].rstrip("\n")
-    return head + "\n\n" + "\n".join(dask_markdown(figures)) + "\n"
-
-
-def dask_main(echo=print) -> dict:
-    """Only the Dask engine's runs: saved beside the other figures, BENCHMARKS.md section rewritten."""
-    figures_file = config.ROOT / "bench" / "figures.json"
-    figures = json.loads(figures_file.read_text(encoding="utf-8")) if figures_file.exists() else {}
-    figures["dask"] = run_dask_bench(echo=echo)
-    io.write_json(figures_file, figures)
-    path = config.ROOT / "BENCHMARKS.md"
-    io.write_text(path, update_dask_section(path.read_text(encoding="utf-8"), figures))
-    echo("\n".join(dask_markdown(figures)))
-    return figures
