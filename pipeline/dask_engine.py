@@ -46,7 +46,7 @@ from typing import Callable
 import pandas as pd
 
 from . import config, io, tables
-from .analyse import analyse_articles, timed
+from .analyse import analyse_articles, merge, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
 from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
@@ -200,13 +200,6 @@ class DatasetTables(tables.Tables):
         row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
-
-
-def _within(values: pd.Series, members: set) -> "np.ndarray":
-    """values.isin(members) for a large set: pandas turns the set into a list on every call."""
-    import numpy as np
-
-    return np.fromiter((v in members for v in values.tolist()), bool, len(values))
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -566,15 +559,11 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                             progress, timings, recursive)
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
-    with timed(timings, "merge"):
-        small = tables.Tables.concat([tables.Tables(problems=p, articles=a)
-                                      for p, a in zip(result.problems, result.articles)])
+    with timed(timings, "merge"):   # the small tables as the local engine merges them
+        small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, result.articles)])
         out = DatasetTables(dataset, [a["source_id"].tolist() for a in result.articles],
-                            problems=small.problems.sort_values(["file", "problem"], kind="stable")
-                            .reset_index(drop=True),
-                            articles=with_source_titles(small.articles.sort_values(
-                                "source_id", kind="stable").reset_index(drop=True), sources),
-                            contradictions=result.contradictions)
+                            problems=small.problems, contradictions=result.contradictions,
+                            articles=with_source_titles(small.articles, sources))
     with timed(timings, "contradict"):   # as analyse.cross_check: the pairs, then their groups
         claims, families = group_claims(dataset, result.parts, out.contradictions)
         out.groups = contradiction_groups(claims, out.contradictions, evidence, families)
@@ -595,14 +584,14 @@ def group_claims(dataset: Path, parts: int, contradictions: pd.DataFrame) -> tup
     families: set[str] = set()
     for f in files:
         c = io.read_parquet(f, columns=["claim_id", "family_id", "evidence_status"])
-        mine = _within(c["claim_id"], wanted) | (c["evidence_status"] == "contradicted").to_numpy()
+        mine = pd.Series(tables.within(c["claim_id"], wanted), index=c.index) | (c["evidence_status"] == "contradicted")
         wanted.update(c.loc[mine, "claim_id"].tolist())
         families.update(claim_families(c)[mine].tolist())
     kept, counts = [], FamilyCounts()
     for f in files:
         c = io.read_parquet(f, columns=GROUP_COLUMNS)
         counts.add(FamilyCounts.of(c, families))
-        c = c[_within(c["claim_id"], wanted)]
+        c = c[tables.within(c["claim_id"], wanted)]
         if len(c):
             kept.append(c.assign(evidence_ids=[tuple(v) for v in c["evidence_ids"]]))
     if not kept:

@@ -91,6 +91,12 @@ def shared(values: list) -> list:
     return [seen.setdefault(v, v) for v in values]
 
 
+def within(values: pd.Series, members: set) -> list[bool]:
+    """``values.isin(members)`` for a large set: pandas turns the set into a list on every
+    call, which costs more than the test itself when a set of many ids meets many tables."""
+    return [v in members for v in values.tolist()]
+
+
 def empty(columns: list[str]) -> pd.DataFrame:
     """An empty table with the given columns."""
     return pd.DataFrame(columns=columns)
