@@ -36,6 +36,7 @@ class AuditResult:
     outputs: list[Path] = field(default_factory=list)
     review: pd.DataFrame | None = None  # status of every review decision (unchanged, stale, ...)
     claim_count: int = 0     # claims written (the Dask engine's tables do not hold them)
+    contradiction_count: int = 0   # contradictions written (idem)
     source_count: int = 0    # articles with at least one claim
     files: dict[str, io.Content] = field(default_factory=dict)  # output bytes or writers by name, until written
 
@@ -180,7 +181,7 @@ def _is_dataset(folder: Path) -> bool:
     if not folder.is_dir() or folder.is_symlink():
         return False
     names = {p.name for p in folder.iterdir()}
-    return bool(names) and names <= set(config.DATASET_TABLES)
+    return bool(names) and names <= {*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS}
 
 
 def read_review_log(decisions_path: Path | None) -> pd.DataFrame:
@@ -289,7 +290,7 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
     timings["analyse_wall"] = time.perf_counter() - t0
     status = review_status(analysed, read_review_log(decisions), rules)
     result = AuditResult(analysed, evidence, timings=timings, review=status)
-    contradictions, problems = analysed.contradictions, analysed.problems
+    problems = analysed.problems
     groups = tables.groups_for_people(analysed.groups)
     validator = None
     if validate:
@@ -298,10 +299,11 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
         with timed(timings, "validate"):
             validator = Validator(rules)
             result.validation = {name: validator.validate(name, df) for name, df in sorted(
-                {"contradictions": contradictions, "contradiction_groups": groups,
-                 "evidence": evidence}.items())}
+                {"contradiction_groups": groups, "evidence": evidence}.items())}
     t0, before = time.perf_counter(), timings.get("validate", 0.0)
     held = claim_tables(analysed, status, rules, staged, result, validator, keep=workbook)
+    contradictions = contradiction_table(analysed, staged, result, validator, keep=workbook)
+    result.validation = dict(sorted(result.validation.items()))
     timings["write"] = time.perf_counter() - t0 - (timings.get("validate", 0.0) - before)
     if validate:
         from .outputs.validate import ValidationFailed, failures
@@ -311,7 +313,6 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
             raise ValidationFailed("validation failed, tables not written (the previous outputs "
                                    "are unchanged):\n  " + "\n  ".join(failed))
     files = {
-        config.CONTRADICTIONS_CSV: io.people_csv(contradictions),
         config.CONTRADICTION_GROUPS_CSV: io.people_csv(groups),
         config.ARTICLES_CSV: io.people_csv(analysed.articles),
         config.PROBLEMS_CSV: io.people_csv(problems),
@@ -371,22 +372,50 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
                 result.tables.claims = claims
     if validator is not None:
         with timed(result.timings, "validate"):
-            unique = {"claim_id": _repeated_ids(analysed, ids)} if len(checked) > 1 else {}
+            unique = {"claim_id": _repeated_ids(
+                lambda: (c for c, _ in analysed.claim_chunks()), "claim_id", ids)} if len(checked) > 1 else {}
             result.validation["claims"] = merge_results(checked, unique)
-            result.validation = dict(sorted(result.validation.items()))
     if keep:
         return tuple(pd.concat(h, ignore_index=True) if len(h) > 1 else h[0] for h in held)
     return None
 
 
-def _repeated_ids(analysed: tables.Tables, ids: list) -> tuple[int, list[str]]:
-    """(claims whose id repeats, the first such ids) across the chunks of claims, from their
-    ids' hashes (``validate.hashes``); the ids are read again only when one repeats."""
+def contradiction_table(analysed: tables.Tables, staged: io.OutputSet, result: AuditResult,
+                        validator=None, keep: bool = False) -> pd.DataFrame | None:
+    """Stage contradictions.csv a chunk at a time (the Dask engine's finish never holds every
+    contradiction), validating each chunk and counting the rows into ``result``. ``keep``: also
+    return the whole table (the workbook's sheet)."""
+    from .outputs.validate import hashes, merge_results
+
+    held, checked, ids = [], [], []
+    with staged.table(config.CONTRADICTIONS_CSV) as out:
+        for chunk in analysed.contradiction_chunks():
+            if validator is not None:
+                with timed(result.timings, "validate"):
+                    checked.append(validator.validate("contradictions", chunk))
+                    ids.append(hashes(chunk["contradiction_id"]))
+            out.write(chunk)
+            result.contradiction_count += len(chunk)
+            if keep:
+                held.append(chunk)
+    if validator is not None:
+        with timed(result.timings, "validate"):
+            unique = {"contradiction_id": _repeated_ids(
+                analysed.contradiction_chunks, "contradiction_id", ids)} if len(checked) > 1 else {}
+            result.validation["contradictions"] = merge_results(checked, unique)
+    if keep:
+        return pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
+    return None
+
+
+def _repeated_ids(chunks: Callable[[], Iterable[pd.DataFrame]], column: str, ids: list) -> tuple[int, list[str]]:
+    """(rows whose ``column`` repeats, the first such values) across a table's ``chunks``, from
+    the values' hashes (``validate.hashes``); the chunks are read again only when one repeats."""
     from .outputs.validate import EXAMPLES, hashes, repeated_hashes
 
     count, twice = repeated_hashes(ids)
     if not twice:
         return 0, []
-    shown = [c for chunk, _ in analysed.claim_chunks() for c, h in zip(
-        chunk["claim_id"].astype(str).tolist(), hashes(chunk["claim_id"]).tolist()) if h in twice]
+    shown = [c for chunk in chunks() for c, h in zip(
+        chunk[column].astype(str).tolist(), hashes(chunk[column]).tolist()) if h in twice]
     return count, shown[:EXAMPLES]

@@ -118,7 +118,7 @@ def audit(
         err.print(f"[yellow]warning:[/yellow] {markup(Path(raw) / p.file)}: {markup(p.problem)}",
                   soft_wrap=True)
     out.print(f"audited {result.source_count} article(s): {result.claim_count} claims, "
-              f"{len(result.contradictions)} contradictions, {len(result.problems)} problem file(s)")
+              f"{result.contradiction_count} contradictions, {len(result.problems)} problem file(s)")
     if result.review is not None and len(result.review):
         counts = result.review["status"].value_counts()
         out.print("review decisions: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in

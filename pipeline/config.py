@@ -83,6 +83,7 @@ PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the fol
 ENGINES = ("local", "dask")
 DATASET_DIR = "dataset"     # --out/dataset/<table>/part-NNNNN.parquet, one folder per table:
 DATASET_TABLES = ("claims", "assertions", "findings")
+DATASET_CONTRADICTIONS = "contradictions"  # --out/dataset/contradictions/: one sorted run per block shuffle partition
 FINISH_CHUNK_CLAIMS = 50_000  # claims the Dask engine's finish holds at once (whole articles)
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 

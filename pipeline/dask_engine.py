@@ -21,12 +21,15 @@ processes of a Dask cluster so that no process holds every claim while the stage
    treatment; a family claim also in each member's block; a universal or ranking aspect whole),
    and ``contradict.contradictions_in`` runs on each block alone: pairs never leave a block, so
    the blocks' rows, deduplicated and sorted by ``contradict.sort_contradictions``, are
-   ``find_contradictions``'s answer on all claims.
-5. **Finish.** This process keeps the small tables (problems, articles, contradictions) and
-   never all claims: the contradiction groups read only the claims in a pair and their
-   families (``group_claims``), and ``pipeline.audit`` reviews, validates and writes the claim
-   tables from ``DatasetTables.claim_chunks``, the parts read back a chunk of whole articles at
-   a time in the local engine's order. The report and the workbook are made from the written
+   ``find_contradictions``'s answer on all claims. Each shuffle partition writes its rows as a
+   sorted run, ``<out>/dataset/contradictions/part-NNNNN.parquet``; only the four columns the
+   groups read come back (``PAIR_COLUMNS``).
+5. **Finish.** This process keeps the small tables (problems, articles, the pair columns) and
+   never all claims or contradictions: the contradiction groups read only the claims in a pair
+   and their families (``group_claims``), and ``pipeline.audit`` reviews, validates and writes
+   the claim tables from ``DatasetTables.claim_chunks``, the parts read back a chunk of whole
+   articles at a time in the local engine's order, and contradictions.csv from
+   ``DatasetTables.contradiction_chunks``, the sorted runs merged. The report and the workbook are made from the written
    outputs, as for the local engine (the workbook holds every claim: Excel's sheets do).
 
 Without a scheduler address a ``LocalCluster`` of worker processes starts on this machine.
@@ -49,8 +52,8 @@ from . import config, io, tables
 from .analyse import analyse_articles, merge, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
-from .stages.contradict import (ASSERTED_COLUMNS, assertions_of, contradictions_in,
-                                sort_contradictions, source_subtypes)
+from .stages.contradict import (ASSERTED_COLUMNS, SORT, assertions_of, contradictions_in,
+                                source_subtypes)
 from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
 from .stages.groups import FamilyCounts, claim_families, contradiction_groups
@@ -59,6 +62,8 @@ from .stages.groups import FamilyCounts, claim_families, contradiction_groups
 # sub-types their article names per treatment (JSON), and their block
 ASSERTED = ASSERTED_COLUMNS + ["ordinal", "subtypes", "block"]
 SORTED_CONTRADICTIONS = tables.CONTRADICTIONS + ["start_a", "start_b"]
+# what the contradiction groups read of a pair (``groups.contradiction_groups``)
+PAIR_COLUMNS = ["contradiction_id", "claim_a", "claim_b", "aspect"]
 FAMILY_MAP = ["family_id", "unified"]
 
 
@@ -96,8 +101,10 @@ def _schema(name: str):
     whose lists are all empty would otherwise be typed list<null>)."""
     import pyarrow as pa
 
-    columns = {"claims": tables.CLAIMS, "assertions": tables.ASSERTIONS, "findings": tables.FINDINGS}[name]
-    types = {"start": pa.int64(), "end": pa.int64(), "negated": pa.bool_(), "absolute": pa.bool_()}
+    columns = {"claims": tables.CLAIMS, "assertions": tables.ASSERTIONS, "findings": tables.FINDINGS,
+               config.DATASET_CONTRADICTIONS: SORTED_CONTRADICTIONS}[name]
+    types = {"start": pa.int64(), "end": pa.int64(), "negated": pa.bool_(), "absolute": pa.bool_(),
+             "repeats": pa.int64(), "start_a": pa.int64(), "start_b": pa.int64()}
     types.update({c: pa.list_(pa.string()) for c in tables.LIST_SEPARATORS})
     return pa.schema([(c, types.get(c, pa.string())) for c in columns])
 
@@ -145,10 +152,29 @@ class DatasetTables(tables.Tables):
 
     streamed = True
 
-    def __init__(self, dataset: Path, part_sources: list[list[str]], **small):
+    def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None, **small):
         super().__init__(**small)
         self.dataset = Path(dataset)
         self.part_sources = part_sources   # per part: the source ids of its articles
+        self.skip = skip or set()          # (run, row) of the contradiction rows another run holds too
+
+    @property
+    def contradictions(self) -> pd.DataFrame:
+        """Every contradiction at once (the workbook's sheet); the finish reads them a chunk at
+        a time (``contradiction_chunks``)."""
+        return _joined(list(self.contradiction_chunks()))
+
+    @contradictions.setter
+    def contradictions(self, value: pd.DataFrame) -> None:
+        if len(value):   # the dataclass sets the empty default; the rows stay in the dataset
+            raise ValueError("the Dask engine's contradictions are read from its dataset")
+
+    def contradiction_chunks(self, size: int | None = None):
+        """The contradictions in chunks of ``size`` rows, in the table's order: the sorted runs
+        of the dataset merged (``merged_runs``), a run's repeat of a pair left out."""
+        folder = self.dataset / config.DATASET_CONTRADICTIONS
+        runs = sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
+        return merged_runs(runs, self.skip, size or config.FINISH_CHUNK_CLAIMS)
 
     def runs(self) -> list[tuple[int, str, str]]:
         """(part, first source id, last source id) in claims order: the local engine sorts its
@@ -200,6 +226,52 @@ class DatasetTables(tables.Tables):
         row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
+
+
+def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int):
+    """Sorted runs (Parquet files sorted by ``contradict.SORT``) merged into one sorted table,
+    yielded in chunks of ``size`` rows (at least one chunk, maybe empty), leaving out the
+    (run, row)s of ``skip``. Each run is read a batch at a time: memory is a chunk and a batch
+    per run, not the table."""
+    import heapq
+
+    import pyarrow.parquet as pq
+
+    batch = max(1000, size // max(1, len(runs)))
+
+    def rows(run: int, path: Path):
+        start = 0
+        for b in pq.ParquetFile(path).iter_batches(batch_size=batch):
+            df = local_dtypes(b.to_pandas())
+            for i, key in enumerate(zip(*(df[c].tolist() for c in SORT))):
+                if (run, start + i) not in skip:
+                    yield key, run, i, df
+            start += len(df)
+
+    picked: list[tuple[pd.DataFrame, int]] = []
+    given = False
+    for _, _, i, df in heapq.merge(*(rows(run, path) for run, path in runs)):
+        picked.append((df, i))
+        if len(picked) >= size:
+            yield _taken(picked)
+            picked, given = [], True
+    if picked or not given:
+        yield _taken(picked)
+
+
+def _taken(picked: list[tuple[pd.DataFrame, int]]) -> pd.DataFrame:
+    """The rows (batch, row) in that order as one table, cut as slices of consecutive rows."""
+    if not picked:
+        return tables.empty(tables.CONTRADICTIONS)
+    slices, (df0, lo), hi = [], picked[0], picked[0][1] + 1
+    for df, i in picked[1:]:
+        if df is df0 and i == hi:
+            hi += 1
+            continue
+        slices.append(df0.iloc[lo:hi])
+        df0, lo, hi = df, i, i + 1
+    slices.append(df0.iloc[lo:hi])
+    return _joined(slices)[tables.CONTRADICTIONS]
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -353,6 +425,21 @@ def block_contradictions(rows: pd.DataFrame, rules_folder: str) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True)[SORTED_CONTRADICTIONS]
 
 
+def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
+                      partition_info: dict | None = None) -> pd.DataFrame:
+    """The contradictions of one shuffled partition written as a sorted run,
+    dataset/contradictions/part-NNNNN.parquet (``sort_contradictions`` on the partition, with
+    start_a and start_b, the last sort keys), for the finish to merge; only the pair columns
+    come back (what the groups read), with the run and row of each pair."""
+    part = (partition_info or {}).get("number", 0)
+    found = block_contradictions(rows, rules_folder)
+    run = found.drop_duplicates("contradiction_id").sort_values(SORT, kind="stable")
+    run = run.astype({c: "int64" for c in ("repeats", "start_a", "start_b")}).reset_index(drop=True)
+    io.write_parquet(part_path(Path(dataset), config.DATASET_CONTRADICTIONS, part), run,
+                     _schema(config.DATASET_CONTRADICTIONS))
+    return run[PAIR_COLUMNS].assign(run=part, row=range(len(run)))
+
+
 def peak_mb() -> float:
     """Peak resident memory of this process in MB (Linux ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -398,13 +485,14 @@ def connect(scheduler: str | None, workers: int):
 
 @dataclass
 class Distributed:
-    """What the distributed phase leaves: the dataset's part count, the problems and
-    contradictions (small tables), timings and peak memory per process."""
+    """What the distributed phase leaves: the dataset's part count, the problems and articles
+    (small tables), the contradiction pairs (``contradictions``), timings and peak memory per
+    process."""
 
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
     articles: list[pd.DataFrame] = field(default_factory=list)
-    contradictions: pd.DataFrame = field(default_factory=lambda: tables.empty(tables.CONTRADICTIONS))
+    pairs: pd.DataFrame = field(default_factory=lambda: tables.empty(PAIR_COLUMNS + ["run", "row"]))
     memory: dict = field(default_factory=dict)
 
 
@@ -470,7 +558,11 @@ def unify(dataset: Path) -> dict[str, str]:
 
 
 def contradictions(parts: int, dataset: Path, mapping: dict[str, str], rules: RuleSet) -> pd.DataFrame:
-    """Contradictions of all claims, computed block by block after a shuffle on the block key."""
+    """Contradictions of all claims, computed block by block after a shuffle on the block key
+    and written as sorted runs into the dataset (``contradiction_run``); returns the pair
+    columns of every run's rows, in run order, with the run and row that hold them. A pair
+    found in two blocks (a family claim joins its members' blocks) counts from its first run,
+    as the local engine keeps the first of its blocks' rows."""
     import dask.dataframe as dd
 
     folder = str(rules.folder)
@@ -478,11 +570,11 @@ def contradictions(parts: int, dataset: Path, mapping: dict[str, str], rules: Ru
         {"start": "int64", "absolute": bool, "named": bool, "ordinal": "int64"})
     rows = dd.from_map(asserted_task, list(range(parts)), args=(str(dataset), mapping, folder),
                        meta=meta, enforce_metadata=False)
-    out_meta = pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
-    found = rows.shuffle(on="block").map_partitions(block_contradictions, folder, meta=out_meta).compute()
-    if found.empty:
-        return tables.empty(tables.CONTRADICTIONS)
-    return sort_contradictions(found).astype({"repeats": int})
+    out_meta = pd.DataFrame({c: pd.Series(dtype=object) for c in PAIR_COLUMNS}).assign(
+        run=pd.Series(dtype="int64"), row=pd.Series(dtype="int64"))
+    pairs = rows.shuffle(on="block").map_partitions(contradiction_run, folder, str(dataset),
+                                                    meta=out_meta).compute()
+    return local_dtypes(pairs).reset_index(drop=True)
 
 
 def worker_memory(client) -> dict:
@@ -529,7 +621,7 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
         mapping = unify(dataset)
     phases["families"] = worker_memory(client)
     with timed(timings, "contradict"):
-        result.contradictions = contradictions(result.parts, dataset, mapping, rules)
+        result.pairs = contradictions(result.parts, dataset, mapping, rules)
     result.memory = worker_memory(client)
     for phase, memory in phases.items():  # peaks so far, to tell which phase set them
         timings[f"dask_worker_peak_mb_{phase}"] = max(memory["workers_mb"] or [0.0])
@@ -552,7 +644,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir) if sources is None else sources
     main = main_treatments(sources)
-    for name in config.DATASET_TABLES:
+    for name in (*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS):
         (dataset / name).mkdir(parents=True)
     with connect(scheduler, workers) as client:
         result = distribute(client, raw_dir, rules, ev, main, dataset, max(1, batch_size),
@@ -561,12 +653,14 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
     with timed(timings, "merge"):   # the small tables as the local engine merges them
         small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, result.articles)])
+        repeat = result.pairs.duplicated("contradiction_id")
         out = DatasetTables(dataset, [a["source_id"].tolist() for a in result.articles],
-                            problems=small.problems, contradictions=result.contradictions,
-                            articles=with_source_titles(small.articles, sources))
+                            skip=set(zip(result.pairs["run"][repeat].tolist(), result.pairs["row"][repeat].tolist())),
+                            problems=small.problems, articles=with_source_titles(small.articles, sources))
     with timed(timings, "contradict"):   # as analyse.cross_check: the pairs, then their groups
-        claims, families = group_claims(dataset, result.parts, out.contradictions)
-        out.groups = contradiction_groups(claims, out.contradictions, evidence, families)
+        pairs = result.pairs[~repeat].reset_index(drop=True)
+        claims, families = group_claims(dataset, result.parts, pairs)
+        out.groups = contradiction_groups(claims, pairs, evidence, families)
     return out
 
 
@@ -574,12 +668,12 @@ GROUP_COLUMNS = ["claim_id", "source_id", "start", "end", "text", "treatment", "
                  "family_id", "evidence_status", "evidence_ids"]
 
 
-def group_claims(dataset: Path, parts: int, contradictions: pd.DataFrame) -> tuple[pd.DataFrame, FamilyCounts]:
+def group_claims(dataset: Path, parts: int, pairs: pd.DataFrame) -> tuple[pd.DataFrame, FamilyCounts]:
     """What ``contradiction_groups`` reads of the claims: the claims in a contradiction or
     contradicted by the evidence (in claims order), and the size and sources of their
     families (``FamilyCounts``, counted part by part). Two passes over a few columns of the
     dataset, holding only these."""
-    wanted = set(contradictions["claim_a"].tolist()) | set(contradictions["claim_b"].tolist())
+    wanted = set(pairs["claim_a"].tolist()) | set(pairs["claim_b"].tolist())
     files = [part_path(dataset, "claims", p) for p in range(parts)]
     families: set[str] = set()
     for f in files:

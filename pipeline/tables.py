@@ -114,14 +114,19 @@ class Tables:
     groups: pd.DataFrame = field(default_factory=lambda: empty(GROUPS))
     articles: pd.DataFrame = field(default_factory=lambda: empty(ARTICLES))
 
-    # the claims and assertions are held here (False), or read a chunk at a time (the Dask
-    # engine's tables, whose claims stay in its dataset: ``claim_chunks``)
+    # the claims, assertions and contradictions are held here (False), or read a chunk at a
+    # time (the Dask engine's tables, whose rows stay in its dataset: ``claim_chunks``,
+    # ``contradiction_chunks``)
     streamed = False
 
     def claim_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """The claims and their assertions in chunks of whole articles, in claims order: here
         one chunk, the tables themselves."""
         yield self.claims, self.assertions
+
+    def contradiction_chunks(self) -> Iterator[pd.DataFrame]:
+        """The contradictions in chunks, in the table's order: here one chunk, the table."""
+        yield self.contradictions
 
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":

@@ -1,5 +1,6 @@
-"""The audit's finish over claims read in chunks (``audit.claim_tables``): what the Dask
-engine's finish does with its dataset, here on a literal article split in two chunks."""
+"""The audit's finish over claims and contradictions read in chunks (``audit.claim_tables``,
+``audit.contradiction_table``): what the Dask engine's finish does with its dataset, here on
+literal articles, one chunk of claims per article and one contradiction per chunk."""
 from __future__ import annotations
 
 import json
@@ -7,26 +8,32 @@ import json
 from conftest import raw_frame
 from pipeline import config, io, tables
 from pipeline.analyse import analyse
-from pipeline.audit import AuditResult, claim_tables
+from pipeline.audit import AuditResult, claim_tables, contradiction_table
 from pipeline.outputs.validate import Validator
 from pipeline.review import empty_decisions, decision_status, review_subjects
 
 ARTICLES = {
     "a.txt": "Microneedling\n\nMicroneedling has virtually no side effects. It is painless.\n",
     "b.txt": "Laser hair removal\n\nLaser hair removal is permanent. Most people need six sessions.\n",
+    "c.txt": "Microneedling risks\n\nMicroneedling is painful and causes side effects such as redness.\n",
 }
 
 
 class InChunks(tables.Tables):
-    """Tables whose claims come in two chunks, one article each, as the Dask engine's do."""
+    """Tables whose claims come in chunks of one article, and contradictions in chunks of one
+    row, as the Dask engine's do."""
 
     streamed = True
 
     def claim_chunks(self):
-        for sid in ("a", "b"):
+        for sid in sorted(set(self.claims["source_id"])):
             mine = self.claims["source_id"] == sid
             yield (self.claims[mine].reset_index(drop=True),
                    self.assertions[self.assertions["claim_id"].isin(self.claims.loc[mine, "claim_id"])])
+
+    def contradiction_chunks(self):
+        for i in range(len(self.contradictions)):
+            yield self.contradictions.iloc[i:i + 1].reset_index(drop=True)
 
 
 def finish(t: tables.Tables, rules, folder) -> AuditResult:
@@ -34,18 +41,22 @@ def finish(t: tables.Tables, rules, folder) -> AuditResult:
     result = AuditResult(t, None)
     with io.output_set(folder) as staged:
         claim_tables(t, status, rules, staged, result, Validator(rules))
+        contradiction_table(t, staged, result, Validator(rules))
         staged.commit()
     return result
 
 
 def test_claims_in_chunks_are_written_and_validated_as_all_at_once(rules, nlp, tmp_path):
     whole = analyse(raw_frame(ARTICLES), rules, nlp=nlp)
-    chunked = InChunks(claims=whole.claims, assertions=whole.assertions)
+    assert len(whole.contradictions) >= 2
+    chunked = InChunks(claims=whole.claims, assertions=whole.assertions, contradictions=whole.contradictions)
     a, b = finish(whole, rules, tmp_path / "whole"), finish(chunked, rules, tmp_path / "chunked")
-    for name in (config.CLAIMS_CSV, config.ASSERTIONS_CSV, config.FLAGS_CSV):
+    for name in (config.CLAIMS_CSV, config.ASSERTIONS_CSV, config.FLAGS_CSV, config.CONTRADICTIONS_CSV):
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "chunked" / name).read_bytes(), name
-    assert json.dumps(a.validation) == json.dumps(b.validation) and a.validation["claims"]["success"]
-    assert (a.claim_count, a.source_count) == (b.claim_count, b.source_count) == (len(whole.claims), 2)
+    assert json.dumps(a.validation) == json.dumps(b.validation)
+    assert a.validation["claims"]["success"] and a.validation["contradictions"]["success"]
+    assert (a.claim_count, a.source_count) == (b.claim_count, b.source_count) == (len(whole.claims), 3)
+    assert a.contradiction_count == b.contradiction_count == len(whole.contradictions)
 
 
 def test_a_claim_id_repeated_across_chunks_fails_validation_naming_it(rules, nlp, tmp_path):
@@ -57,4 +68,16 @@ def test_a_claim_id_repeated_across_chunks_fails_validation_naming_it(rules, nlp
     unique = {(r["expectation"], r["column"]): r for r in
               finish(chunked, rules, tmp_path / "out").validation["claims"]["results"]}
     hit = unique[("expect_column_values_to_be_unique", "claim_id")]
+    assert not hit["success"] and hit["unexpected_count"] == 2 and hit["examples"] == [first, first]
+
+
+def test_a_contradiction_id_repeated_across_chunks_fails_validation_naming_it(rules, nlp, tmp_path):
+    whole = analyse(raw_frame(ARTICLES), rules, nlp=nlp)
+    contradictions = whole.contradictions.copy()
+    first = contradictions["contradiction_id"][0]
+    contradictions.loc[contradictions.index[-1], "contradiction_id"] = first
+    chunked = InChunks(claims=whole.claims, assertions=whole.assertions, contradictions=contradictions)
+    unique = {(r["expectation"], r["column"]): r for r in
+              finish(chunked, rules, tmp_path / "out").validation["contradictions"]["results"]}
+    hit = unique[("expect_column_values_to_be_unique", "contradiction_id")]
     assert not hit["success"] and hit["unexpected_count"] == 2 and hit["examples"] == [first, first]

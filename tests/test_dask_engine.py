@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import config, dask_engine, io
+from pipeline import config, dask_engine, io, tables
 from pipeline.audit import run_audit
 from pipeline.cli import app
+from pipeline.stages.contradict import SORT, sort_contradictions
 from pipeline.stages.families import unify_families
 from test_robust import EXPECTED_PROBLEMS, hostile_folder
 
@@ -182,6 +183,69 @@ def test_the_finish_in_small_chunks_writes_every_output_as_the_local_engine(clus
     status = io.read_csv(dask / config.REVIEW_STATUS_CSV)
     assert set(status["status"]) == {"unchanged", "superseded", "stale", "orphaned"}
     assert list(pd.read_csv(dask / config.CLAIMS_CSV)["source_id"].drop_duplicates())[:3] == ["a", "a-b", "a.b"]
+
+
+# a claim about the injectables family pairs with one of its article in the family's block and
+# again in each member's block that other articles fill: one pair, found in several runs
+FAMILY_PAIR = {
+    "a.txt": "Injectables\n\nInjections are a non-invasive treatment with no downtime. "
+             "Avoid direct sun for a week after injectables.\n",
+    "b.txt": "Botox\n\nBotox has no downtime at all.\n",
+    "c.txt": "Fillers\n\nDermal fillers have no downtime.\n",
+    "d.txt": "PRP\n\nPRP therapy has no downtime.\n",
+}
+
+
+def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
+    """Each shuffle partition writes its contradictions as a sorted run; a pair that two runs
+    hold (a family claim joins its members' blocks) is in contradictions.csv once, and every
+    table is the local engine's."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, text in FAMILY_PAIR.items():
+        (raw / name).write_text(text, encoding="utf-8")
+    local, dask = audit_both(raw, tmp_path / "out", cluster, batch_size=1)
+    assert_same(local, dask)
+    runs = [io.read_parquet(f) for f in sorted((dask / config.DATASET_DIR / "contradictions").glob("part-*.parquet"))]
+    held = pd.concat(runs, ignore_index=True)["contradiction_id"]
+    assert held.duplicated().any()   # the case this test is about
+    written = pd.read_csv(dask / config.CONTRADICTIONS_CSV)["contradiction_id"]
+    assert sorted(written) == sorted(set(held))
+    for run in runs:   # every run is sorted as the table is
+        assert list(run["contradiction_id"]) == list(sort_contradictions(run)["contradiction_id"])
+
+
+def run_file(folder: Path, run: int, rows: list[tuple]) -> tuple[int, Path]:
+    """A sorted run of contradiction rows (treatment, aspect, source_a, start_a, source_b,
+    start_b, contradiction_id) with the other columns filled in."""
+    df = pd.DataFrame(rows, columns=["treatment", "aspect", "source_a", "start_a", "source_b", "start_b",
+                                     "contradiction_id"])
+    df = df.assign(**{c: f"{c}-" + df["contradiction_id"] for c in dask_engine.SORTED_CONTRADICTIONS
+                      if c not in df}).assign(repeats=1)[dask_engine.SORTED_CONTRADICTIONS]
+    path = folder / f"part-{run:05d}.parquet"
+    io.write_parquet(path, df.sort_values(SORT, kind="stable"), dask_engine._schema(config.DATASET_CONTRADICTIONS))
+    return run, path
+
+
+def test_sorted_runs_merge_into_the_sorted_table_in_chunks(tmp_path):
+    """The finish merges the runs a chunk at a time: the rows of all runs in the table's order,
+    the repeats named by (run, row) left out, whatever the chunk size."""
+    runs = [run_file(tmp_path, 0, [("botox", "pain", "s1", 5, "s2", 0, "x1"), ("botox", "pain", "s2", 9, "s3", 0, "x2"),
+                                   ("peel", "cost", "s1", 0, "s1", 40, "x3")]),
+            run_file(tmp_path, 1, [("botox", "pain", "s1", 5, "s2", 0, "x1"), ("botox", "pain", "s10", 1, "s2", 0, "x4"),
+                                   ("laser", "downtime", "s4", 3, "s5", 0, "x5")]),
+            run_file(tmp_path, 2, [])]
+    skip = {(1, 0)}   # run 1's copy of x1
+    whole = pd.concat([io.read_parquet(p) for _, p in runs], ignore_index=True).drop_duplicates("contradiction_id")
+    expected = sort_contradictions(whole)
+    for size in (1, 2, 4, 100):
+        chunks = list(dask_engine.merged_runs(runs, skip, size))
+        assert [len(c) for c in chunks[:-1]] == [size] * (len(chunks) - 1)
+        merged = pd.concat(chunks, ignore_index=True)
+        assert list(merged.columns) == tables.CONTRADICTIONS
+        assert list(merged["contradiction_id"]) == list(expected["contradiction_id"]) == ["x1", "x4", "x2", "x5", "x3"]
+    empty = list(dask_engine.merged_runs([runs[2]], set(), 10))
+    assert len(empty) == 1 and empty[0].empty and list(empty[0].columns) == tables.CONTRADICTIONS
 
 
 def test_family_unification_per_treatment_equals_all_at_once(rules):

@@ -202,7 +202,7 @@ def run_one(raw: Path, out: Path, workers: int) -> dict:
     wall = time.perf_counter() - t0
     own, kids = _peak_mb()
     return {"wall": wall, "timings": result.timings, "claims": result.claim_count,
-            "contradictions": len(result.contradictions), "problems": len(result.problems),
+            "contradictions": result.contradiction_count, "problems": len(result.problems),
             "peak_main_mb": own, "peak_worker_mb": kids if workers > 1 else 0.0}
 
 
@@ -582,7 +582,7 @@ def run_one_dask(raw: Path, out: Path, workers: int, engine: str) -> dict:
     own, kids = _peak_mb()
     t = result.timings
     r = {"wall": wall, "timings": t, "claims": result.claim_count,
-         "contradictions": len(result.contradictions), "peak_main_mb": own,
+         "contradictions": result.contradiction_count, "peak_main_mb": own,
          "peak_worker_mb": t.get("dask_worker_peak_mb", kids),
          "client_distributed_mb": t.get("dask_client_peak_mb", 0.0)}
     if engine == "dask":
