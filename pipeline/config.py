@@ -85,6 +85,8 @@ DATASET_DIR = "dataset"     # --out/dataset/<table>/part-NNNNN.parquet, one fold
 DATASET_TABLES = ("claims", "assertions", "findings")
 DATASET_CONTRADICTIONS = "contradictions"  # --out/dataset/contradictions/: one sorted run per block shuffle partition
 FINISH_CHUNK_CLAIMS = 50_000  # claims the Dask engine's finish holds at once (whole articles)
+FINISH_CHUNK_CONTRADICTIONS = 20_000  # contradictions it holds at once (rows several times a claim's)
+MERGE_FANIN = 64            # sorted contradiction runs the finish merges at once (more: merged in passes)
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 
 SEVERITIES = ("high", "medium", "low")  # most severe first

@@ -174,7 +174,7 @@ class DatasetTables(tables.Tables):
         of the dataset merged (``merged_runs``), a run's repeat of a pair left out."""
         folder = self.dataset / config.DATASET_CONTRADICTIONS
         runs = sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
-        return merged_runs(runs, self.skip, size or config.FINISH_CHUNK_CLAIMS)
+        return merged_runs(runs, self.skip, size or config.FINISH_CHUNK_CONTRADICTIONS, workdir=self.dataset.parent)
 
     def runs(self) -> list[tuple[int, str, str]]:
         """(part, first source id, last source id) in claims order: the local engine sorts its
@@ -228,16 +228,50 @@ class DatasetTables(tables.Tables):
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
 
 
-def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int):
+def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int, workdir: Path | None = None):
     """Sorted runs (Parquet files sorted by ``contradict.SORT``) merged into one sorted table,
-    yielded in chunks of ``size`` rows (at least one chunk, maybe empty), leaving out the
-    (run, row)s of ``skip``. Each run is read a batch at a time: memory is a chunk and a batch
-    per run, not the table."""
+    yielded in chunks of ``size`` rows (at least one chunk, maybe empty; the columns of
+    ``tables.CONTRADICTIONS``), leaving out the (run, row)s of ``skip``. At most
+    ``config.MERGE_FANIN`` runs are open at once: more are first merged a group at a time into
+    longer runs in a temporary folder under ``workdir`` (an external merge sort), so memory is
+    a chunk and a batch per open run, and open files stay few, however many runs there are."""
+    import tempfile
+
+    fanin = max(2, config.MERGE_FANIN)
+    if len(runs) <= fanin:
+        for chunk in _merge(runs, skip, size):
+            yield chunk[tables.CONTRADICTIONS]
+        return
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=".merge-") as tmp:
+        level = 0
+        while len(runs) > fanin:
+            runs = [(n, _write_run(Path(tmp) / f"{level}-{n:05d}.parquet",
+                                   _merge(runs[g:g + fanin], skip, size)))
+                    for n, g in enumerate(range(0, len(runs), fanin))]
+            skip, level = set(), level + 1
+        for chunk in _merge(runs, skip, size):
+            yield chunk[tables.CONTRADICTIONS]
+
+
+def _write_run(path: Path, chunks) -> Path:
+    """Write merged chunks (with their sort keys) as one sorted run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema(config.DATASET_CONTRADICTIONS)
+    with pq.ParquetWriter(path, schema) as writer:
+        for chunk in chunks:
+            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+    return path
+
+
+def _merge(runs: list[tuple[int, Path]], skip: set, size: int):
+    """``merged_runs`` on few enough runs to open at once: chunks with the sort keys."""
     import heapq
 
     import pyarrow.parquet as pq
 
-    batch = max(1000, size // max(1, len(runs)))
+    batch = max(100, size // max(1, len(runs)))
 
     def rows(run: int, path: Path):
         start = 0
@@ -262,7 +296,7 @@ def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int):
 def _taken(picked: list[tuple[pd.DataFrame, int]]) -> pd.DataFrame:
     """The rows (batch, row) in that order as one table, cut as slices of consecutive rows."""
     if not picked:
-        return tables.empty(tables.CONTRADICTIONS)
+        return tables.empty(SORTED_CONTRADICTIONS)
     slices, (df0, lo), hi = [], picked[0], picked[0][1] + 1
     for df, i in picked[1:]:
         if df is df0 and i == hi:
@@ -271,7 +305,7 @@ def _taken(picked: list[tuple[pd.DataFrame, int]]) -> pd.DataFrame:
         slices.append(df0.iloc[lo:hi])
         df0, lo, hi = df, i, i + 1
     slices.append(df0.iloc[lo:hi])
-    return _joined(slices)[tables.CONTRADICTIONS]
+    return _joined(slices)
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -156,11 +156,11 @@ def decisions_of_every_status(out: Path) -> pd.DataFrame:
 
 
 def test_the_finish_in_small_chunks_writes_every_output_as_the_local_engine(cluster, tmp_path, monkeypatch):
-    """The Dask finish reads the claims back a few at a time (FINISH_CHUNK_CLAIMS = 5): with
-    file names that sort unlike their source ids (a-b.txt, a.b.txt, a.txt: source ids a,
-    a-b, a.b), a decisions log of every status, validation and the workbook on, every output
-    is the local engine's, byte for byte; claims.parquet has the same rows (a row group per
-    chunk)."""
+    """The Dask finish reads the claims and contradictions back a few at a time (chunks of 5,
+    sorted runs merged two at a time): with file names that sort unlike their source ids
+    (a-b.txt, a.b.txt, a.txt: source ids a, a-b, a.b), a decisions log of every status,
+    validation and the workbook on, every output is the local engine's, byte for byte;
+    claims.parquet has the same rows (a row group per chunk)."""
     import shutil
 
     raw = tmp_path / "raw"
@@ -174,6 +174,8 @@ def test_the_finish_in_small_chunks_writes_every_output_as_the_local_engine(clus
     log = tmp_path / "decisions.csv"
     decisions_of_every_status(tmp_path / "first").to_csv(log, index=False)
     monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
+    monkeypatch.setattr(config, "FINISH_CHUNK_CONTRADICTIONS", 5)
+    monkeypatch.setattr(config, "MERGE_FANIN", 2)
     local, dask = audit_both(raw, tmp_path / "out", cluster, decisions=log, **opts)
     assert_same(local, dask)
     for name in (config.REVIEW_STATUS_CSV, config.VALIDATION_JSON, config.CLAIMS_REVIEW_XLSX):
@@ -227,9 +229,14 @@ def run_file(folder: Path, run: int, rows: list[tuple]) -> tuple[int, Path]:
     return run, path
 
 
-def test_sorted_runs_merge_into_the_sorted_table_in_chunks(tmp_path):
+@pytest.mark.parametrize("fanin", [64, 2], ids=["one-pass", "in-passes"])
+def test_sorted_runs_merge_into_the_sorted_table_in_chunks(tmp_path, monkeypatch, fanin):
     """The finish merges the runs a chunk at a time: the rows of all runs in the table's order,
-    the repeats named by (run, row) left out, whatever the chunk size."""
+    the repeats named by (run, row) left out, whatever the chunk size; with more runs than it
+    opens at once (MERGE_FANIN) it merges them in passes through a temporary folder, removed."""
+    monkeypatch.setattr(config, "MERGE_FANIN", fanin)
+    work = tmp_path / "work"
+    work.mkdir()
     runs = [run_file(tmp_path, 0, [("botox", "pain", "s1", 5, "s2", 0, "x1"), ("botox", "pain", "s2", 9, "s3", 0, "x2"),
                                    ("peel", "cost", "s1", 0, "s1", 40, "x3")]),
             run_file(tmp_path, 1, [("botox", "pain", "s1", 5, "s2", 0, "x1"), ("botox", "pain", "s10", 1, "s2", 0, "x4"),
@@ -239,12 +246,13 @@ def test_sorted_runs_merge_into_the_sorted_table_in_chunks(tmp_path):
     whole = pd.concat([io.read_parquet(p) for _, p in runs], ignore_index=True).drop_duplicates("contradiction_id")
     expected = sort_contradictions(whole)
     for size in (1, 2, 4, 100):
-        chunks = list(dask_engine.merged_runs(runs, skip, size))
+        chunks = list(dask_engine.merged_runs(runs, skip, size, workdir=work))
         assert [len(c) for c in chunks[:-1]] == [size] * (len(chunks) - 1)
         merged = pd.concat(chunks, ignore_index=True)
         assert list(merged.columns) == tables.CONTRADICTIONS
         assert list(merged["contradiction_id"]) == list(expected["contradiction_id"]) == ["x1", "x4", "x2", "x5", "x3"]
-    empty = list(dask_engine.merged_runs([runs[2]], set(), 10))
+    assert list(work.iterdir()) == []
+    empty = list(dask_engine.merged_runs([runs[2]] * 3, set(), 10, workdir=work))
     assert len(empty) == 1 and empty[0].empty and list(empty[0].columns) == tables.CONTRADICTIONS
 
 

@@ -83,32 +83,62 @@ def claim_families(claims: pd.DataFrame) -> pd.Series:
 
 @dataclass
 class FamilyCounts:
-    """How many claims each family has, and in which sources: what a group says of its
+    """How many claims each family has, and in how many sources: what a group says of its
     counter-claims. Counted over all claims at once (``of``), or over chunks of them and
-    ``add``-ed (the Dask engine's finish, which never holds every claim)."""
+    ``add``-ed (the Dask engine's finish, which never holds every claim). The sources of a
+    family are kept as 64-bit hashes of their ids in one array (8 bytes per family and source,
+    not a set of strings: a family repeated across a large corpus has thousands of sources)."""
 
     size: dict[str, int] = field(default_factory=dict)
-    sources: dict[str, set] = field(default_factory=dict)
+    _families: list = field(default_factory=list)   # per counted chunk: family of each distinct (family, source)
+    _sources: list = field(default_factory=list)    # ... and the hash of its source id
+    _by_family: dict | None = None                  # family -> sorted distinct source hashes, on first use
 
     @classmethod
     def of(cls, claims: pd.DataFrame, families: set[str]) -> "FamilyCounts":
-        """The counts of ``families`` among ``claims`` (column operations, then a loop over
-        the distinct (family, source) rows)."""
+        """The counts of ``families`` among ``claims`` (column operations only)."""
         fam = claim_families(claims)
         in_family = tables.within(fam, families)
         members = pd.DataFrame({"family": fam[in_family], "source_id": claims["source_id"][in_family]})
-        out = cls(size=members["family"].value_counts().to_dict())
         distinct = members.drop_duplicates()
-        for f, sid in zip(distinct["family"].tolist(), distinct["source_id"].tolist()):
-            out.sources.setdefault(f, set()).add(sid)
-        return out
+        return cls(size=members["family"].value_counts().to_dict(),
+                   _families=[distinct["family"].astype(str).to_numpy(object)],
+                   _sources=[pd.util.hash_array(distinct["source_id"].astype(str).to_numpy(object))])
 
     def add(self, other: "FamilyCounts") -> None:
         """Count another set of claims in (no claim in both)."""
         for f, n in other.size.items():
             self.size[f] = self.size.get(f, 0) + n
-        for f, sids in other.sources.items():
-            self.sources.setdefault(f, set()).update(sids)
+        self._families.extend(other._families)
+        self._sources.extend(other._sources)
+        self._by_family = None
+
+    def n_sources(self, families) -> int:
+        """How many distinct sources the claims of ``families`` are in, together."""
+        import numpy as np
+
+        if self._by_family is None:
+            self._by_family = self._index()
+        arrays = [self._by_family[f] for f in families]
+        if len(arrays) < 2:   # none, or one family: no copy of a big family's sources
+            return len(arrays[0]) if arrays else 0
+        return len(np.unique(np.concatenate(arrays)))
+
+    def _index(self) -> dict:
+        """family -> its sorted distinct source hashes, from the counted chunks (one sort)."""
+        import numpy as np
+
+        if not self._families:
+            return {}
+        codes, names = pd.factorize(np.concatenate(self._families))
+        srcs = np.concatenate(self._sources)
+        order = np.lexsort((srcs, codes))
+        codes, srcs = codes[order], srcs[order]
+        keep = np.ones(len(srcs), dtype=bool)
+        keep[1:] = (codes[1:] != codes[:-1]) | (srcs[1:] != srcs[:-1])
+        codes, srcs = codes[keep], srcs[keep]
+        starts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()]
+        return {names[codes[a]]: srcs[a:b] for a, b in zip(starts, [*starts[1:], len(srcs)])}
 
 
 class _Claims:
@@ -126,9 +156,8 @@ class _Claims:
         for cid, sid, start, text, treatment, cert, f in zip(*cols, fam[mine].tolist()):
             self.row[cid] = (sid, int(start), text, treatment, cert)
             self.family[cid] = f
-        families = families or FamilyCounts.of(claims, set(self.family.values()))
-        self.size = families.size
-        self.sources = families.sources
+        self.counts = families or FamilyCounts.of(claims, set(self.family.values()))
+        self.size = self.counts.size
 
     def strength(self, cid: str) -> tuple:
         """Sort key of a counter-claim: absolute first, most repeated, then corpus order."""
@@ -153,26 +182,30 @@ def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
     evidence (``FamilyCounts``); counted from ``claims`` otherwise."""
     if not len(claims):
         return tables.empty(tables.GROUPS)
-    known = set(claims["claim_id"].tolist())
-    pairs = [(x, a, b, asp) for x, a, b, asp in zip(
-        contradictions["contradiction_id"].tolist(), contradictions["claim_a"].tolist(),
-        contradictions["claim_b"].tolist(), contradictions["aspect"].tolist()) if a in known and b in known]
-    refuted: list[tuple[str, tuple[str, ...]]] = []
-    if "evidence_status" in claims:
-        bad = claims[claims["evidence_status"] == "contradicted"]
-        refuted = [(c, _ids(i)) for c, i in zip(bad["claim_id"].tolist(), bad["evidence_ids"].tolist()) if _ids(i)]
-    info = _Claims(claims, {c for _, a, b, _ in pairs for c in (a, b)} | {c for c, _ in refuted}, families)
+    known = {c: c for c in claims["claim_id"].tolist()}   # one string object per claim id
     attacked: dict[str, dict] = {}
 
     def group(cid: str) -> dict:
         return attacked.setdefault(cid, {"counters": {}, "aspects": set(), "pairs": [], "evidence": ()})
 
-    for xid, a, b, aspect in pairs:
-        for me, other in ((a, b), (b, a)):
-            g = group(me)
-            g["counters"][other] = None
-            g["aspects"].add(aspect)
-            g["pairs"].append(xid)
+    step = config.FINISH_CHUNK_CLAIMS   # the pairs are read a slice at a time, not all as lists
+    for lo in range(0, len(contradictions), step):
+        part = contradictions.iloc[lo:lo + step]
+        for xid, a, b, aspect in zip(part["contradiction_id"].tolist(), part["claim_a"].tolist(),
+                                     part["claim_b"].tolist(), part["aspect"].tolist()):
+            a, b = known.get(a), known.get(b)
+            if a is None or b is None:
+                continue
+            for me, other in ((a, b), (b, a)):
+                g = group(me)
+                g["counters"][other] = None
+                g["aspects"].add(aspect)
+                g["pairs"].append(xid)
+    refuted: list[tuple[str, tuple[str, ...]]] = []
+    if "evidence_status" in claims:
+        bad = claims[claims["evidence_status"] == "contradicted"]
+        refuted = [(c, _ids(i)) for c, i in zip(bad["claim_id"].tolist(), bad["evidence_ids"].tolist()) if _ids(i)]
+    info = _Claims(claims, set(attacked) | {c for c, _ in refuted}, families)
     ev_aspects = _evidence_aspects(evidence)
     for cid, ids in refuted:
         g = group(cid)
@@ -189,8 +222,7 @@ def _row(cid: str, g: dict, info: _Claims) -> dict:
     counters = sorted(g["counters"], key=info.strength)
     families = {info.family[c] for c in counters}
     n_claims = sum(info.size[f] for f in families)
-    n_sources = (len(info.sources[next(iter(families))]) if len(families) == 1   # no copy of a big family
-                 else len(set().union(*(info.sources[f] for f in families))))
+    n_sources = info.counts.n_sources(families)
     counter_absolute = any(is_absolute(info.row[c][4]) for c in counters)
     sev = severity(is_absolute(cert), counter_absolute, bool(g["evidence"]))
     row = {

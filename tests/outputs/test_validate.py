@@ -2,6 +2,8 @@
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pandas as pd
 
@@ -50,3 +52,18 @@ def test_a_table_validated_in_chunks_gives_the_whole_tables_result():
                            {"contradiction_id": (count, ["x0", "x0"])})
     assert not whole["success"] and count == 2 and len(twice) == 1
     assert merged == whole
+
+
+@given(st.lists(st.lists(st.integers(0, 6), max_size=6), max_size=4))
+def test_repeated_hashes_count_every_row_of_a_repeated_value(chunks):
+    """As ``expect_column_values_to_be_unique`` counts: every row whose value occurs more than
+    once, over all chunks (a value thrice is three rows); the chunks are consumed."""
+    import numpy as np
+    from collections import Counter
+
+    arrays = [np.array(c, dtype=np.uint64) for c in chunks]
+    counts = Counter(v for c in chunks for v in c)
+    count, twice = repeated_hashes(arrays)
+    assert count == sum(n for n in counts.values() if n > 1)
+    assert twice == {v for v, n in counts.items() if n > 1}
+    assert arrays == []

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline import tables
-from pipeline.stages.groups import contradiction_groups, group_id, severity
+from pipeline.stages.groups import FamilyCounts, contradiction_groups, group_id, severity
 
 CLAIM_COLS = ["claim_id", "family_id", "source_id", "start", "text", "treatment", "certainty",
               "evidence_status", "evidence_ids"]
@@ -150,3 +150,22 @@ def test_people_form_joins_list_columns():
     people = tables.groups_for_people(contradiction_groups(c, pairs(("cnone00000000", "cbreak0000000", "side_effects"))))
     assert set(people["counter_claim_ids"]) == {"cbreak0000000", "cnone00000000"}
     assert set(people["aspects"]) == {"side_effects"} and set(people["evidence_ids"]) == {""}
+
+
+def test_family_counts_added_part_by_part_equal_counts_of_all_claims():
+    """The Dask finish counts families part by part (``FamilyCounts.add``): the same sizes and
+    source counts as over all claims, a family's sources counted once however many parts and
+    claims name them, and several families' sources united, not summed."""
+    c = claims(NO_SIDE_EFFECTS, BREAKOUTS, REDNESS,
+               ("crednes2b0000", "f3", "c", 7, REDNESS[4], "hedged"),
+               ("crednes3b0000", "f3", "c", 90, REDNESS[4], "hedged"),
+               ("cbreak2000000", "f2", "c", 3, BREAKOUTS[4], "hedged"))
+    wanted = {"f2", "f3"}
+    whole = FamilyCounts.of(c, wanted)
+    added = FamilyCounts()
+    for rows in (c.iloc[:3], c.iloc[3:4], c.iloc[4:]):
+        added.add(FamilyCounts.of(rows, wanted))
+    for counts in (whole, added):
+        assert counts.size == {"f3": 3, "f2": 2}
+        assert (counts.n_sources({"f3"}), counts.n_sources({"f2"})) == (2, 2)   # b and c each
+        assert counts.n_sources({"f2", "f3"}) == 2 and counts.n_sources(set()) == 0
