@@ -650,6 +650,7 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
     if not files:
         return Distributed(parts=0)
     result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings)
+    del files   # a row per file, which the later phases do not read
     phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
         mapping = unify(dataset)

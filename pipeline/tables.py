@@ -74,13 +74,16 @@ CLAIMS_FOR_PEOPLE = [
 ]
 
 
-def records(df: pd.DataFrame) -> Iterator[tuple]:
+def records(df: pd.DataFrame, repeated: tuple[str, ...] = ()) -> Iterator[tuple]:
     """The rows of a table as named tuples, like ``itertuples(index=False)``, read column by
     column with ``tolist``: walking an Arrow-backed text column (pandas' default ``str``) one
     element at a time costs about seven times more, and the stages that see every claim walk
-    hundreds of thousands of rows."""
+    hundreds of thousands of rows. ``repeated``: columns of few distinct values, whose equal
+    values become one object (``shared``; ``tolist`` makes a new string per cell), for rows
+    that are kept (a contradiction block keeps every row of the block)."""
     row = namedtuple("Row", df.columns, rename=True)
-    return map(row._make, zip(*(df[c].tolist() for c in df.columns)))
+    return map(row._make, zip(*(shared(df[c].tolist()) if c in repeated else df[c].tolist()
+                                for c in df.columns)))
 
 
 def shared(values: list) -> list:

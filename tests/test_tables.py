@@ -22,3 +22,14 @@ def test_records_gives_the_rows_itertuples_gives():
     assert mine[1].start == 17 and type(mine[1].start) is int and mine[0].negated is True
     assert pd.isna(mine[2].claim_id) and pd.isna(theirs[2].claim_id)
     assert list(tables.records(df.iloc[:0])) == []
+
+
+def test_records_share_one_object_per_value_of_a_repeated_column():
+    """A contradiction block keeps every row: a repeated column's equal values are one string
+    object (``tolist`` gives one per cell), and the rows are the same values as without."""
+    df = pd.DataFrame({"claim_id": pd.Series(["c1", "c2", "c3"], dtype="str"),
+                       "treatment": pd.Series(["botox", "botox", "peel"], dtype="str")})
+    plain, kept = list(tables.records(df)), list(tables.records(df, repeated=("treatment",)))
+    assert [tuple(r) for r in kept] == [tuple(r) for r in plain]
+    assert kept[0].treatment is kept[1].treatment
+    assert plain[0].treatment is not plain[1].treatment   # what sharing saves

@@ -36,6 +36,9 @@ from ..nlp.ruleset import AspectIndex, RuleSet
 _ASSERTED = ["claim_id", "family_id", "source_id", "start", "treatment", "certainty", "text",
              "aspect", "value", "base", "qualifier", "words", "absolute", "named"]
 ASSERTED_COLUMNS = _ASSERTED   # the columns of ``assertions_of``
+# the columns whose values repeat across a block's rows (one string object each, not one per row)
+_REPEATED = ("family_id", "source_id", "treatment", "certainty", "text", "aspect", "value", "base",
+             "qualifier", "words", "via")
 
 
 def full_value(base: str, qualifier: str) -> str:
@@ -193,7 +196,7 @@ def _families(asserted: pd.DataFrame, index: AspectIndex, inherited: dict) -> di
     """Blocks -> value -> families. A block is (treatment, aspect), or (outcome, aspect) for
     aspects blocked by qualifier (ranking)."""
     members: dict[tuple, list] = {}
-    for row in tables.records(asserted):
+    for row in tables.records(asserted, repeated=_REPEATED):
         members.setdefault((row.aspect, row.value, row.treatment, row.family_id), []).append(row)
     blocks: dict[tuple, dict[str, list]] = {}
     for key, rows in members.items():
