@@ -341,12 +341,12 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
     their sources into ``result``. ``keep``: also return the claims for people and the flags
     whole (the workbook shows every claim). The local engine's claims are one chunk, kept in
     ``result.tables`` with their review status."""
-    from .outputs.validate import hashes, merge_results
+    from .outputs.validate import ChunkedValidation
     from .review import review_labels
     from .stages.flag import flags_view
 
     held: tuple[list, list] = ([], [])
-    checked, ids = [], []
+    checks = ChunkedValidation(validator, "claims", "claim_id") if validator is not None else None
     with contextlib.ExitStack() as stack:
         out = {name: stack.enter_context(staged.table(name)) for name in (
             config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.ASSERTIONS_CSV, config.FLAGS_CSV)}
@@ -355,10 +355,9 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
             claims = claims.assign(**dict(zip(tables.REVIEW, review_labels(
                 "claim", claims["claim_id"].astype(str).tolist(), status))))
             people = tables.claims_for_people(claims, assertions)
-            if validator is not None:
+            if checks:
                 with timed(result.timings, "validate"):
-                    checked.append(validator.validate("claims", people))
-                    ids.append(hashes(people["claim_id"]))
+                    checks.add(people)
             out[config.CLAIMS_CSV].write(people)
             out[config.CLAIMS_PARQUET].write(people)
             out[config.ASSERTIONS_CSV].write(assertions)
@@ -370,11 +369,9 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
                 held[1].append(flags)
             if not analysed.streamed:
                 result.tables.claims = claims
-    if validator is not None:
+    if checks:
         with timed(result.timings, "validate"):
-            unique = {"claim_id": _repeated_ids(
-                lambda: (c for c, _ in analysed.claim_chunks()), "claim_id", ids)} if len(checked) > 1 else {}
-            result.validation["claims"] = merge_results(checked, unique)
+            result.validation["claims"] = checks.result(lambda: (c for c, _ in analysed.claim_chunks()))
     if keep:
         return tuple(pd.concat(h, ignore_index=True) if len(h) > 1 else h[0] for h in held)
     return None
@@ -385,37 +382,23 @@ def contradiction_table(analysed: tables.Tables, staged: io.OutputSet, result: A
     """Stage contradictions.csv a chunk at a time (the Dask engine's finish never holds every
     contradiction), validating each chunk and counting the rows into ``result``. ``keep``: also
     return the whole table (the workbook's sheet)."""
-    from .outputs.validate import hashes, merge_results
+    from .outputs.validate import ChunkedValidation
 
-    held, checked, ids = [], [], []
+    held = []
+    checks = (ChunkedValidation(validator, "contradictions", "contradiction_id")
+              if validator is not None else None)
     with staged.table(config.CONTRADICTIONS_CSV) as out:
         for chunk in analysed.contradiction_chunks():
-            if validator is not None:
+            if checks:
                 with timed(result.timings, "validate"):
-                    checked.append(validator.validate("contradictions", chunk))
-                    ids.append(hashes(chunk["contradiction_id"]))
+                    checks.add(chunk)
             out.write(chunk)
             result.contradiction_count += len(chunk)
             if keep:
                 held.append(chunk)
-    if validator is not None:
+    if checks:
         with timed(result.timings, "validate"):
-            unique = {"contradiction_id": _repeated_ids(
-                analysed.contradiction_chunks, "contradiction_id", ids)} if len(checked) > 1 else {}
-            result.validation["contradictions"] = merge_results(checked, unique)
+            result.validation["contradictions"] = checks.result(analysed.contradiction_chunks)
     if keep:
         return pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
     return None
-
-
-def _repeated_ids(chunks: Callable[[], Iterable[pd.DataFrame]], column: str, ids: list) -> tuple[int, list[str]]:
-    """(rows whose ``column`` repeats, the first such values) across a table's ``chunks``, from
-    the values' hashes (``validate.hashes``); the chunks are read again only when one repeats."""
-    from .outputs.validate import EXAMPLES, hashes, repeated_hashes
-
-    count, twice = repeated_hashes(ids)
-    if not twice:
-        return 0, []
-    shown = [c for chunk in chunks() for c, h in zip(
-        chunk[column].astype(str).tolist(), hashes(chunk[column]).tolist()) if h in twice]
-    return count, shown[:EXAMPLES]

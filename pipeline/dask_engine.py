@@ -53,7 +53,7 @@ from .analyse import analyse_articles, merge, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
 from .stages.contradict import (ASSERTED_COLUMNS, SORT, assertions_of, contradictions_in,
-                                source_subtypes)
+                                sort_contradictions, source_subtypes)
 from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
 from .stages.groups import FamilyCounts, claim_families, contradiction_groups
@@ -238,15 +238,12 @@ def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int, workdir: Pat
     import tempfile
 
     fanin = max(2, config.MERGE_FANIN)
-    if len(runs) <= fanin:
-        for chunk in _merge(runs, skip, size):
-            yield chunk[tables.CONTRADICTIONS]
-        return
-    with tempfile.TemporaryDirectory(dir=workdir, prefix=".merge-") as tmp:
+    with contextlib.ExitStack() as stack:
         level = 0
         while len(runs) > fanin:
-            runs = [(n, _write_run(Path(tmp) / f"{level}-{n:05d}.parquet",
-                                   _merge(runs[g:g + fanin], skip, size)))
+            if level == 0:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=workdir, prefix=".merge-")))
+            runs = [(n, _write_run(tmp / f"{level}-{n:05d}.parquet", _merge(runs[g:g + fanin], skip, size)))
                     for n, g in enumerate(range(0, len(runs), fanin))]
             skip, level = set(), level + 1
         for chunk in _merge(runs, skip, size):
@@ -462,13 +459,12 @@ def block_contradictions(rows: pd.DataFrame, rules_folder: str) -> pd.DataFrame:
 def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
                       partition_info: dict | None = None) -> pd.DataFrame:
     """The contradictions of one shuffled partition written as a sorted run,
-    dataset/contradictions/part-NNNNN.parquet (``sort_contradictions`` on the partition, with
-    start_a and start_b, the last sort keys), for the finish to merge; only the pair columns
+    dataset/contradictions/part-NNNNN.parquet (``sort_contradictions`` on the partition, its
+    sort keys kept), for the finish to merge; only the pair columns
     come back (what the groups read), with the run and row of each pair."""
     part = (partition_info or {}).get("number", 0)
     found = block_contradictions(rows, rules_folder)
-    run = found.drop_duplicates("contradiction_id").sort_values(SORT, kind="stable")
-    run = run.astype({c: "int64" for c in ("repeats", "start_a", "start_b")}).reset_index(drop=True)
+    run = sort_contradictions(found, keys=True).astype({c: "int64" for c in ("repeats", "start_a", "start_b")})
     io.write_parquet(part_path(Path(dataset), config.DATASET_CONTRADICTIONS, part), run,
                      _schema(config.DATASET_CONTRADICTIONS))
     return run[PAIR_COLUMNS].assign(run=part, row=range(len(run)))

@@ -161,6 +161,31 @@ def merge_results(chunks: list[dict], unique: dict[str, tuple[int, list[str]]] |
             "results": results}
 
 
+class ChunkedValidation:
+    """One table validated a chunk at a time (``add``), giving what ``Validator.validate`` gives
+    on the whole table (``result``): counts merged (``merge_results``) and the id column unique
+    across chunks, checked on 8-byte hashes, the ids read again only to name a repeat."""
+
+    def __init__(self, validator: Validator, table: str, id_column: str):
+        self.validator, self.table, self.id_column = validator, table, id_column
+        self.checked: list[dict] = []
+        self.ids: list = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        self.checked.append(self.validator.validate(self.table, chunk))
+        self.ids.append(hashes(chunk[self.id_column]))
+
+    def result(self, chunks) -> dict:
+        """The merged result; ``chunks``: a callable giving the chunks again (read only when an
+        id repeats across them)."""
+        if len(self.checked) < 2:
+            return merge_results(self.checked)
+        count, twice = repeated_hashes(self.ids)
+        shown = [] if not twice else [v for chunk in chunks() for v, h in zip(
+            chunk[self.id_column].astype(str).tolist(), hashes(chunk[self.id_column]).tolist()) if h in twice]
+        return merge_results(self.checked, {self.id_column: (count, shown[:EXAMPLES])})
+
+
 def validate_tables(tables: dict[str, pd.DataFrame], rules=None,
                     folder: Path = config.EXPECTATIONS_DIR) -> dict:
     """Run each table's suite; returns a deterministic summary {table: {success, rows, results}}.

@@ -305,8 +305,9 @@ def contradictions_in(asserted: pd.DataFrame, rules: RuleSet, inherited: dict) -
     return pd.DataFrame(rows, columns=tables.CONTRADICTIONS + ["start_a", "start_b"])
 
 
-def sort_contradictions(found: pd.DataFrame) -> pd.DataFrame:
+def sort_contradictions(found: pd.DataFrame, keys: bool = False) -> pd.DataFrame:
     """Rows of ``contradictions_in`` (of one call, or of many blocks concatenated) as the table:
-    one row per id, in a fixed order."""
+    one row per id (the first), in a fixed order. ``keys``: keep start_a and start_b, the sort
+    keys the table drops (the Dask engine merges sorted runs by them)."""
     out = found.drop_duplicates("contradiction_id").sort_values(SORT, kind="stable")
-    return out[tables.CONTRADICTIONS].reset_index(drop=True)
+    return (out if keys else out[tables.CONTRADICTIONS]).reset_index(drop=True)

@@ -188,7 +188,7 @@ def contradiction_groups(claims: pd.DataFrame, contradictions: pd.DataFrame,
     def group(cid: str) -> dict:
         return attacked.setdefault(cid, {"counters": {}, "aspects": set(), "pairs": [], "evidence": ()})
 
-    step = config.FINISH_CHUNK_CLAIMS   # the pairs are read a slice at a time, not all as lists
+    step = config.FINISH_CHUNK_CONTRADICTIONS   # the pairs are read a slice at a time, not all as lists
     for lo in range(0, len(contradictions), step):
         part = contradictions.iloc[lo:lo + step]
         for xid, a, b, aspect in zip(part["contradiction_id"].tolist(), part["claim_a"].tolist(),
