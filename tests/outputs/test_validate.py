@@ -67,3 +67,18 @@ def test_repeated_hashes_count_every_row_of_a_repeated_value(chunks):
     assert count == sum(n for n in counts.values() if n > 1)
     assert twice == {v for v, n in counts.items() if n > 1}
     assert arrays == []
+
+
+def test_a_heading_that_makes_a_claim_passes_the_claims_suite(tmp_path):
+    """A heading that asserts something is a claim (claims-guide: "a heading-like line that does
+    assert something"), so an audit of a page with one validates and writes its outputs; the
+    suite once allowed only sentences and list items, and the whole audit failed."""
+    from pipeline.audit import run_audit
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "page.txt").write_text("Laser Tattoo Removal Is Painless\n\nMost clients need six to ten "
+                                  "sessions. Each session takes about ten minutes.\n", encoding="utf-8")
+    result = run_audit(raw, tmp_path / "out", report=False, workbook=False)
+    assert "heading" in set(result.claims["kind"])
+    assert result.validation["claims"]["success"]
