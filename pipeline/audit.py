@@ -85,12 +85,15 @@ def _work(raw: pd.DataFrame, main: dict[str, str], evidence: Evidence) -> tuple[
 
 
 def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str, str], workers: int,
-                 on_batch: Callable[[tables.Tables, dict, int], None], evidence: Evidence) -> None:
+                 on_batch: Callable[[tables.Tables, dict, int], None], evidence: Evidence,
+                 meanwhile: Callable[[], object] | None = None) -> None:
     """Run analyse_articles over the batches, in this process or in ``workers`` processes.
 
     Results are handed to ``on_batch`` in batch order whatever order workers finish in, and at
     most 2 x workers batches are in flight, so memory stays bounded on any corpus size.
-    Workers return plain tables, never spaCy Docs.
+    Workers return plain tables, never spaCy Docs. ``meanwhile``: work this process does once
+    its first batches are with the workers, instead of waiting (the audit builds its validator
+    there: importing great-expectations takes seconds).
     """
     if workers <= 1:
         nlp = build_nlp(rules)
@@ -106,9 +109,14 @@ def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str
             for raw in batches:
                 sub = {sid: main[sid] for sid in raw["source_id"].tolist() if sid in main}
                 pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
+                if meanwhile and len(pending) >= 2 * workers:
+                    meanwhile()
+                    meanwhile = None
                 while len(pending) >= 2 * workers:
                     future, n = pending.popleft()
                     on_batch(*future.result(), n)
+            if meanwhile:   # fewer batches than workers can hold
+                meanwhile()
             while pending:
                 future, n = pending.popleft()
                 on_batch(*future.result(), n)
@@ -129,10 +137,12 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
                  batch_size: int = config.AUDIT_BATCH_ARTICLES,
                  progress: Callable[[int, int], None] | None = None,
                  timings: dict | None = None, evidence: pd.DataFrame | None = None,
-                 recursive: bool = False, sources: pd.DataFrame | None = None) -> tables.Tables:
+                 recursive: bool = False, sources: pd.DataFrame | None = None,
+                 meanwhile: Callable[[], object] | None = None) -> tables.Tables:
     """Stream the articles of raw_dir in batches through the per-article stages, then find
     contradictions once over all claims. Only the per-claim rows are kept between batches.
-    ``sources``: the folder's sources.csv as read (read here when not given)."""
+    ``sources``: the folder's sources.csv as read (read here when not given); ``meanwhile``:
+    what this process does while worker processes run its first batches (``_run_batches``)."""
     timings = {} if timings is None else timings
     ev = normalise_evidence(evidence, rules, where=str(Path(raw_dir) / config.EVIDENCE_CSV))
     total = len(io.list_articles(raw_dir, recursive))
@@ -151,7 +161,7 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
             progress(done, total)
 
     files = screen_raw(io.iter_articles(raw_dir, recursive))
-    _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev)
+    _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev, meanwhile)
     merged = merge(parts)
     del parts[:]
     merged.articles = with_source_titles(merged.articles, sources)
@@ -284,20 +294,18 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    make_validator = _validator(rules, timings) if validate else None
     analysed = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
                               progress=progress, timings=timings, evidence=evidence,
-                              recursive=recursive, sources=sources)
+                              recursive=recursive, sources=sources, meanwhile=make_validator)
     timings["analyse_wall"] = time.perf_counter() - t0
     status = review_status(analysed, read_review_log(decisions), rules)
     result = AuditResult(analysed, evidence, timings=timings, review=status)
     problems = analysed.problems
     groups = tables.groups_for_people(analysed.groups)
-    validator = None
-    if validate:
-        from .outputs.validate import Validator
-
+    validator = make_validator() if make_validator else None
+    if validator:
         with timed(timings, "validate"):
-            validator = Validator(rules)
             result.validation = {name: validator.validate(name, df) for name, df in sorted(
                 {"contradiction_groups": groups, "evidence": evidence}.items())}
     t0, before = time.perf_counter(), timings.get("validate", 0.0)
@@ -331,6 +339,21 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
         files[config.VALIDATION_JSON] = io.json_bytes(result.validation)
     result.files = files
     return result
+
+
+def _validator(rules: RuleSet, timings: dict) -> Callable[[], object]:
+    """The audit's validator, made on the first call (importing great-expectations takes
+    seconds: the engines call this while their workers run, or the audit when it validates)."""
+    from functools import cache
+
+    @cache
+    def made():
+        from .outputs.validate import Validator
+
+        with timed(timings, "validate"):
+            return Validator(rules)
+
+    return made
 
 
 def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, staged: io.OutputSet,

@@ -546,8 +546,11 @@ def screen(client, raw_dir: Path, recursive: bool = False) -> list[io.RawFile]:
 
 def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evidence: Evidence,
             main: dict[str, str], dataset: Path, batch_size: int,
-            progress: Callable[[int, int], None] | None, timings: dict) -> Distributed:
-    """Run the per-article stages on every partition; returns problems in partition order."""
+            progress: Callable[[int, int], None] | None, timings: dict,
+            meanwhile: Callable[[], object] | None = None) -> Distributed:
+    """Run the per-article stages on every partition; returns problems in partition order.
+    ``meanwhile``: what the client does once the partitions are submitted (as the local engine
+    does while its workers run: ``audit._run_batches``)."""
     import dask
     import dask.bag as db
     from distributed import as_completed
@@ -559,6 +562,8 @@ def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evid
     out = bag.map_partitions(analyse_task, str(raw_dir), str(rules.folder), ev,
                              dask.delayed(main, pure=True, traverse=False), str(dataset))
     futures = client.compute(out.to_delayed())
+    if meanwhile:
+        meanwhile()
     by_part: dict[int, dict] = {}
     done = 0
     for future in as_completed(futures):
@@ -637,7 +642,7 @@ def check_cluster(client, paths: list[Path]) -> None:
 
 def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: dict[str, str],
                dataset: Path, batch_size: int, progress, timings: dict,
-               recursive: bool = False) -> Distributed:
+               recursive: bool = False, meanwhile: Callable[[], object] | None = None) -> Distributed:
     """Steps 1-4 on the cluster: screen, analyse into the dataset, unify families, contradictions."""
     check_cluster(client, [raw_dir, Path(rules.folder), dataset])
     client.register_plugin(worker_plugin(str(rules.folder)))
@@ -645,7 +650,8 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
         files = screen(client, raw_dir, recursive)
     if not files:
         return Distributed(parts=0)
-    result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings)
+    result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings,
+                     meanwhile)
     del files   # a row per file, which the later phases do not read
     phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
@@ -664,7 +670,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                       progress: Callable[[int, int], None] | None = None,
                       timings: dict | None = None, evidence: pd.DataFrame | None = None,
                       scheduler: str | None = None, recursive: bool = False,
-                      sources: pd.DataFrame | None = None) -> tables.Tables:
+                      sources: pd.DataFrame | None = None,
+                      meanwhile: Callable[[], object] | None = None) -> tables.Tables:
     """``audit.audit_folder`` on a Dask cluster: the same tables, with the claims, assertions and
     findings also written as a partitioned Parquet dataset into the empty folder ``dataset``
     (the audit stages it with the other outputs: ``io.OutputSet.add_folder``)."""
@@ -679,7 +686,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
         (dataset / name).mkdir(parents=True)
     with connect(scheduler, workers) as client:
         result = distribute(client, raw_dir, rules, ev, main, dataset, max(1, batch_size),
-                            progress, timings, recursive)
+                            progress, timings, recursive, meanwhile)
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
     with timed(timings, "merge"):   # the small tables as the local engine merges them

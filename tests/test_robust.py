@@ -269,3 +269,33 @@ def test_workers_give_the_output_of_one_process(corpus, tmp_path, monkeypatch):
     two = _audit_shuffled(corpus, tmp_path / "two", 4, monkeypatch, workers=2, batch_size=2)
     for name in TABLES:
         assert one[name] == two[name], name
+
+
+def test_the_audit_builds_its_validator_while_the_workers_run(corpus, tmp_path):
+    """With worker processes, the main process makes the validator (seconds of importing
+    great-expectations) once its first batches are out, before it waits for any result; in
+    one process, only when it validates. The validation is the same either way."""
+    from pipeline.audit import _batches, _run_batches
+    from pipeline.nlp import RuleSet
+    from pipeline.stages.evidence import Evidence
+
+    rules, seen = RuleSet.load(), []
+
+    def files():
+        return screen_raw(io.iter_articles(corpus))
+
+    for workers, size in ((2, 2), (2, 50), (1, 2)):
+        events: list[str] = []
+        _run_batches(_batches(files(), size), rules, {}, workers,
+                     lambda t, timings, n: events.append("batch"), Evidence.empty(),
+                     meanwhile=lambda: events.append("meanwhile"))
+        seen.append(events)
+    batches = len(list(corpus.iterdir()))
+    assert seen[0] == ["meanwhile"] + ["batch"] * ((batches + 1) // 2)   # 4 batches out, then wait
+    assert seen[1] == ["meanwhile", "batch"]                              # one batch for two workers
+    assert seen[2] == ["batch"] * ((batches + 1) // 2)                    # nothing to wait for
+    one = run_audit(corpus, tmp_path / "one", report=False, workbook=False)
+    two = run_audit(corpus, tmp_path / "two", report=False, workbook=False, workers=2, batch_size=2)
+    assert one.validation["claims"]["success"] and one.timings["validate"] > 0
+    assert (tmp_path / "one" / config.VALIDATION_JSON).read_bytes() == \
+        (tmp_path / "two" / config.VALIDATION_JSON).read_bytes()
