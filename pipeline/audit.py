@@ -125,6 +125,14 @@ def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str
             raise
 
 
+def auto_workers(articles: int, batch_size: int = config.AUDIT_BATCH_ARTICLES) -> int:
+    """Worker processes for ``--workers auto``: one per CPU this process may use, no more than
+    there are batches; 1 (this process alone) for one batch, where starting a worker (importing
+    spaCy, building the pipeline) costs more than it saves. Outputs do not depend on it."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, -(-articles // max(1, batch_size))))
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop a pool now, on an error or a signal: drop queued batches and end the workers
     instead of waiting for the batches in flight."""

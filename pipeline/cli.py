@@ -76,9 +76,11 @@ def audit(
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the expectation suites."),
     decisions: Path = typer.Option(config.DECISIONS_FILE, "--decisions",
                                    help="Reviewers' decisions to merge (read only)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes for the per-article stages "
-                                "(output identical to one process); with --engine dask and no "
-                                "--scheduler, the LocalCluster's worker processes."),
+    workers: str = typer.Option(config.WORKERS_AUTO, "--workers", callback=lambda v: _workers(v),
+                                help="Processes for the per-article stages (output identical to one "
+                                "process): a number, or auto, one per CPU but no more than batches of "
+                                f"{config.AUDIT_BATCH_ARTICLES} articles (one batch: this process alone); "
+                                "with --engine dask and no --scheduler, the LocalCluster's worker processes."),
     recursive: bool = typer.Option(False, "--recursive", help="Audit the articles of subfolders too "
                                    "(source id: the path inside --raw)."),
     engine: str = typer.Option("local", "--engine", callback=lambda v: _choice(config.ENGINES)(v),
@@ -103,10 +105,15 @@ def audit(
     if scheduler and engine != "dask":
         raise fail("--scheduler needs --engine dask")
     try:
+        if workers == config.WORKERS_AUTO:
+            from .audit import auto_workers
+            from .io import list_articles
+
+            workers = auto_workers(len(list_articles(raw, recursive)))
         with progress_bar(raw, recursive) as progress:
             result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,
                                workbook=workbook, decisions=decisions, recursive=recursive,
-                               workers=workers, progress=progress, engine=engine,
+                               workers=int(workers), progress=progress, engine=engine,
                                scheduler=scheduler)
     except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError, EngineError) as exc:
         raise fail(exc) from None
@@ -196,6 +203,13 @@ def eval_(details: bool = typer.Option(True, "--details/--summary",
             run_corpus(typer.echo, details=details)
     except (RuleError, FileNotFoundError, ValueError) as exc:
         raise fail(exc) from None
+
+
+def _workers(value: str) -> str:
+    """--workers: auto or a whole number from 1."""
+    if value != config.WORKERS_AUTO and not (value.isdigit() and int(value) >= 1):
+        raise typer.BadParameter(f"{value!r} is not {config.WORKERS_AUTO} or a number from 1")
+    return value
 
 
 def _choice(allowed: tuple[str, ...]):

@@ -78,6 +78,7 @@ ENGLISH_MIN_WORDS = 30      # shorter texts are not judged for language
 ARTICLE_DOC_CHARS = 100_000  # an article is parsed as one spaCy Doc of its blocks, in chunks of at most this many characters
 COMBINED_MATCHERS = 512      # cached Matchers for sets of token patterns that run on one sentence together (nlp/matcher.py)
 AUDIT_BATCH_ARTICLES = 200  # articles per streamed batch (and per worker task)
+WORKERS_AUTO = "auto"       # audit --workers auto (the default): a process per CPU, at most one per batch
 PROGRESS_MIN_ARTICLES = 500 # show progress when stderr is a terminal or the folder is this large
 # Dask engine (audit --engine dask, docs/dask.md): partitions are the batches above.
 ENGINES = ("local", "dask")

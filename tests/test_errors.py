@@ -174,6 +174,8 @@ def audited(tmp_path_factory):
     (["audit", "--raw", "{root}/missing", "--out", "{root}/x"], 2),
     (["audit", "--raw", "{root}/raw", "--out", "{root}/x", "--rules", "{root}/no-rules"], 2),
     (["audit", "--raw", "{root}/raw", "--out", "{root}/x", "--workers", "0"], 2),
+    (["audit", "--raw", "{root}/raw", "--out", "{root}/x", "--workers", "two"], 2),
+    (["audit", "--raw", "{root}/missing", "--out", "{root}/x", "--workers", "auto"], 2),
     (["audit", "--raw", "{root}/raw", "--out", "{root}/x", "--no-such-option"], 2),
     (["check", "{root}/clean.txt", "--corpus", "{root}/out"], 0),
     (["check", "{root}/risky.txt", "--corpus", "{root}/out"], 1),

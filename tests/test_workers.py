@@ -107,3 +107,40 @@ def test_exit_with_parent_refuses_a_process_already_orphaned():
     assert code.returncode == 1 and "still here" not in code.stdout
     assert os.getppid() != 1   # (the test itself has a live parent)
     exit_with_parent  # imported at module level: the module loads without side effects
+
+
+def test_auto_workers_are_one_per_cpu_and_at_most_one_per_batch(monkeypatch):
+    """--workers auto (the CLI's default): this process alone for one batch (a worker costs
+    more than it saves), then a process per batch up to the CPUs this process may use."""
+    from pipeline.audit import auto_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    size = config.AUDIT_BATCH_ARTICLES
+    assert [auto_workers(n) for n in (0, 1, size, size + 1, 3 * size, 100 * size)] == [1, 1, 1, 2, 3, 4]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert auto_workers(100 * size) == 1
+
+
+def test_the_cli_audits_with_auto_workers_by_default(tmp_path, monkeypatch):
+    """The CLI resolves auto from the folder and passes a number of processes to the audit."""
+    from typer.testing import CliRunner
+
+    import pipeline.audit
+    from pipeline.cli import app
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for n in range(config.AUDIT_BATCH_ARTICLES + 1):   # two batches
+        (raw / f"a{n:03d}.txt").write_text(ARTICLE.format(n=n), encoding="utf-8")
+    asked = []
+
+    def run_audit(*args, **kw):
+        asked.append(kw["workers"])
+        raise pipeline.audit.io.InputError("stop here")
+
+    monkeypatch.setattr(pipeline.audit, "run_audit", run_audit)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for extra, workers in (([], 2), (["--workers", "auto"], 2), (["--workers", "3"], 3)):
+        res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(tmp_path / "out"), *extra])
+        assert res.exit_code == 2 and "stop here" in res.output
+        assert asked.pop() == workers
