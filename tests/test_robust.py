@@ -299,3 +299,35 @@ def test_the_audit_builds_its_validator_while_the_workers_run(corpus, tmp_path):
     assert one.validation["claims"]["success"] and one.timings["validate"] > 0
     assert (tmp_path / "one" / config.VALIDATION_JSON).read_bytes() == \
         (tmp_path / "two" / config.VALIDATION_JSON).read_bytes()
+
+
+def test_an_audit_leaves_nothing_frozen_out_of_collection(corpus, monkeypatch):
+    """The audit freezes each batch's survivors (gc.freeze: full collections skip them), and
+    unfreezes them when it ends, normally or on an error, so a long-lived process (tests, a
+    notebook) collects them afterwards."""
+    import gc
+
+    import pipeline.audit as audit
+    from pipeline.nlp import RuleSet
+
+    frozen = []
+    real = audit._settle
+
+    def settle():
+        real()
+        frozen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(audit, "_settle", settle)
+    audit.audit_folder(corpus, RuleSet.load(), batch_size=3)
+    assert len(frozen) == 4 and all(n > 0 for n in frozen) and gc.get_freeze_count() == 0
+
+    def fail_second(*args, **kwargs):
+        if frozen:
+            raise RuntimeError("batch failed")
+        return analyse(*args, **kwargs)
+
+    analyse, frozen[:] = audit.analyse_articles, []
+    monkeypatch.setattr(audit, "analyse_articles", fail_second)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        audit.audit_folder(corpus, RuleSet.load(), batch_size=3)
+    assert len(frozen) == 1 and gc.get_freeze_count() == 0
