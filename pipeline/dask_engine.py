@@ -89,7 +89,11 @@ def worker_plugin(rules_folder: str):
         name = "claims-audit-pipeline"
 
         def setup(self, worker) -> None:
+            import gc
+
             pipeline_for(rules_folder)
+            gc.collect()
+            gc.freeze()   # the pipeline lives as long as the worker: no collection walks it again (as audit._init_worker)
 
     return AuditPipeline()
 
