@@ -54,7 +54,7 @@ class AuditResult:
         return self.tables.problems
 
 
-def _batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
+def article_batches(files: Iterable[io.RawFile], size: int) -> Iterator[pd.DataFrame]:
     """Raw-file tables of at most ``size`` articles, in order (only one batch of bytes in memory)."""
     chunk: list[io.RawFile] = []
     for f in files:
@@ -77,7 +77,7 @@ def _init_worker(rules_folder: str, parent_pid: int) -> None:
     lifecycle.exit_with_parent(parent_pid)
     rules = RuleSet.load(rules_folder)
     _WORKER.update(rules=rules, nlp=build_nlp(rules))
-    gc.freeze()   # the rule set and pipeline live as long as the worker: no collection walks them again
+    lifecycle.freeze_survivors()   # the rule set and pipeline live as long as the worker
 
 
 def _work(raw: pd.DataFrame, main: dict[str, str], evidence: Evidence) -> tuple[tables.Tables, dict]:
@@ -164,7 +164,7 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
     def on_batch(t: tables.Tables, batch_timings: dict, n: int) -> None:
         nonlocal done
         parts.append(t)
-        _settle()
+        lifecycle.freeze_survivors()   # the batches so far: out of every later collection
         for k, v in batch_timings.items():
             timings[k] = timings.get(k, 0.0) + v
         done += n
@@ -173,22 +173,13 @@ def audit_folder(raw_dir: Path, rules: RuleSet, *, workers: int = 1,
 
     files = screen_raw(io.iter_articles(raw_dir, recursive))
     try:
-        _run_batches(_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev, meanwhile)
+        _run_batches(article_batches(files, max(1, batch_size)), rules, main, workers, on_batch, ev, meanwhile)
         merged = merge(parts)
         del parts[:]
         merged.articles = with_source_titles(merged.articles, sources)
         return cross_check(merged, rules, timings, evidence)
     finally:
-        gc.unfreeze()
-
-
-def _settle() -> None:
-    """Collect the garbage a batch left, then freeze what survives (the tables of the batches
-    so far, the pipeline): Python's full collections walk every tracked object, and an audit
-    keeping the claims of many batches spent a twentieth of its per-article stages there.
-    ``audit_folder`` unfreezes them when it ends, so nothing stays out of collection after it."""
-    gc.collect()
-    gc.freeze()
+        gc.unfreeze()   # nothing stays out of collection after the audit, also on an error
 
 
 def folder_engine(engine: str, scheduler: str | None, staged: io.OutputSet) -> Callable[..., tables.Tables]:
@@ -244,11 +235,12 @@ def review_status(analysed: tables.Tables, log: pd.DataFrame, rules: RuleSet) ->
     return decision_status(subjects.subjects(), log)
 
 
-def check_articles(raw_dir: Path, recursive: bool = False) -> None:
-    """Stop before anything is analysed or written when raw_dir holds no article (InputError
-    ``no articles in DIR``; FileNotFoundError when it is not a folder)."""
-    if io.list_articles(raw_dir, recursive):
-        return
+def check_articles(raw_dir: Path, recursive: bool = False) -> int:
+    """How many articles raw_dir holds; stops before anything is analysed or written when it
+    holds none (InputError ``no articles in DIR``; FileNotFoundError when it is not a folder)."""
+    found = len(io.list_articles(raw_dir, recursive))
+    if found:
+        return found
     skipped = io.skipped_folders(raw_dir, recursive)
     hint = f" (only in subfolders: {skipped[0][0]}...; audit them with --recursive)" if skipped and \
         not recursive else f" (no {', '.join(config.ARTICLE_SUFFIXES)} file)"
@@ -257,7 +249,7 @@ def check_articles(raw_dir: Path, recursive: bool = False) -> None:
 
 def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DIR,
               validate: bool = True, report: bool = True, workbook: bool = True,
-              decisions: Path | None = config.DECISIONS_FILE, workers: int = 1,
+              decisions: Path | None = config.DECISIONS_FILE, workers: int | str = 1,
               batch_size: int = config.AUDIT_BATCH_ARTICLES,
               progress: Callable[[int, int], None] | None = None,
               recursive: bool = False, engine: str = "local", scheduler: str | None = None) -> AuditResult:
@@ -273,10 +265,13 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     ``report`` and ``workbook`` switch off the two reviewer-facing outputs (the benchmark
     times the audit without them). ``engine`` (local or dask, with the address of a Dask
     ``scheduler`` or none for a LocalCluster of ``workers`` processes) only changes where the
-    stages run (``folder_engine``)."""
+    stages run (``folder_engine``). ``workers``: a number, or ``config.WORKERS_AUTO``
+    (``auto_workers`` for the articles found)."""
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     rules = RuleSet.load(rules_dir)
-    check_articles(raw_dir, recursive)
+    articles = check_articles(raw_dir, recursive)
+    if workers == config.WORKERS_AUTO:
+        workers = auto_workers(articles, batch_size)
     io.check_out_apart(out_dir, raw_dir)
     evidence = io.read_evidence(raw_dir)
     sources = io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line

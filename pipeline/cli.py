@@ -105,15 +105,11 @@ def audit(
     if scheduler and engine != "dask":
         raise fail("--scheduler needs --engine dask")
     try:
-        if workers == config.WORKERS_AUTO:
-            from .audit import auto_workers
-            from .io import list_articles
-
-            workers = auto_workers(len(list_articles(raw, recursive)))
         with progress_bar(raw, recursive) as progress:
             result = run_audit(raw, out_dir, rules_dir=rules, validate=validate, report=report,
                                workbook=workbook, decisions=decisions, recursive=recursive,
-                               workers=int(workers), progress=progress, engine=engine,
+                               workers=workers if workers == config.WORKERS_AUTO else int(workers),
+                               progress=progress, engine=engine,
                                scheduler=scheduler)
     except (RuleError, FileNotFoundError, ReviewError, InputError, OutputError, EngineError) as exc:
         raise fail(exc) from None

@@ -48,7 +48,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import config, io, tables
+from . import config, io, lifecycle, tables
 from .analyse import analyse_articles, merge, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
@@ -89,11 +89,8 @@ def worker_plugin(rules_folder: str):
         name = "claims-audit-pipeline"
 
         def setup(self, worker) -> None:
-            import gc
-
             pipeline_for(rules_folder)
-            gc.collect()
-            gc.freeze()   # the pipeline lives as long as the worker: no collection walks it again (as audit._init_worker)
+            lifecycle.freeze_survivors()   # the pipeline lives as long as the worker
 
     return AuditPipeline()
 

@@ -275,7 +275,7 @@ def test_the_audit_builds_its_validator_while_the_workers_run(corpus, tmp_path):
     """With worker processes, the main process makes the validator (seconds of importing
     great-expectations) once its first batches are out, before it waits for any result; in
     one process, only when it validates. The validation is the same either way."""
-    from pipeline.audit import _batches, _run_batches
+    from pipeline.audit import _run_batches, article_batches
     from pipeline.nlp import RuleSet
     from pipeline.stages.evidence import Evidence
 
@@ -286,16 +286,17 @@ def test_the_audit_builds_its_validator_while_the_workers_run(corpus, tmp_path):
 
     for workers, size in ((2, 2), (2, 50), (1, 2)):
         events: list[str] = []
-        _run_batches(_batches(files(), size), rules, {}, workers,
+        _run_batches(article_batches(files(), size), rules, {}, workers,
                      lambda t, timings, n: events.append("batch"), Evidence.empty(),
                      meanwhile=lambda: events.append("meanwhile"))
         seen.append(events)
-    batches = len(list(corpus.iterdir()))
-    assert seen[0] == ["meanwhile"] + ["batch"] * ((batches + 1) // 2)   # 4 batches out, then wait
-    assert seen[1] == ["meanwhile", "batch"]                              # one batch for two workers
-    assert seen[2] == ["batch"] * ((batches + 1) // 2)                    # nothing to wait for
+    in_twos = -(-len(io.list_articles(corpus)) // 2)   # batches of two articles
+    assert in_twos > 4
+    assert seen[0] == ["meanwhile"] + ["batch"] * in_twos   # 4 batches out, then wait
+    assert seen[1] == ["meanwhile", "batch"]                # one batch for two workers
+    assert seen[2] == ["batch"] * in_twos                   # nothing to wait for
     one = run_audit(corpus, tmp_path / "one", report=False, workbook=False)
-    two = run_audit(corpus, tmp_path / "two", report=False, workbook=False, workers=2, batch_size=2)
+    run_audit(corpus, tmp_path / "two", report=False, workbook=False, workers=2, batch_size=2)
     assert one.validation["claims"]["success"] and one.timings["validate"] > 0
     assert (tmp_path / "one" / config.VALIDATION_JSON).read_bytes() == \
         (tmp_path / "two" / config.VALIDATION_JSON).read_bytes()
@@ -311,15 +312,16 @@ def test_an_audit_leaves_nothing_frozen_out_of_collection(corpus, monkeypatch):
     from pipeline.nlp import RuleSet
 
     frozen = []
-    real = audit._settle
+    real = audit.lifecycle.freeze_survivors
 
-    def settle():
+    def freeze():
         real()
         frozen.append(gc.get_freeze_count())
 
-    monkeypatch.setattr(audit, "_settle", settle)
+    monkeypatch.setattr(audit.lifecycle, "freeze_survivors", freeze)
     audit.audit_folder(corpus, RuleSet.load(), batch_size=3)
-    assert len(frozen) == 4 and all(n > 0 for n in frozen) and gc.get_freeze_count() == 0
+    in_threes = -(-len(io.list_articles(corpus)) // 3)
+    assert len(frozen) == in_threes > 1 and all(n > 0 for n in frozen) and gc.get_freeze_count() == 0
 
     def fail_second(*args, **kwargs):
         if frozen:

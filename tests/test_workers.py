@@ -122,7 +122,7 @@ def test_auto_workers_are_one_per_cpu_and_at_most_one_per_batch(monkeypatch):
 
 
 def test_the_cli_audits_with_auto_workers_by_default(tmp_path, monkeypatch):
-    """The CLI resolves auto from the folder and passes a number of processes to the audit."""
+    """The CLI's audit resolves auto from the folder and runs its stages in that many processes."""
     from typer.testing import CliRunner
 
     import pipeline.audit
@@ -134,11 +134,11 @@ def test_the_cli_audits_with_auto_workers_by_default(tmp_path, monkeypatch):
         (raw / f"a{n:03d}.txt").write_text(ARTICLE.format(n=n), encoding="utf-8")
     asked = []
 
-    def run_audit(*args, **kw):
+    def audit_folder(*args, **kw):
         asked.append(kw["workers"])
         raise pipeline.audit.io.InputError("stop here")
 
-    monkeypatch.setattr(pipeline.audit, "run_audit", run_audit)
+    monkeypatch.setattr(pipeline.audit, "audit_folder", audit_folder)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     for extra, workers in (([], 2), (["--workers", "auto"], 2), (["--workers", "3"], 3)):
         res = CliRunner().invoke(app, ["audit", "--raw", str(raw), "--out", str(tmp_path / "out"), *extra])

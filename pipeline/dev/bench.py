@@ -250,29 +250,6 @@ def run_isolated(raw: Path, out: Path, workers: int) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "peak_total_mb": peak}
 
 
-def bare_spacy(raw: Path) -> dict:
-    """Words/s of nlp.pipe over the decoded articles, no pipeline code around it, one process:
-    blank("en") + sentencizer, and the same with the claim_matcher component."""
-    import spacy
-
-    from ..nlp import build_nlp
-    from ..stages.ingest import decode
-
-    texts = [decode(f.data)[0] for f in io.iter_articles(raw) if f.data]
-    words = sum(len(t.split()) for t in texts)
-    blank = spacy.blank("en")
-    blank.add_pipe("sentencizer")
-    out = {"words": words}
-    for name, nlp in (("blank_sentencizer", blank), ("with_claim_matcher", build_nlp())):
-        for _ in nlp.pipe(texts[:20]):
-            pass  # warm up
-        t0 = time.perf_counter()
-        for _ in nlp.pipe(texts, batch_size=64):
-            pass
-        out[name] = words / (time.perf_counter() - t0)
-    return out
-
-
 PAIRED_ROUNDS = 3
 
 
@@ -284,8 +261,10 @@ def paired_ratio(raw: Path, rounds: int = PAIRED_ROUNDS) -> dict:
     the drift cancels in each round's ratio."""
     import statistics
 
+    import spacy
+
     from ..analyse import analyse_articles
-    from ..audit import _batches
+    from ..audit import article_batches
     from ..nlp import build_nlp
     from ..sources import screen_raw
     from ..stages.evidence import Evidence
@@ -296,10 +275,16 @@ def paired_ratio(raw: Path, rounds: int = PAIRED_ROUNDS) -> dict:
     words = sum(len(t.split()) for t in texts)
     rules = RuleSet.load()
     nlp = build_nlp(rules)
-    batches = list(_batches(iter(files), config.AUDIT_BATCH_ARTICLES))
+    blank = spacy.blank("en")
+    blank.add_pipe("sentencizer")
+    batches = list(article_batches(iter(files), config.AUDIT_BATCH_ARTICLES))
     analyse_articles(batches[0].head(5), rules, Evidence.empty(), nlp=nlp)   # warm up
-    ratios, bare_wps, stage_wps = [], [], []
+    ratios, bare_wps, stage_wps, blank_wps = [], [], [], []
     for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in blank.pipe(texts, batch_size=64):
+            pass
+        blank_wps.append(words / (time.perf_counter() - t0))
         t0 = time.perf_counter()
         for _ in nlp.pipe(texts, batch_size=64):
             pass
@@ -312,7 +297,8 @@ def paired_ratio(raw: Path, rounds: int = PAIRED_ROUNDS) -> dict:
         bare_wps.append(words / bare)
         stage_wps.append(words / stages)
     return {"articles": len(texts), "words": words, "ratios": ratios, "ratio": statistics.median(ratios),
-            "bare_wps": statistics.median(bare_wps), "stages_wps": statistics.median(stage_wps)}
+            "bare_wps": statistics.median(bare_wps), "stages_wps": statistics.median(stage_wps),
+            "blank_wps": statistics.median(blank_wps)}
 
 
 def time_check(repeat: int = 5) -> float:
@@ -440,7 +426,7 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
     folder = Path(folder)
     corpora = {n: build_corpus(folder / f"c{n}", n) for n in sorted({n for n, _ in runs})}
     base_n = 1000 if 1000 in corpora else min(corpora)
-    results, bare = [], None
+    results, paired = [], None
     for n, workers in runs:
         echo(f"auditing {n} articles with {workers} worker(s) ...")
         load = os.getloadavg()[0]
@@ -449,17 +435,18 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
                  sentences=corpora[n]["sentences"], load=round(load, 1))
         results.append(r)
         echo(f"  {r['wall']:.1f} s")
-        if bare is None and n == base_n and workers == 1:
-            echo(f"bare spaCy on the same {base_n} articles ...")  # right after, same conditions
-            bare = bare_spacy(folder / f"c{base_n}")
-    if bare is None:
-        bare = bare_spacy(folder / f"c{base_n}")
-    echo(f"per-article stages and bare spaCy in turn on {base_n} articles, {PAIRED_ROUNDS} rounds ...")
-    paired = paired_ratio(folder / f"c{base_n}")
-    echo(f"  {paired['ratio']:.2f} (rounds: {', '.join(f'{r:.2f}' for r in paired['ratios'])})")
-    return {"machine": machine(), "runs": results, "bare": bare, "bare_articles": base_n, "paired": paired,
+        if paired is None and n == base_n:
+            paired = _paired(folder / f"c{base_n}", echo)
+    return {"machine": machine(), "runs": results, "paired": paired or _paired(folder / f"c{base_n}", echo),
             "real_text": real_text_bench(folder, echo), "check_seconds": time_check(),
             "import_floor_seconds": import_floor()}
+
+
+def _paired(raw: Path, echo) -> dict:
+    echo(f"per-article stages and bare spaCy in turn on {raw.name}, {PAIRED_ROUNDS} rounds ...")
+    paired = paired_ratio(raw)
+    echo(f"  {paired['ratio']:.2f} (rounds: {', '.join(f'{r:.2f}' for r in paired['ratios'])})")
+    return paired
 
 
 def table(figures: dict) -> str:
@@ -485,27 +472,17 @@ def table(figures: dict) -> str:
 def verdicts(figures: dict) -> list[str]:
     """Each speed and memory target with the measured figure and met / NOT met."""
     runs = {(r["articles"], r["workers"]): r for r in figures["runs"]}
-    bare = figures["bare"]
     out = []
 
     def line(ok: bool, text: str) -> None:
         out.append(f"- {'met' if ok else '**NOT met**'}: {text}")
 
-    one = runs.get((figures["bare_articles"], 1))
-    paired = figures.get("paired")
-    if paired:
-        line(paired["ratio"] >= 0.5, f"pipeline (per-article stages, one process) {paired['stages_wps']:,.0f} "
-             f"words/s = {paired['ratio']:.2f} x bare spaCy with the same components "
-             f"({paired['bare_wps']:,.0f} words/s), both timed in turn in one process on the same "
-             f"{paired['articles']:,} articles, the median of {len(paired['ratios'])} rounds "
-             f"({', '.join(f'{r:.2f}' for r in paired['ratios'])}); target >= 0.5")
-    elif one:
-        per_stage = sum(one["timings"].get(s, 0.0) for s in PER_ARTICLE_STAGES)
-        wps = one["words"] / per_stage
-        ratio = wps / bare["with_claim_matcher"]
-        line(ratio >= 0.5, f"pipeline (per-article stages, one process) {wps:,.0f} words/s = "
-             f"{ratio:.2f} x bare spaCy with the same components ({bare['with_claim_matcher']:,.0f} "
-             f"words/s; blank + sentencizer alone: {bare['blank_sentencizer']:,.0f} words/s); target >= 0.5")
+    paired = figures["paired"]
+    line(paired["ratio"] >= 0.5, f"pipeline (per-article stages, one process) {paired['stages_wps']:,.0f} "
+         f"words/s = {paired['ratio']:.2f} x bare spaCy with the same components "
+         f"({paired['bare_wps']:,.0f} words/s; blank + sentencizer alone: {paired['blank_wps']:,.0f} words/s), "
+         f"timed in turn in one process on the same {paired['articles']:,} articles, the median of "
+         f"{len(paired['ratios'])} rounds ({', '.join(f'{r:.2f}' for r in paired['ratios'])}); target >= 0.5")
     big = max(figures["runs"], key=lambda r: (r["articles"], r["workers"]))
     mem = big.get("peak_total_mb") or big["peak_main_mb"] + big["workers"] * big["peak_worker_mb"]
     line(big["wall"] <= config.BENCH_TARGETS["wall_10k_s"], f"{big['articles']:,} articles audited "
