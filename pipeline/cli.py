@@ -236,21 +236,28 @@ def check(
     """Check marketing copy for risky claims, like a linter. Exit 0 clean, 1 findings, 2 error."""
     import sys
 
-    from .check import CheckError, check as run_check, exit_code, explain as explain_rule, render
-    from .nlp import RuleError, RuleSet
+    from .lifecycle import quiet_exit, quiet_start
 
     try:
+        with quiet_start():   # imports and the pipeline's build: kept to the end, never collected
+            from .check import CheckError, check as run_check, exit_code, explain as explain_rule, render
+            from .nlp import RuleError, RuleSet, build_nlp
+
+            ruleset = RuleSet.load(rules)
+            nlp = build_nlp(ruleset) if files and not explain else None
         if explain:
-            sys.stdout.write(shown_lines(explain_rule(explain, RuleSet.load(rules))))
+            sys.stdout.write(shown_lines(explain_rule(explain, ruleset)))
             return
         if not files:
             raise CheckError("no FILE given (a draft to check, '-' for standard input; or --explain RULE)")
         report = run_check(files, corpus_dir=corpus, evidence_file=evidence, allow=allow, ignore=ignore,
-                           baseline=baseline, rules_dir=rules)
-        text = render(report, fmt, RuleSet.load(rules))
+                           baseline=baseline, rules_dir=rules, nlp=nlp)
+        text = render(report, fmt, ruleset)
     except (CheckError, RuleError) as exc:
         sys.stderr.write(f"error: {shown_lines(exc)}\n")   # unwrapped, so editors and CI logs keep file:line
         raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        quiet_exit()
     sys.stdout.write(text)
     raise typer.Exit(exit_code(report, fail_on))
 

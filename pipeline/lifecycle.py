@@ -8,6 +8,9 @@ a killed audit leaves in its out folder is removed by the next run (pipeline.io.
 ``freeze_survivors`` takes what a process keeps for good (a worker's pipeline, an audit's
 tables so far) out of Python's later full collections, which would walk it every time.
 
+``quiet_start`` and ``quiet_exit`` keep a short command (``check``) from collecting while it
+starts and when it ends: its imports and its pipeline live as long as the process.
+
 ``exit_with_parent`` makes a worker process exit when the process that started it dies, even
 by SIGKILL: on Linux the kernel sends it SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a daemon
 thread also polls the parent's pid.
@@ -95,4 +98,27 @@ def freeze_survivors() -> None:
     its per-article stages in collections that walked them. Whoever freezes for a while (an
     audit in a long-lived process) calls ``gc.unfreeze()`` when done; a worker never needs to."""
     gc.collect()
+    gc.freeze()
+
+
+@contextlib.contextmanager
+def quiet_start() -> Iterator[None]:
+    """No garbage collection within the block, and what it made is frozen after it.
+
+    For a short command's start-up (the imports of pandas and spaCy, the rule set, the
+    pipeline's build): everything it makes lives as long as the process, yet Python's
+    collections walked it again and again while it grew (about 0.15 s of ``check``'s cold
+    start). Collection is on again after the block, also on an error."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def quiet_exit() -> None:
+    """Freeze everything before a short command ends, so the interpreter's exit does not walk
+    it in one last collection (about 0.25 s of ``check``'s cold start). Only for a process whose
+    files are closed: what stays frozen is never collected, so nothing waits on a finaliser."""
     gc.freeze()

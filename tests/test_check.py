@@ -2,6 +2,7 @@
 check`) and the rule evaluation (pipeline.eval_rules), on small literal drafts."""
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -40,7 +41,11 @@ def rule_ids(tmp_path, text: str) -> set[str]:
 
 
 def cli(*args, input=None):
-    return CliRunner().invoke(app, ["check", *args], input=input)
+    """The check command in this process; it freezes the heap for its exit, so thaw it here."""
+    try:
+        return CliRunner().invoke(app, ["check", *args], input=input)
+    finally:
+        gc.unfreeze()
 
 
 # --- rules as data ----------------------------------------------------------------------------
@@ -283,6 +288,24 @@ def test_sarif_subset_schema_refuses_what_sarif_refuses():
 def test_exit_codes_follow_fail_on(tmp_path, text, fail_on, code):
     result = cli(draft(tmp_path, text), "--fail-on", fail_on, "--corpus", str(tmp_path))
     assert result.exit_code == code, result.output
+
+
+def test_check_starts_without_collections_and_leaves_collection_on(tmp_path, monkeypatch):
+    """The command builds its pipeline with collection off, freezes what start-up made, and ends
+    frozen (no last collection at exit), with collection on; also when it fails."""
+    seen = []
+    real = gc.freeze
+    monkeypatch.setattr(gc, "freeze", lambda: (seen.append(gc.isenabled()), real()))
+    try:
+        for args in ([draft(tmp_path, "Microneedling has no side effects."), "--corpus", str(tmp_path)],
+                     [str(tmp_path / "missing.txt")]):
+            seen.clear()
+            result = CliRunner().invoke(app, ["check", *args])
+            assert result.exit_code in (1, 2), result.output
+            assert seen == [False, True] and gc.isenabled() and gc.get_freeze_count() > 0
+            gc.unfreeze()
+    finally:
+        gc.unfreeze()
 
 
 def test_input_and_usage_errors_exit_2_naming_the_file(tmp_path):
