@@ -97,7 +97,7 @@ def audit(
     from .audit import run_audit
     from .dask_engine import EngineError
     from .io import InputError, OutputError
-    from .lifecycle import Terminated
+    from .lifecycle import Terminated, quiet_exit
     from .nlp import RuleError
     from .outputs.validate import ValidationFailed
     from .review import ReviewError
@@ -117,6 +117,7 @@ def audit(
         raise fail(exc, EXIT_FINDINGS) from None
     except Terminated as exc:
         raise stopped(exc) from None
+    quiet_exit()   # every output is written and closed: the exit need not walk the tables
     for p in result.problems.itertuples(index=False):
         err.print(f"[yellow]warning:[/yellow] {markup(Path(raw) / p.file)}: {markup(p.problem)}",
                   soft_wrap=True)

@@ -8,8 +8,9 @@ a killed audit leaves in its out folder is removed by the next run (pipeline.io.
 ``freeze_survivors`` takes what a process keeps for good (a worker's pipeline, an audit's
 tables so far) out of Python's later full collections, which would walk it every time.
 
-``quiet_start`` and ``quiet_exit`` keep a short command (``check``) from collecting while it
-starts and when it ends: its imports and its pipeline live as long as the process.
+``quiet_start`` keeps a short command (``check``) from collecting while it starts: its imports
+and its pipeline live as long as the process. ``quiet_exit`` keeps a command that has written
+everything (``check``, ``audit``) from collecting once more as the interpreter exits.
 
 ``exit_with_parent`` makes a worker process exit when the process that started it dies, even
 by SIGKILL: on Linux the kernel sends it SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a daemon
@@ -118,7 +119,8 @@ def quiet_start() -> Iterator[None]:
 
 
 def quiet_exit() -> None:
-    """Freeze everything before a short command ends, so the interpreter's exit does not walk
-    it in one last collection (about 0.25 s of ``check``'s cold start). Only for a process whose
-    files are closed: what stays frozen is never collected, so nothing waits on a finaliser."""
+    """Freeze everything before a command ends, so the interpreter's exit does not walk it in
+    one last collection (about 0.25 s of ``check``'s cold start, 0.7 s after an audit of 1,000
+    articles). Only once every file is written and closed: what stays frozen is never
+    collected, so nothing may wait on a finaliser."""
     gc.freeze()

@@ -1,6 +1,8 @@
 """Shared fixtures: the real rule-based pipeline on spacy.blank("en"), and small helpers."""
 from __future__ import annotations
 
+import gc
+
 import pandas as pd
 import pytest
 
@@ -10,6 +12,14 @@ from pipeline.analyse import label_units
 from pipeline.nlp import RuleSet, build_nlp
 
 SEEDS = config.RAW_DIR
+
+
+@pytest.fixture(autouse=True)
+def thaw():
+    """The audit and check commands freeze the heap as they end (lifecycle.quiet_exit): run in
+    this process, they would leave it frozen for the tests after them."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

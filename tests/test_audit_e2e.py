@@ -77,3 +77,25 @@ def test_second_run_is_byte_identical(audited, tmp_path):
     for name in (config.CLAIMS_CSV, config.CONTRADICTIONS_CSV, config.CLAIMS_PARQUET,
                  config.CLAIMS_REVIEW_XLSX, config.REVIEW_STATUS_CSV):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_the_audit_command_freezes_the_heap_only_once_its_outputs_are_written(tmp_path, monkeypatch):
+    """The command skips the exit's last collection (lifecycle.quiet_exit), and only after the
+    output set is committed: a frozen object is never collected, so no file may still be open."""
+    import gc
+
+    from typer.testing import CliRunner
+
+    from pipeline import lifecycle
+    from pipeline.cli import app
+
+    seen = []
+    monkeypatch.setattr(lifecycle, "quiet_exit", lambda: (
+        seen.append(sorted(p.name for p in tmp_path.iterdir())), gc.freeze()))
+    res = CliRunner().invoke(app, ["audit", "--raw", str(config.RAW_DIR), "--out", str(tmp_path),
+                                   "--no-report", "--no-workbook", "--no-validate",
+                                   "--decisions", str(tmp_path / "none.csv")])
+    assert res.exit_code == 0, res.output
+    assert len(seen) == 1 and config.CLAIMS_CSV in seen[0]
+    assert not [n for n in seen[0] if n.startswith(".") and n != config.OUT_LOCK_FILE]   # nothing staged
+    assert gc.get_freeze_count() > 0
