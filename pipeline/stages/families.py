@@ -19,6 +19,11 @@ ways to reach the threshold:
   "retinol" and "retinoid"): the two texts' character pairs mostly coincide, so their prefixes
   of rarest pairs (``gram_share``, in one global order) meet.
 
+A candidate is scored only when a bound on its score reaches the threshold (``score_bound``:
+from the texts' lengths, word counts and shared letters, computed for all of a text's candidates
+at once); on the benchmark's corpus it spares 96% of the scorer calls, and it never drops a
+pair the scorer would join.
+
 At most FAMILY_MAX_CANDIDATES candidates are compared per text (rarer keys first, the most
 recent first), none already in its family, so cost stays bounded on hostile input where
 every text shares every word; below that bound the grouping is the rule applied to every
@@ -31,6 +36,7 @@ from array import array
 from collections import Counter
 from itertools import chain
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -121,6 +127,58 @@ def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int
     return [sorted(map(rank.__getitem__, c))[:int(share * len(c)) + 1] for c in coded]
 
 
+BINS = 64   # letters (a-z and 0-9 apart) and words are counted in 64 bins: sharing a bin only loosens the bound
+
+
+def _binned(rows: list[np.ndarray], weights: list[np.ndarray] | None = None) -> np.ndarray:
+    """One row per text: the weight (1 each when not given) of its items in each of BINS bins."""
+    if not rows:
+        return np.zeros((0, BINS), dtype=np.int32)
+    at = np.repeat(np.arange(len(rows)) * BINS, [len(r) for r in rows]) + np.concatenate(rows) % BINS
+    counts = np.bincount(at, None if weights is None else np.concatenate(weights), minlength=len(rows) * BINS)
+    return counts.astype(np.int32).reshape(len(rows), BINS)
+
+
+class Shape:
+    """What ``score_bound`` needs of each text (its distinct words, as rapidfuzz's token set
+    takes them): the length of the words joined by single spaces, their number, their letters
+    counted in bins, and their weights (length plus one) summed in bins by word."""
+
+    def __init__(self, words: list[list[str]]):
+        ids: dict[str, int] = {}
+        self.length = np.array([sum(map(len, ws)) + len(ws) - 1 for ws in words], dtype=np.int64)
+        self.count = np.array([len(ws) for ws in words], dtype=np.int64)
+        self.bins = np.hstack([   # word weights, then letters: one gather and minimum for both
+            _binned([np.array([ids.setdefault(w, len(ids)) for w in ws], dtype=np.int64) for ws in words],
+                    [np.array([len(w) + 1 for w in ws], dtype=np.int32) for ws in words]),
+            _binned([np.frombuffer("".join(ws).encode("utf-32-le"), dtype=np.uint32) for ws in words])])
+
+
+def score_bound(shape: Shape, i: int, cands: list[int], min_similarity: int) -> list[int]:
+    """The candidates of text i that may reach min_similarity by rapidfuzz's ``token_set_ratio``
+    (in order), for all candidates at once; one left out cannot (the scorer would not join it).
+
+    With A and B the two texts' distinct words joined in order (lengths La, Lb), I their shared
+    words joined (length S) and DA, DB the rest, the scorer takes the best of:
+    - I + DA against I (I + DB against I): at least s only when S >= s / (2 - s) La (Lb), or
+      100 when DA or DB is empty (then S = La or Lb). S + 1 is at most W, the smaller weight
+      of the two texts' words in each bin, summed over the bins;
+    - DA against DB: 1 - d / (La + Lb), with d their indel distance, at least |La - Lb| and at
+      least La + Lb + 2 - 2 M: DA and DB share at most the letters the two texts share less
+      I's, and the spaces of the one with fewer words, so M is the shared letters (summed
+      over bins) plus the smaller word count.
+    Half a letter of slack absorbs the scorer's rounding."""
+    s = min_similarity / 100
+    c = np.asarray(cands, dtype=np.int64)
+    la, lb = shape.length[i], shape.length[c]
+    both = np.minimum(shape.bins[c], shape.bins[i])
+    w = both[:, :BINS].sum(axis=1)
+    m = both[:, BINS:].sum(axis=1) + np.minimum(shape.count[c], shape.count[i])
+    carried = w - 1 >= s / (2 - s) * np.minimum(la, lb) - 0.5
+    close = np.maximum(np.abs(la - lb), la + lb + 2 - 2 * m) <= (1 - s) * (la + lb) + 0.5
+    return c[carried | close].tolist()
+
+
 def _recent(index: dict, keys, limit: int) -> list[int]:
     """Earlier texts filed under any of ``keys`` (in key order, the most recent first for each
     key), without repeats, at most ``limit``."""
@@ -158,6 +216,7 @@ def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
     already in its family and those failing the length ratio."""
     words, sizes = _words(texts, min_similarity)
     grams = _gram_prefixes(words, min_similarity)
+    shape = Shape(words)
     lengths = [len(t) for t in texts]
     ratio, groups = config.FAMILY_MIN_LENGTH_RATIO, _Groups(len(texts))
     limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
@@ -174,6 +233,8 @@ def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
         # a short claim ("It is safe") is not the same claim as a long one containing it
         lo, hi = ratio * lengths[i], lengths[i] / ratio
         cands = [j for j in found if label[j] != label[i] and lo <= lengths[j] <= hi]
+        if cands:   # those that may reach the threshold
+            cands = score_bound(shape, i, cands, min_similarity)
         if cands:   # scored in one call (rapidfuzz prepares the text once); joins in candidate order
             for _, _, k in process.extract(t, [texts[j] for j in cands], scorer=fuzz.token_set_ratio,
                                            score_cutoff=min_similarity, limit=None):

@@ -62,3 +62,33 @@ def test_batches_grouped_apart_share_families_through_identical_claims():
     assert both["family_id"].nunique() == 2          # each batch rooted its own family
     unified = unify_families(both)
     assert unified.nunique() == 1 and unified.iloc[0] == min(both["family_id"])
+
+
+# --- the score bound: never drops a pair the scorer joins --------------------------------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
+
+from pipeline.stages.families import Shape, score_bound
+
+# few, similar words ("mask", "masks", "ask"), so that pairs share and nearly share many of them
+WORD = st.sampled_from("mask masks ask retinol retinoid skin kin peel peels laser lasers 4 40 é".split())
+TEXT = st.lists(WORD, min_size=1, max_size=9).map(" ".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(TEXT, min_size=2, max_size=8), st.integers(min_value=50, max_value=100))
+def test_the_score_bound_keeps_every_pair_the_scorer_joins(texts, similarity):
+    shape = Shape([sorted(set(t.split())) for t in texts])
+    kept = score_bound(shape, 0, list(range(1, len(texts))), similarity)
+    for j in range(1, len(texts)):
+        if fuzz.token_set_ratio(texts[0], texts[j]) >= similarity:
+            assert j in kept, (texts[0], texts[j], fuzz.token_set_ratio(texts[0], texts[j]))
+
+
+def test_the_score_bound_drops_pairs_that_share_few_letters():
+    texts = ["retinol peels brighten dull skin", "laser sessions remove unwanted hair",
+             "retinol peels brighten dull skin quickly"]
+    shape = Shape([sorted(set(t.split())) for t in texts])
+    assert score_bound(shape, 0, [1, 2], 90) == [2]
