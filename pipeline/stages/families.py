@@ -20,9 +20,9 @@ ways to reach the threshold:
   of rarest pairs (``gram_share``, in one global order) meet.
 
 A candidate is scored only when a bound on its score reaches the threshold (``score_bound``:
-from the texts' lengths, word counts and shared letters, computed for all of a text's candidates
-at once); on the benchmark's corpus it spares 96% of the scorer calls, and it never drops a
-pair the scorer would join.
+from the texts' lengths, word counts, shared letters and shared words, computed for all of a
+text's candidates at once); on the benchmark's corpus it spares 95% of the scorer calls, and it
+never drops a pair the scorer would join.
 
 At most FAMILY_MAX_CANDIDATES candidates are compared per text (rarer keys first, the most
 recent first), none already in its family, so cost stays bounded on hostile input where
