@@ -127,7 +127,7 @@ def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int
     return [sorted(map(rank.__getitem__, c))[:int(share * len(c)) + 1] for c in coded]
 
 
-BINS = 64   # letters (a-z and 0-9 apart) and words are counted in 64 bins: sharing a bin only loosens the bound
+BINS = 64   # letters (by code point, a-z each apart) and words are counted in 64 bins; sharing a bin only loosens the bound
 
 
 def _binned(rows: list[np.ndarray], weights: list[np.ndarray] | None = None) -> np.ndarray:
