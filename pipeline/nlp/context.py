@@ -56,7 +56,7 @@ def inside(spans, cs: int, ce: int) -> bool:
     return any(ps <= cs and ce <= pe for ps, pe in spans)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Negation:
     """A negation cue that counts, with the tokens it reaches forward and backward."""
 
@@ -71,7 +71,7 @@ class Negation:
         return self.forward + self.backward
 
 
-@dataclass
+@dataclass(slots=True)
 class SentenceContext:
     """The cleaned cues and ConText scopes of one sentence [start, end)."""
 
@@ -104,12 +104,16 @@ def within_sorted(items: list, start: int, end: int) -> list:
 
 
 def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet,
-                     doc_cues: list | None = None, doc_treatments: list | None = None) -> SentenceContext:
+                     doc_cues: list | None = None, doc_treatments: list | None = None,
+                     tok=None) -> SentenceContext:
     """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``
-    (``doc_cues``/``doc_treatments``: the Doc's sorted matches, when the caller holds them)."""
+    (``doc_cues``/``doc_treatments``/``tok``: the Doc's sorted matches and token columns, when
+    the caller holds them: each ``doc._`` access builds an accessor object)."""
     by_id = rules.cue_by_id
-    doc_cues = doc._.cues if doc_cues is None else doc_cues
-    doc_treatments = doc._.treatments if doc_treatments is None else doc_treatments
+    x = doc._ if doc_cues is None or doc_treatments is None or tok is None else None
+    doc_cues = x.cues if doc_cues is None else doc_cues
+    doc_treatments = x.treatments if doc_treatments is None else doc_treatments
+    tok = x.tok if tok is None else tok
     treat_tokens = {i for ts, te, _ in within_sorted(doc_treatments, start, end) for i in range(ts, te)}
     cues = [(cs, ce, by_id[rid]) for cs, ce, rid in within_sorted(doc_cues, start, end)
             if not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
@@ -123,7 +127,7 @@ def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet,
     ctx.terms = sorted(cs for cs, ce, r in cues if r.category in ("terminator", "clause_break"))
     # a cue marked "list" reaches through the commas of a list ("improve pores, scars and lines"),
     # not through a comma that opens a new clause (", it may cause redness")
-    text, low = doc._.tok.text, doc._.tok.lower
+    text, low = tok.text, tok.lower
     list_terms = [t for t in ctx.terms if text[t] != "," or (t + 1 < end and low[t + 1] in CLAUSE_OPENERS)]
     for cs, ce, r in cues:
         cat = r.category
@@ -165,9 +169,10 @@ class ContextScopes:
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
-        cues, treatments = doc._.cues, doc._.treatments
-        doc._.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments)
-                                         for s, e in doc._.tok.sentences)
+        x = doc._
+        cues, treatments, tok = x.cues, x.treatments, x.tok
+        x.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments, tok)
+                                     for s, e in tok.sentences)
         return doc
 
 

@@ -328,8 +328,9 @@ class ClaimUnits:
         spans = []
         for s, e, feats, clause in units_of(doc, self.by_id):
             span = Span(doc, s, e)
-            span._.features = feats
-            span._.clause = clause
+            x = span._   # one accessor for both extensions (each ``span._`` builds one)
+            x.features = feats
+            x.clause = clause
             spans.append(span)
         doc.spans["claims"] = spans
         return doc
