@@ -56,13 +56,22 @@ def coordinated(t_spans: list, words: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(group)) if len(group) > 1 else ()
 
 
+def label_colon(tok, s: int, e: int) -> int | None:
+    """The first ":" token among the first LABEL_MAX_TOKENS tokens of [s, e), if any (the end of a
+    label that opens a unit: "Microdermabrasion: ...")."""
+    try:
+        return tok.text.index(":", s, min(e, s + config.LABEL_MAX_TOKENS))
+    except ValueError:
+        return None
+
+
 def _intro_end(v: DocView, s: int, e: int, intros: dict[int, object]) -> tuple[int, list[range]]:
     """Skip a short label ("Extract: ...") and introductory phrases ("However,", "After a
     Fraxel session,"): the subject follows them. Returns the first token after the
     introductions and the spans of the introductions whose rule says to demote claim words."""
     tok = v.tok
     i, demoted = s, []
-    label = next((k for k in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[k] == ":"), None)
+    label = label_colon(tok, s, e)
     if label is not None and label + 1 < e:
         i = label + 1  # "Extract: painless suction removes ...": the label is not the subject
     for _ in range(3):
@@ -170,13 +179,13 @@ def features(v: DocView, s: int, e: int) -> dict:
         dict.fromkeys(tid for ts, te, tid in t_spans if ts in in_subject))
     # a label that opens the unit ("Microdermabrasion: ..., this is a great way ...") names
     # what the unit is about
-    colon = next((i for i in range(s, min(e, s + config.LABEL_MAX_TOKENS)) if tok.text[i] == ":"), None)
+    colon = label_colon(tok, s, e)
     label_treatments = tuple(dict.fromkeys(tid for ts, te, tid in t_spans if colon is not None and te <= colon))
     last = next((tok.text[i] for i in range(e - 1, s - 1, -1) if not tok.space[i]), None)
     # a question may end in quotes and a full stop: So "Is it effective?".
     tail = [tok.text[i] for i in range(max(s, e - 3), e) if not tok.space[i]]
     # an answer is a whole sentence: "No.", "The short answer is yes."
-    content_end = max((i + 1 for i in range(s, e) if tok.alpha[i]), default=s)
+    content_end = next((i + 1 for i in range(e - 1, s - 1, -1) if tok.alpha[i]), s)   # after the last word
     answer = next((r.get("polarity") for cs, ce, r in cues
                    if r.category == "answer" and cs == s and ce >= content_end), "")
     return {
@@ -206,7 +215,7 @@ def features(v: DocView, s: int, e: int) -> dict:
         "general": subj_start < e and (tok.lower[subj_start] in _GENERAL_SUBJECTS or (
             tok.lower[subj_start] == "no" and subj_start + 1 < e and tok.lower[subj_start + 1] in _GENERAL_NO)),
         # an instruction with a time ("avoid retinoids for a week") is about the topic's care
-        "timed": any(w in _TIMING for w in tok.lower[s:e]),
+        "timed": not _TIMING.isdisjoint(tok.lower[s:e]),
     }
 
 
