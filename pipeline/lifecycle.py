@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import ctypes.util
+import gc
 import os
 import signal
 import sys

@@ -292,16 +292,13 @@ def test_check_starts_without_collections_and_leaves_collection_on(tmp_path, mon
     seen = []
     real = gc.freeze
     monkeypatch.setattr(gc, "freeze", lambda: (seen.append(gc.isenabled()), real()))
-    try:
-        for args in ([draft(tmp_path, "Microneedling has no side effects."), "--corpus", str(tmp_path)],
-                     [str(tmp_path / "missing.txt")]):
-            seen.clear()
-            result = CliRunner().invoke(app, ["check", *args])
-            assert result.exit_code in (1, 2), result.output
-            assert seen == [False, True] and gc.isenabled() and gc.get_freeze_count() > 0
-            gc.unfreeze()
-    finally:
-        gc.unfreeze()
+    for args in ([draft(tmp_path, "Microneedling has no side effects."), "--corpus", str(tmp_path)],
+                 [str(tmp_path / "missing.txt")]):
+        seen.clear()
+        result = CliRunner().invoke(app, ["check", *args])
+        assert result.exit_code in (1, 2), result.output
+        assert seen == [False, True] and gc.isenabled() and gc.get_freeze_count() > 0
+        gc.unfreeze()   # (the conftest thaws after the test too)
 
 
 def test_input_and_usage_errors_exit_2_naming_the_file(tmp_path):

@@ -103,17 +103,12 @@ def within_sorted(items: list, start: int, end: int) -> list:
     return out
 
 
-def sentence_context(doc: Doc, start: int, end: int, rules: RuleSet,
-                     doc_cues: list | None = None, doc_treatments: list | None = None,
-                     tok=None) -> SentenceContext:
-    """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``
-    (``doc_cues``/``doc_treatments``/``tok``: the Doc's sorted matches and token columns, when
-    the caller holds them: each ``doc._`` access builds an accessor object)."""
+def sentence_context(start: int, end: int, rules: RuleSet, doc_cues: list, doc_treatments: list,
+                     tok) -> SentenceContext:
+    """The SentenceContext of tokens [start, end) of a Doc that ran through ``rule_matcher``:
+    ``doc_cues`` and ``doc_treatments`` are its sorted matches, ``tok`` its token columns
+    (read once per Doc by the caller: each ``doc._`` access builds an accessor object)."""
     by_id = rules.cue_by_id
-    x = doc._ if doc_cues is None or doc_treatments is None or tok is None else None
-    doc_cues = x.cues if doc_cues is None else doc_cues
-    doc_treatments = x.treatments if doc_treatments is None else doc_treatments
-    tok = x.tok if tok is None else tok
     treat_tokens = {i for ts, te, _ in within_sorted(doc_treatments, start, end) for i in range(ts, te)}
     cues = [(cs, ce, by_id[rid]) for cs, ce, rid in within_sorted(doc_cues, start, end)
             if not (treat_tokens and treat_tokens.issuperset(range(cs, ce)))]
@@ -171,7 +166,7 @@ class ContextScopes:
     def __call__(self, doc: Doc) -> Doc:
         x = doc._
         cues, treatments, tok = x.cues, x.treatments, x.tok
-        x.context = SentenceContexts(sentence_context(doc, s, e, self.rules, cues, treatments, tok)
+        x.context = SentenceContexts(sentence_context(s, e, self.rules, cues, treatments, tok)
                                      for s, e in tok.sentences)
         return doc
 

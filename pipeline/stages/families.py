@@ -130,13 +130,11 @@ def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int
 BINS = 64   # letters (by code point, a-z each apart) and words are counted in 64 bins; sharing a bin only loosens the bound
 
 
-def _binned(rows: list[np.ndarray], weights: list[np.ndarray] | None = None) -> np.ndarray:
-    """One row per text: the weight (1 each when not given) of its items in each of BINS bins."""
-    if not rows:
-        return np.zeros((0, BINS), dtype=np.int32)
-    at = np.repeat(np.arange(len(rows)) * BINS, [len(r) for r in rows]) + np.concatenate(rows) % BINS
-    counts = np.bincount(at, None if weights is None else np.concatenate(weights), minlength=len(rows) * BINS)
-    return counts.astype(np.int32).reshape(len(rows), BINS)
+def _binned(counts: list[int], items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """One row per text: the weight (1 each when not given) of its items in each of BINS bins;
+    ``items`` holds every text's items in turn, ``counts[k]`` of them text k's."""
+    at = np.repeat(np.arange(len(counts)) * BINS, counts) + items % BINS
+    return np.bincount(at, weights, minlength=len(counts) * BINS).astype(np.int32).reshape(len(counts), BINS)
 
 
 class Shape:
@@ -146,12 +144,14 @@ class Shape:
 
     def __init__(self, words: list[list[str]]):
         ids: dict[str, int] = {}
-        self.length = np.array([sum(map(len, ws)) + len(ws) - 1 for ws in words], dtype=np.int64)
+        flat = [w for ws in words for w in ws]
         self.count = np.array([len(ws) for ws in words], dtype=np.int64)
+        self.length = np.array([sum(map(len, ws)) for ws in words], dtype=np.int64) + self.count - 1
         self.bins = np.hstack([   # word weights, then letters: one gather and minimum for both
-            _binned([np.array([ids.setdefault(w, len(ids)) for w in ws], dtype=np.int64) for ws in words],
-                    [np.array([len(w) + 1 for w in ws], dtype=np.int32) for ws in words]),
-            _binned([np.frombuffer("".join(ws).encode("utf-32-le"), dtype=np.uint32) for ws in words])])
+            _binned(self.count, np.array([ids.setdefault(w, len(ids)) for w in flat], dtype=np.int64),
+                    np.array([len(w) + 1 for w in flat], dtype=np.float64)),
+            _binned([sum(map(len, ws)) for ws in words],
+                    np.frombuffer("".join(flat).encode("utf-32-le"), dtype=np.uint32).astype(np.int64))])
 
 
 def score_bound(shape: Shape, i: int, cands: list[int], min_similarity: int) -> list[int]:
