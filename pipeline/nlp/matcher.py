@@ -1,7 +1,8 @@
 """The ``rule_matcher`` component: every phrase and token pattern of the rule set, in one pass.
 
-One PhraseMatcher (case-insensitive, on LOWER) holds the treatment names and the phrases of
-every rule file; one GatedMatcher holds the token patterns. Each match is sorted into the Doc
+One PhraseMatcher (case-insensitive, on LOWER; ``LazyPhrases``: a pattern's Doc is made when a
+text first holds its first word) holds the treatment names and the phrases of every rule file;
+one GatedMatcher holds the token patterns. Each match is sorted into the Doc
 extension of its file, as plain tuples (token start, token end, id or rule):
 
 - ``doc._.treatments``: [(start, end, treatment_id)], longest match wins;
@@ -16,6 +17,7 @@ components after this one index Python lists instead of creating Token objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy
 from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, ORTH, SENT_START
@@ -45,6 +47,11 @@ class Tokens:
     lower: list
     lower_id: list   # the LOWER hashes, as patterns' required words are stored
     sentences: list  # (start, end) of each sentence
+
+    @cached_property
+    def present(self) -> set[int]:
+        """The LOWER hashes the Doc holds (each once): which patterns can match at all."""
+        return set(self.lower_id)
 
     @classmethod
     def of(cls, doc: Doc) -> "Tokens":
@@ -122,8 +129,7 @@ class GatedMatcher:
         """Matches of every pattern, each run only on the sentences that hold its first
         required word and every other required word (patterns do not cross sentences);
         ``tok``: the Doc's token table (LOWER hashes, whitespace flags, sentences)."""
-        lowers, space = tok.lower_id, tok.space
-        present = set(lowers)
+        lowers, space, present = tok.lower_id, tok.space, tok.present
         candidates = set(self.always)
         for word in present & self.by_word.keys():
             candidates.update(self.by_word[word])
@@ -188,8 +194,9 @@ def _special_cases(nlp) -> frozenset[str]:
     return _SPECIAL[key]
 
 
-def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
-    """Pattern docs for a phrase matcher on LOWER: the phrases, or all their forms for "lemma".
+def phrase_words(nlp, rule_phrases: tuple[str, ...], match: str) -> list[list[str]]:
+    """The tokens of each pattern for a phrase matcher: the phrases, or all their forms for
+    "lemma", each distinct text once.
 
     The tokenizer splits on spaces before anything else, so a phrase's tokens are its words'
     tokens: each distinct word is tokenized once and the thousands of inflected forms are built
@@ -197,7 +204,7 @@ def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
     texts = [f for p in rule_phrases for f in phrase_forms(p)] if match == "lemma" else list(rule_phrases)
     key = id(nlp.tokenizer)
     special = _special_cases(nlp)
-    docs = []
+    out = []
     for text in dict.fromkeys(texts):
         words: list[str] = []
         for word in text.split():
@@ -208,8 +215,39 @@ def phrase_patterns(nlp, rule_phrases: tuple[str, ...], match: str) -> list:
                     [word] if word.isascii() and word.isalpha() and word not in special
                     else [t.text for t in nlp.make_doc(word)])
             words.extend(tokens)
-        docs.append(Doc(nlp.vocab, words=words))
-    return docs
+        out.append(words)
+    return out
+
+
+class LazyPhrases:
+    """A PhraseMatcher on LOWER whose pattern Docs are made when a Doc first holds the pattern's
+    first word. Same matches as adding every pattern up front (a pattern cannot match a Doc
+    lacking its first word), but a short run (``check`` on one draft) makes the few dozen pattern
+    Docs its text can match instead of all eight thousand inflected forms: making them was a
+    tenth of a second of every start. A long run ends up with the ones its texts use."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+        self.matcher = PhraseMatcher(vocab, attr="LOWER")
+        self.pending: dict[int, list[tuple[str, list[str]]]] = {}   # LOWER hash of first token -> (key, tokens)
+
+    def add(self, key: str, patterns: list[list[str]]) -> None:
+        """Patterns as token lists, made into Docs when first needed."""
+        strings = self.vocab.strings
+        for words in patterns:
+            if words:
+                self.pending.setdefault(strings.add(words[0].lower()), []).append((key, words))
+
+    def __call__(self, doc: Doc, tok: Tokens) -> list[tuple[int, int, int]]:
+        """The matches in ``doc``; ``tok``: its token table (the LOWER hashes it holds)."""
+        if self.pending:
+            by_key: dict[str, list[Doc]] = {}   # one add a key: each add call has a fixed cost
+            for word in self.pending.keys() & tok.present:
+                for key, words in self.pending.pop(word):
+                    by_key.setdefault(key, []).append(Doc(self.vocab, words=words))
+            for key, docs in by_key.items():
+                self.matcher.add(key, docs)
+        return self.matcher(doc)
 
 
 def _longest_first(spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -229,7 +267,7 @@ class RuleMatcher:
 
     def __init__(self, nlp: Language, rules: RuleSet):
         self.rules = rules
-        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.phrases = LazyPhrases(nlp.vocab)
         self.patterns = GatedMatcher(nlp.vocab)
         self.keys: dict[int, tuple[str, object]] = {}   # match key -> (kind, id or Rule)
         self.aspect_rules = {**rules.aspects.values, **rules.aspects.extra}
@@ -238,9 +276,7 @@ class RuleMatcher:
             key = f"{kind}:{ident}"
             self.keys[nlp.vocab.strings.add(key)] = (kind, payload)
             if phrases:
-                docs = (phrase_patterns(nlp, phrases, match) if kind != "T"
-                        else [nlp.make_doc(n) for n in phrases])
-                self.phrases.add(key, docs)
+                self.phrases.add(key, phrase_words(nlp, phrases, match))
             if patterns:
                 self.patterns.add(key, list(patterns))
 
@@ -261,7 +297,7 @@ class RuleMatcher:
         doc._.tok = tok
         found: dict[str, list] = {"T": [], "C": [], "A": set(), "R": set(), "X": set()}
         keys = self.keys
-        for key, start, end in [*self.phrases(doc), *self.patterns(doc, tok)]:
+        for key, start, end in [*self.phrases(doc, tok), *self.patterns(doc, tok)]:
             kind, payload = keys[key]
             if kind in ("T", "C"):
                 found[kind].append((start, end, payload))

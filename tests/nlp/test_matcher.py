@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.util import filter_spans
 
-from pipeline.nlp.matcher import _longest_first, sentence_bounds
+from pipeline.nlp.matcher import Tokens, _longest_first, sentence_bounds
 
 _DOC = spacy.blank("en").make_doc(" ".join(["word"] * 30))
 _SPAN = st.integers(0, 29).flatmap(lambda s: st.tuples(st.just(s), st.integers(s + 1, min(30, s + 6))))
@@ -80,3 +80,41 @@ def test_patterns_run_together_on_a_sentence_find_what_each_finds_alone(nlp, mon
     for key, pattern in rm.patterns.sources:
         fresh.add(key, [pattern])
     assert sorted(fresh(doc, tok)) == expected and not fresh.combined
+
+
+_WORDS = ["laser", "Hair", "removal", "peel", "no", "pain", "pain-free", "can't"]
+_PHRASES = st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map(" ".join),
+                    min_size=1, max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_PHRASES, st.lists(st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join), min_size=1, max_size=5))
+def test_lazy_phrases_find_what_one_phrase_matcher_with_every_pattern_finds(phrases, texts):
+    """Pattern Docs made when a text first holds a pattern's first word: every text of a run,
+    the first or a later one, gets the matches of a PhraseMatcher given every pattern up front."""
+    from spacy.matcher import PhraseMatcher
+
+    from pipeline.nlp.matcher import LazyPhrases, phrase_words
+
+    nlp = spacy.blank("en")
+    eager, lazy = PhraseMatcher(nlp.vocab, attr="LOWER"), LazyPhrases(nlp.vocab)
+    for i, phrase in enumerate(phrases):
+        eager.add(f"k{i % 3}", [nlp.make_doc(phrase)])
+        lazy.add(f"k{i % 3}", phrase_words(nlp, (phrase,), "lower"))
+    for text in texts:
+        doc = nlp.make_doc(text)
+        assert sorted(lazy(doc, Tokens.of(doc))) == sorted(eager(doc)), text
+
+
+def test_the_rule_matcher_makes_no_pattern_doc_until_a_text_needs_it(nlp):
+    """Building the matcher makes none of the rule set's thousands of pattern Docs (a tenth of
+    a second of every check's start); a text makes those starting with its words, and only
+    those."""
+    component = nlp.get_pipe("rule_matcher")
+    fresh = type(component)(nlp, component.rules).phrases
+    pending = sum(map(len, fresh.pending.values()))
+    assert len(fresh.matcher) == 0 and pending > 1000
+    doc = nlp.make_doc("Laser hair removal is painless.")
+    assert fresh(doc, Tokens.of(doc))
+    made = pending - sum(map(len, fresh.pending.values()))
+    assert 0 < made < pending / 10

@@ -144,11 +144,11 @@ def test_phrase_patterns_are_tokenized_as_the_tokenizer_would(nlp):
     """Plain words skip the tokenizer when the matcher is built (start-up time of ``check``);
     every other word goes through it, so a special case ("cannot") and punctuation
     ("post-treatment", "3-5") still give the tokenizer's tokens."""
-    from pipeline.nlp.matcher import phrase_patterns
+    from pipeline.nlp.matcher import phrase_words
 
     phrases = ("cannot shrink", "post-treatment care", "3-5 sessions", "Gonna hurt", "retinol")
-    for phrase, doc in zip(phrases, phrase_patterns(nlp, phrases, "lower")):
-        assert [t.text for t in doc] == [t.text for t in nlp.make_doc(phrase)], phrase
+    for phrase, words in zip(phrases, phrase_words(nlp, phrases, "lower")):
+        assert words == [t.text for t in nlp.make_doc(phrase)], phrase
 
 
 def test_a_rule_reads_its_own_attributes_after_pickling_and_copying(rules):
