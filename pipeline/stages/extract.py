@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import groupby
+from operator import itemgetter
 
 import pandas as pd
 
@@ -64,7 +65,8 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16)
                      for b, _, text in chunk]
             yield make_article(nlp, kinds), chunk
 
-    units: dict[str, list] = {c: [] for c in UNIT_COLUMNS}
+    rows: list[tuple] = []   # one tuple a unit, in UNIT_COLUMNS order
+    feature_values = itemgetter(*FEATURES)
     assertions: list[tuple] = []
     findings: list[tuple] = []
     n = 0
@@ -84,20 +86,18 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16)
             start, end = source(span.start_char), source(span.end_char - 1) + 1
             shown = d.text[start:end] if d.format == "text" else re.sub(r"\s+", " ", d.shown[start:end]).strip()
             x = span._   # one accessor for the four extensions
-            row = (n, b.source_id, b.block, x.clause,
-                   "sentence" if b.kind == "paragraph" else b.kind, start, end, shown, b.section)
-            for col, value in zip(UNIT_COLUMNS, row):
-                units[col].append(value)
-            feats, asserted = x.features, x.assertions
-            for col in FEATURES:
-                units[col].append(feats[col])
-            units["asserts"].append(tuple((a.aspect, a.value) for a in asserted))
+            asserted = x.assertions
+            rows.append((n, b.source_id, b.block, x.clause, "sentence" if b.kind == "paragraph" else b.kind,
+                         start, end, shown, b.section, *feature_values(x.features),
+                         tuple((a.aspect, a.value) for a in asserted)))
             assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute) for a in asserted)
             for rid, s, e, detail in x.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
                 # the block's own text (Doc.text joins every token again on each call)
                 findings.append((n, rid, source(a), source(z - 1) + 1, text[a - c0:z - c0], detail))
             n += 1
-    return Extracted(pd.DataFrame(units, columns=UNIT_COLUMNS),
+    columns = zip(*rows) if rows else [()] * len(UNIT_COLUMNS)   # a list a column, as pandas reads fastest
+    units = pd.DataFrame({c: list(v) for c, v in zip(UNIT_COLUMNS, columns)}, columns=UNIT_COLUMNS)
+    return Extracted(units,
                      pd.DataFrame(assertions, columns=UNIT_ASSERTION_COLUMNS),
                      pd.DataFrame(findings, columns=UNIT_FINDING_COLUMNS))
