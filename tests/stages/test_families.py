@@ -92,3 +92,38 @@ def test_the_score_bound_drops_pairs_that_share_few_letters():
              "retinol peels brighten dull skin quickly"]
     shape = Shape([sorted(set(t.split())) for t in texts])
     assert score_bound(shape, 0, [1, 2], 90) == [2]
+
+
+# --- the pair prefixes: the rarest character pairs of each text ---------------------------------
+
+from collections import Counter
+
+from pipeline.stages.families import _gram_prefixes, gram_share
+
+
+def _prefixes_by_hand(words: list[list[str]], similarity: int) -> list[list[int]]:
+    """The definition, one pair at a time: the pairs of " w1 w2 ... ", the k-th repeat of a pair
+    a token (pair, k) of its own; tokens ranked by how many texts hold them, then by pair and k;
+    each text's lowest ranks, more than gram_share of its tokens."""
+    tokens = []
+    for ws in words:
+        text = " " + " ".join(ws) + " "
+        seen: Counter = Counter()
+        mine = []
+        for pair in map(str.__add__, text[:-1], text[1:]):
+            mine.append((pair, seen[pair]))
+            seen[pair] += 1
+        tokens.append(mine)
+    df = Counter(t for mine in tokens for t in mine)
+    rank = {t: r for r, t in enumerate(sorted(df, key=lambda t: (df[t], t)))}
+    share = gram_share(similarity)
+    return [sorted(rank[t] for t in mine)[:int(share * len(mine)) + 1] for mine in tokens]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("aa a aaa ab ba retinol é 🙂 4 40".split()), max_size=8),
+                max_size=12), st.integers(min_value=50, max_value=100))
+def test_pair_prefixes_follow_their_definition(words, similarity):
+    """Computed for a block at once with numpy: the ranks the definition gives, repeats ("aaa"),
+    texts of no word and characters beyond one byte included."""
+    assert _gram_prefixes(words, similarity) == _prefixes_by_hand(words, similarity)
