@@ -17,6 +17,7 @@ import numpy
 import pandas as pd
 
 from . import tables
+from .lifecycle import collect_after
 from .nlp import RuleSet, build_nlp
 from .stages.contradict import find_contradictions
 from .stages.evidence import Evidence, check_evidence
@@ -109,7 +110,14 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
                      main: dict[str, str] | None = None, nlp=None,
                      timings: dict | None = None) -> tables.Tables:
     """The per-article stages on one batch of raw files: claims, assertions, findings and
-    problems (no contradictions: they need every claim; see ``cross_check``)."""
+    problems (no contradictions: they need every claim; see ``cross_check``). No garbage
+    collection runs within the batch (``lifecycle.collect_after``)."""
+    with collect_after():
+        return _analyse_articles(raw, rules, evidence, main, nlp, timings)
+
+
+def _analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | None,
+                      main: dict[str, str] | None, nlp, timings: dict | None) -> tables.Tables:
     nlp = nlp or build_nlp(rules)
     lab = label_units(raw, rules, main, nlp, timings)
     if lab.docs.empty:  # every article of the batch is a problem: nothing to tag
@@ -166,7 +174,7 @@ def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None,
     per claim under attack (``evidence``: the evidence table, for the groups' aspects)."""
     if t.claims.empty:   # every article was a problem: nothing to pair (empty tables as they are)
         return t
-    with timed(timings, "contradict"):
+    with timed(timings, "contradict"), collect_after():
         t.contradictions = find_contradictions(t.claims, t.assertions, rules)
         t.groups = contradiction_groups(t.claims, t.contradictions, evidence)
     return t

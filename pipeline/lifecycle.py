@@ -8,6 +8,8 @@ a killed audit leaves in its out folder is removed by the next run (pipeline.io.
 ``freeze_survivors`` takes what a process keeps for good (a worker's pipeline, an audit's
 tables so far) out of Python's later full collections, which would walk it every time.
 
+``collect_after`` keeps a batch of the per-article stages from collecting while it runs.
+
 ``quiet_start`` keeps a short command (``check``) from collecting while it starts: its imports
 and its pipeline live as long as the process. ``quiet_exit`` keeps a command that has written
 everything (``check``, ``audit``) from collecting once more as the interpreter exits.
@@ -116,6 +118,26 @@ def quiet_start() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
+
+
+@contextlib.contextmanager
+def collect_after() -> Iterator[None]:
+    """No automatic garbage collection within the block; the young objects it leaves are
+    collected after it, and collection is as it was.
+
+    For one batch of the per-article stages: they make and drop millions of small objects
+    (tokens' spans, rows, tuples) in few reference cycles (about 300 a batch of 200 articles),
+    yet Python's collections walked every live object of the batch again and again: 5-10% of
+    the stages. The process-wide switch is restored even on an error, and a block entered
+    while collection is already off (another thread's batch) leaves it to that block."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+            gc.collect(0)
 
 
 def quiet_exit() -> None:

@@ -1,12 +1,12 @@
 """Process lifecycle helpers (pipeline.lifecycle) that the other suites do not cover:
-a short command's quiet start-up."""
+a short command's quiet start-up, and a batch of the stages run without collections."""
 from __future__ import annotations
 
 import gc
 
 import pytest
 
-from pipeline.lifecycle import quiet_start
+from pipeline.lifecycle import collect_after, quiet_start
 
 
 def test_quiet_start_collects_nothing_inside_then_freezes_what_it_made():
@@ -28,3 +28,44 @@ def test_quiet_start_turns_collection_back_on_after_an_error():
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_collect_after_collects_nothing_inside_then_the_cycles_the_block_left():
+    """Garbage in a reference cycle made in the block waits for its end, then goes."""
+    import weakref
+
+    with collect_after():
+        assert not gc.isenabled()
+        dropped = weakref.ref(_Cycle())
+        for _ in range(100_000):           # allocations that would trigger collections
+            [[]]
+        assert dropped() is not None
+    assert gc.isenabled() and dropped() is None
+
+
+def test_collect_after_restores_collection_after_an_error_and_when_nested():
+    with pytest.raises(ValueError), collect_after():
+        raise ValueError("bad article")
+    assert gc.isenabled()
+    with collect_after():
+        with collect_after():   # an inner block (another batch) leaves the switch to the outer
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_batch_of_the_stages_runs_without_collections(rules, monkeypatch):
+    """analyse_articles: no collection walks the batch's objects while its stages run."""
+    from pipeline import analyse
+    from conftest import raw_frame
+
+    seen = []
+    real = analyse.label_units
+    monkeypatch.setattr(analyse, "label_units", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    analyse.analyse_articles(raw_frame({"a.txt": "Microneedling is painless."}), rules)
+    assert seen == [False] and gc.isenabled()
