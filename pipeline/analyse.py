@@ -118,6 +118,7 @@ def analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | Non
 
 def _analyse_articles(raw: pd.DataFrame, rules: RuleSet, evidence: Evidence | None,
                       main: dict[str, str] | None, nlp, timings: dict | None) -> tables.Tables:
+    """``analyse_articles`` within its collection policy."""
     nlp = nlp or build_nlp(rules)
     lab = label_units(raw, rules, main, nlp, timings)
     if lab.docs.empty:  # every article of the batch is a problem: nothing to tag

@@ -16,6 +16,7 @@ components after this one index Python lists instead of creating Token objects.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -224,12 +225,15 @@ class LazyPhrases:
     first word. Same matches as adding every pattern up front (a pattern cannot match a Doc
     lacking its first word), but a short run (``check`` on one draft) makes the few dozen pattern
     Docs its text can match instead of all eight thousand inflected forms: making them was a
-    tenth of a second of every start. A long run ends up with the ones its texts use."""
+    tenth of a second of every start. A long run ends up with the ones its texts use. A lock
+    keeps a thread's additions from meeting another thread's matching (a Dask worker may be
+    started with several threads)."""
 
     def __init__(self, vocab):
         self.vocab = vocab
         self.matcher = PhraseMatcher(vocab, attr="LOWER")
         self.pending: dict[int, list[tuple[str, list[str]]]] = {}   # LOWER hash of first token -> (key, tokens)
+        self.lock = threading.Lock()
 
     def add(self, key: str, patterns: list[list[str]]) -> None:
         """Patterns as token lists, made into Docs when first needed."""
@@ -240,14 +244,15 @@ class LazyPhrases:
 
     def __call__(self, doc: Doc, tok: Tokens) -> list[tuple[int, int, int]]:
         """The matches in ``doc``; ``tok``: its token table (the LOWER hashes it holds)."""
-        if self.pending:
-            by_key: dict[str, list[Doc]] = {}   # one add a key: each add call has a fixed cost
-            for word in self.pending.keys() & tok.present:
-                for key, words in self.pending.pop(word):
-                    by_key.setdefault(key, []).append(Doc(self.vocab, words=words))
-            for key, docs in by_key.items():
-                self.matcher.add(key, docs)
-        return self.matcher(doc)
+        with self.lock:
+            if self.pending:
+                by_key: dict[str, list[Doc]] = {}   # one add a key: each add call has a fixed cost
+                for word in self.pending.keys() & tok.present:
+                    for key, words in self.pending.pop(word):
+                        by_key.setdefault(key, []).append(Doc(self.vocab, words=words))
+                for key, docs in by_key.items():
+                    self.matcher.add(key, docs)
+            return self.matcher(doc)
 
 
 def _longest_first(spans: list[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -118,3 +118,42 @@ def test_the_rule_matcher_makes_no_pattern_doc_until_a_text_needs_it(nlp):
     assert fresh(doc, Tokens.of(doc))
     made = pending - sum(map(len, fresh.pending.values()))
     assert 0 < made < pending / 10
+
+
+def test_a_thread_matching_while_another_adds_patterns_waits_for_them(monkeypatch):
+    """Two threads share one pipeline (a Dask worker with several threads): while one makes the
+    pattern Docs a text needs, another text with the same words waits, then finds the match,
+    instead of matching before the patterns are in."""
+    import threading
+
+    from pipeline.nlp import matcher as M
+
+    nlp = spacy.blank("en")
+    lazy = M.LazyPhrases(nlp.vocab)
+    lazy.add("peel", M.phrase_words(nlp, ("chemical peel",), "lower"))
+    inside, release = threading.Event(), threading.Event()
+    real_doc = M.Doc
+
+    def slow_doc(*args, **kwargs):   # the first thread stops while making the pattern Doc
+        if threading.current_thread().name == "first":
+            inside.set()
+            release.wait(5)
+        return real_doc(*args, **kwargs)
+
+    monkeypatch.setattr(M, "Doc", slow_doc)
+    found = {}
+
+    def run(name):
+        doc = nlp.make_doc("A chemical peel today.")
+        found[name] = lazy(doc, Tokens.of(doc))
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert inside.wait(5)
+    second = threading.Thread(target=run, args=("second",), name="second")
+    second.start()
+    second.join(0.5)
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert len(found["first"]) == len(found["second"]) == 1
