@@ -142,6 +142,9 @@ APPROVED_CLAIMS_FILE = REVIEW_DIR / "approved_claims.txt"     # claims library: 
 IGNORED_FINDINGS_FILE = REVIEW_DIR / "ignored_findings.jsonl"  # per-finding ignores with reasons
 CHECK_SCHEMA_FILE = PACKAGE / "schemas" / "check.schema.json"
 CHECK_FORMATS = ("text", "json", "sarif")
+# check reads a corpus's claims from its Parquet copy above this claims.csv size (importing the
+# Parquet reader costs about 10 ms, more than reading a few thousand claims from the CSV)
+CHECK_PARQUET_MIN_BYTES = 2_000_000
 COMPLIANCE_EXAMPLES_FILE = ROOT / "tests" / "rules" / "compliance_examples.jsonl"  # per-rule examples
 FLAGS_GOLD_FILE = ROOT / "tests" / "gold" / "flags.csv"     # expected findings in labelled articles
 FLAGS_GOLD_ARTICLES = (RAW_DIR, ROOT / "tests" / "articles")

@@ -213,6 +213,36 @@ def test_a_value_is_asserted_by_its_own_negative_words(tmp_path, rules, nlp):
                        "pain_free.painless": {("pain", "some", "none")}}
 
 
+def test_check_reads_the_corpus_rows_its_claims_can_meet_and_finds_what_the_whole_corpus_gives(tmp_path,
+                                                                                               monkeypatch):
+    """An audited corpus is read for the flagged claims' treatments and aspects only (from the
+    audit's Parquet copy when claims.csv is large: a 10,000-article corpus took 20 s read
+    whole); the findings equal those from the whole claims.csv."""
+    from pipeline.check import read_corpus
+
+    monkeypatch.setattr(config, "CHECK_PARQUET_MIN_BYTES", 0)   # this small corpus read as a large one
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("Microneedling can cause redness and swelling for two days. "
+                               "Laser hair removal is painful for some.", encoding="utf-8")
+    (raw / "b.txt").write_text("Chemical peels can cause peeling for a week. Microneedling can be painful.",
+                               encoding="utf-8")
+    out = tmp_path / "out"
+    run_audit(raw, out, validate=False, report=False, workbook=False)
+    claims_all, assertions_all = read_corpus(out)
+    claims, assertions = read_corpus(out, {"microneedling"}, {"side_effects"})
+    assert set(claims["treatment"]) == {"microneedling"} and set(assertions["aspect"]) == {"side_effects"}
+    assert len(claims) < len(claims_all) and len(assertions) < len(assertions_all)
+    assert claims["claim_id"].tolist() == claims_all.loc[claims_all["treatment"] == "microneedling", "claim_id"].tolist()
+    text = draft(tmp_path, "Microneedling has no side effects. Microneedling is painless.")
+    from_parquet = check([text], corpus_dir=out, **NO_SUPPRESSIONS)
+    (out / config.CLAIMS_PARQUET).unlink()
+    from_csv = check([text], corpus_dir=out, **NO_SUPPRESSIONS)
+    assert from_parquet == from_csv
+    assert {c["aspect"] for f in from_csv["findings"] for c in f["contradicting_claims"]} == {"side_effects", "pain"}
+
+
 def test_missing_default_corpus_and_evidence_are_reported_not_fatal(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PROCESSED_DIR", tmp_path / "never-audited")
     report = check([draft(tmp_path, "Microneedling is painless.")], evidence_file=tmp_path / "nope.csv",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 from itertools import product
 
+import numpy as np
 import pandas as pd
 
 from .. import config, tables
@@ -68,8 +69,9 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
     info = info.explode("treatment")
     rows = assertions.merge(info, on="claim_id", how="inner", sort=False)
     if "claim_type" in rows:
-        rows = rows[[index.counts_in(a, v, t) for a, v, t in zip(
-            rows["aspect"].tolist(), rows["value"].tolist(), rows["claim_type"].tolist())]]
+        counted = [index.counts_in(a, v, t) for a, v, t in zip(
+            rows["aspect"].tolist(), rows["value"].tolist(), rows["claim_type"].tolist())]
+        rows = rows[np.array(counted, dtype=bool)]   # a mask, even when empty (a list would pick columns)
     if not keep_no_treatment:
         rows = rows[~rows["treatment"].isin(["", config.NO_TREATMENT])]
     fam = rows["family_id"].where(rows["family_id"].astype(bool), rows["claim_id"])

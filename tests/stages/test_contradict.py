@@ -184,3 +184,17 @@ def test_families_of_a_within_article_clash_are_paired_only_through_their_articl
     fbs = [fam("b"), fam("x"), fam("a", "c"), fam("d")]
     brute = [(x, y) for x, y in product(fas, fbs) if x.per_source.keys() & y.per_source.keys()]
     assert list(_sharing_an_article(fas, fbs)) == brute
+
+
+def test_assertions_of_claims_none_of_which_assert_anything_is_an_empty_table(rules):
+    """No assertion belongs to the given claims (a check's corpus read for other treatments):
+    an empty table with the contract columns, not a table without columns."""
+    from pipeline.stages.contradict import ASSERTED_COLUMNS, assertions_of
+
+    claims = pd.DataFrame({"claim_id": ["c1"], "source_id": ["a"], "start": [0], "treatment": ["laser"],
+                           "text": ["Laser is painless."], "certainty": ["absolute"],
+                           "family_id": ["f1"], "claim_type": ["safety"]})
+    assertions = pd.DataFrame({"claim_id": ["other"], "aspect": ["pain"], "value": ["none"],
+                               "qualifier": [""], "words": ["painless"], "absolute": [True]})
+    out = assertions_of(claims, assertions, rules.aspects)
+    assert out.empty and list(out.columns) == ASSERTED_COLUMNS
