@@ -306,8 +306,11 @@ def read_parquet(path: Path, columns: list[str] | None = None,
                  where: tuple[str, list] | None = None) -> pd.DataFrame:
     """A Parquet file (or a folder of parts) the pipeline wrote; ``where`` (column, values):
     only the rows whose column holds one of the values, filtered as the file is read."""
-    if where is not None and not where[1]:
-        return pd.read_parquet(path, columns=columns).iloc[:0]
+    if where is not None and not where[1]:   # no value wanted: the columns, typed, from the footer
+        import pyarrow.parquet as pq
+
+        empty = pq.read_schema(path).empty_table()
+        return (empty.select(columns) if columns is not None else empty).to_pandas()
     filters = [(where[0], "in", list(where[1]))] if where is not None else None
     return pd.read_parquet(path, columns=columns, filters=filters)
 
@@ -648,6 +651,12 @@ def read_csv(path: Path, text: bool = False) -> pd.DataFrame:
     return df
 
 
+def read_csv_header(path: Path) -> list[str]:
+    """The column names of a CSV (its first row), without reading the rows."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
 def read_json(path: Path):
     """A JSON file (e.g. an expectation suite)."""
     with open(path, encoding="utf-8") as fh:
@@ -664,12 +673,6 @@ def read_jsonl(path: Path) -> list[tuple[int, str]]:
 
 
 # --- review decisions and the reviewer's workbook (issue 6) ---------------------------------
-
-def read_csv_header(path: Path) -> list[str]:
-    """The column names of a CSV (its first row), without reading the rows."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        return next(csv.reader(fh), [])
-
 
 def read_optional_csv(path: Path) -> pd.DataFrame | None:
     """A CSV the pipeline wrote (or the curated evidence table), or None when it is absent."""

@@ -460,3 +460,14 @@ def test_a_local_run_keeps_a_dataset_folder_it_did_not_make(tmp_path):
     (out / config.DATASET_DIR).mkdir(parents=True)
     run_audit(raw, out, validate=False, report=False, workbook=False, decisions=None)
     assert (out / config.DATASET_DIR).is_dir() and (out / config.CLAIMS_CSV).is_file()
+
+
+def test_read_parquet_filters_rows_as_it_reads_and_no_value_gives_the_typed_columns(tmp_path):
+    """``where``: the rows holding one of the values; none wanted: no row, the same columns and
+    types (a check whose draft flags nothing reads no claim of a large corpus)."""
+    path = tmp_path / "t.parquet"
+    io.write_parquet(path, pd.DataFrame({"id": ["a", "b", "c"], "n": [1, 2, 3], "t": ["x", "y", "x"]}))
+    some = io.read_parquet(path, ["id", "n"] + ["t"], ("t", ["x"]))
+    none = io.read_parquet(path, ["id", "n", "t"], ("t", []))
+    assert some["id"].tolist() == ["a", "c"] and none.empty
+    assert list(none.columns) == ["id", "n", "t"] and none.dtypes.to_dict() == some.dtypes.to_dict()
