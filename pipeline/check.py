@@ -131,15 +131,15 @@ def analyse_drafts(raw: pd.DataFrame, rules: RuleSet, nlp=None, evidence=None) -
     return docs, analyse_articles(raw, rules, evidence, nlp=nlp)
 
 
-def corpus_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, corpus: tuple | None,
-                     rules: RuleSet) -> dict[str, list]:
+def corpus_conflicts(mine: pd.DataFrame, corpus: tuple | None, rules: RuleSet) -> dict[str, list]:
     """claim_id -> corpus claims on the same treatment and aspect whose value excludes the
     claim's, by the same rules as the audit's contradictions (pipeline.stages.contradict).
-    ``corpus``: (claims, assertions) of the last audit."""
-    if corpus is None or not len(claims) or not len(corpus[0]):
+    ``mine``: what the checked claims assert (``assertions_of``); ``corpus``: (claims,
+    assertions) of the last audit."""
+    if corpus is None or not len(mine) or not len(corpus[0]):
         return {}
     index = rules.aspects
-    mine, theirs = assertions_of(claims, assertions, index), assertions_of(*corpus, index)
+    theirs = assertions_of(*corpus, index)
     blocks = {key: block for key, block in theirs.groupby(["treatment", "aspect"], sort=False)}
     out: dict[str, list] = {}
     for a in mine.itertuples(index=False):
@@ -192,18 +192,11 @@ def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence:
     return out
 
 
-def _subjects(claims: pd.DataFrame) -> set[str]:
-    """The treatments the claims assert about, as ``assertions_of`` pairs them: each claim's
-    coordinated subjects, or its treatment."""
-    subjects = claims["subjects"] if "subjects" in claims else [()] * len(claims)
-    return {t for s, one in zip(subjects, claims["treatment"].tolist()) for t in (tuple(s) or (one,))}
-
-
 def read_corpus(corpus_dir: Path, treatments: set[str] | None = None,
                 aspects: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(claims, assertions) of the last audit in corpus_dir, or None when there is none.
 
-    Given ``treatments`` and ``aspects`` (those of the drafts' flagged claims), only what a check
+    Given ``treatments`` and ``aspects`` (those the drafts' flagged claims assert), only what a check
     can meet: the assertions of those aspects and the claims of those treatments. The claims
     come from the audit's Parquet copy (typed and columnar, read with the treatment filter) when
     it wrote one and claims.csv is large (config.CHECK_PARQUET_MIN_BYTES), else from claims.csv:
@@ -288,9 +281,9 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
     docs, t = analyse_drafts(raw, rules, nlp, facts)
     claims, found = t.claims, t.findings
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
-    asked = t.assertions[t.assertions["claim_id"].isin(set(flagged["claim_id"]))]
-    corpus = read_corpus(corpus_dir, _subjects(flagged), set(asked["aspect"]))
-    against = corpus_conflicts(flagged, t.assertions, corpus, rules)
+    mine = assertions_of(flagged, t.assertions, rules.aspects)   # per subject treatment and aspect
+    corpus = read_corpus(corpus_dir, set(mine["treatment"]), set(mine["aspect"]))
+    against = corpus_conflicts(mine, corpus, rules)
     cited = evidence_conflicts(flagged, t.assertions, facts, rules)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
