@@ -23,6 +23,7 @@ from typing import BinaryIO, Callable, Iterator, Union
 import pandas as pd
 
 from . import config, tables
+from .outputs import csv_text
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ Content = Union[bytes, Writer]
 
 def csv_writer(df: pd.DataFrame) -> Writer:
     """A writer of ``csv_bytes(df)``, formatted in chunks into the handle it is given."""
-    return lambda fh: df.to_csv(fh, index=False, lineterminator="\n", encoding="utf-8")
+    return lambda fh: csv_text.write(df, fh)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -563,8 +564,7 @@ class ChunkedTable:
             if self.parquet:
                 self._write_parquet(df)
             else:
-                _neutral(df).to_csv(self.fh, index=False, header=self.chunks == 0,
-                                    lineterminator="\n", encoding="utf-8")
+                csv_text.write(_neutral(df), self.fh, header=self.chunks == 0)
         except OSError as exc:
             raise OutputError(f"{self.final}: cannot be written ({_why(exc)}); "
                               f"the previous outputs are unchanged") from None
