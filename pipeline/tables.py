@@ -152,20 +152,44 @@ def groups_for_people(groups: pd.DataFrame) -> pd.DataFrame:
 
 def assertion_text(aspect: str, value: str, qualifier: str, words: str) -> str:
     """One assertion as people read it: ``side_effects=named:redness|redness``."""
-    shown = " ".join(words.replace("|", " ").replace(";", " ").replace("=", " ").split())
-    return f"{aspect}={value}{':' + qualifier if qualifier else ''}|{shown}"
+    return f"{aspect}={value}{':' + qualifier if qualifier else ''}|{shown_words(words)}"
+
+
+def shown_words(words: str) -> str:
+    """An assertion's words as shown after ``|``: the separators of the cell made spaces."""
+    return " ".join(words.replace("|", " ").replace(";", " ").replace("=", " ").split())
 
 
 def claims_for_people(claims: pd.DataFrame, assertions: pd.DataFrame) -> pd.DataFrame:
-    """The claims table as files for people show it: lists joined, assertions as text."""
-    out = claims.copy()
+    """The claims table as files for people show it: lists joined, assertions as text.
+
+    A claims chunk holds hundreds of thousands of rows but few distinct lists and words: each
+    distinct list is joined once (``pd.factorize``) and each distinct wording shown once, and
+    the joined columns go to Arrow text whole (1.5 -> 0.8 s for the claims of 10,000 articles)."""
+    import pyarrow as pa
+
+    out = claims.copy(deep=False)
     shown: dict[str, list[str]] = {}
+    words_shown: dict[str, str] = {}
     for cid, a, v, q, w in zip(*(assertions[c].tolist() for c in ("claim_id", "aspect", "value",
                                                                      "qualifier", "words"))):
-        shown.setdefault(cid, []).append(assertion_text(a, v, q, w))
-    out["assertions"] = [";".join(shown.get(cid, ())) for cid in out["claim_id"].tolist()]
+        text = words_shown.get(w)
+        if text is None:
+            text = words_shown[w] = shown_words(w)
+        shown.setdefault(cid, []).append(f"{a}={v}{':' + q if q else ''}|{text}")
+    out["assertions"] = _text([";".join(shown[cid]) if cid in shown else "" for cid in
+                               out["claim_id"].tolist()], out.index)
     for col, sep in LIST_SEPARATORS.items():
         if col in out:
-            out[col] = [sep.join(v) for v in out[col].tolist()]
+            codes, lists = pd.factorize(out[col], use_na_sentinel=False)
+            joined = pa.array([sep.join(v) for v in lists], type=pa.large_string())
+            out[col] = pd.Series(joined.take(pa.array(codes)), dtype="str", index=out.index)
     extra = [c for c in out.columns if c not in CLAIMS_FOR_PEOPLE]
     return out[CLAIMS_FOR_PEOPLE + extra]
+
+
+def _text(values: list[str], index: pd.Index) -> pd.Series:
+    """A column of pandas' text type made from Python strings through Arrow at once."""
+    import pyarrow as pa
+
+    return pd.Series(pa.array(values, type=pa.large_string()), dtype="str", index=index)
