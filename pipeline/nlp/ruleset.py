@@ -590,6 +590,15 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("-", "")).strip()
 
 
+def _subtypes(aspects: tuple[Rule, ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """treatment -> its sub-types' phrases as words ((sub-type, phrase), ...), in rule order."""
+    out: dict[str, list] = {}
+    for r in aspects:
+        if r.category == "subtype":
+            out.setdefault(r.get("treatment"), []).extend((r.get("subtype"), _words(p)) for p in r.phrases)
+    return {t: tuple(v) for t, v in out.items()}
+
+
 @dataclass(frozen=True, eq=False)
 class AspectIndex:
     """The aspect rules prepared once: declarations, value rules, conflicts, extra rules."""
@@ -599,7 +608,7 @@ class AspectIndex:
     conflicts: dict
     extra: dict
     covers: dict
-    subtypes: tuple = ()
+    subtypes: dict = field(default_factory=dict)      # treatment -> ((sub-type, phrase words), ...)
     within_only: dict = field(default_factory=dict)   # aspect -> value pairs that clash in one source only
     absolutes: frozenset = frozenset()                # (aspect, value) said by absolute wordings only
 
@@ -619,8 +628,7 @@ class AspectIndex:
             extra={r.id: r for r in aspects if r.category in ("qualifier", "pseudo_negation", "cancel")},
             covers={r.get("qualifier"): tuple(r.get("covers") or ()) for r in aspects
                     if r.category == "qualifier"},
-            subtypes=tuple((r.get("treatment"), r.get("subtype"), _words(p))
-                           for r in aspects if r.category == "subtype" for p in r.phrases),
+            subtypes=_subtypes(aspects),
             within_only=within,
             absolutes=frozenset((r.get("aspect"), r.get("value")) for r in aspects
                                 if r.category == "value" and r.get("absolute")),
@@ -698,9 +706,11 @@ class AspectIndex:
     def subtypes_of(self, treatment: str, text: str) -> frozenset:
         """Sub-types of a treatment a text names (whole words, case-insensitive; "non-ablative"
         is one word, so it does not name "ablative")."""
+        named = self.subtypes.get(treatment)
+        if not named:   # most treatments have no sub-types: no text to read
+            return frozenset()
         low = f" {_words(text)} "
-        return frozenset(sub for t, sub, phrase in self.subtypes
-                         if t == treatment and f" {phrase} " in low)
+        return frozenset(sub for sub, phrase in named if f" {phrase} " in low)
 
     def groups_meet(self, q1: str, q2: str) -> bool:
         """Two candidacy groups meet: equal, or one covers the other ("all skin types" covers

@@ -173,3 +173,12 @@ def test_a_value_phrase_that_a_cancel_always_holds_is_refused(tmp_path):
     with pytest.raises(rules.RuleError, match=r"aspects.jsonl:\d+: phrase 'less downtime' of "
                                               r"downtime.test_value never asserts: cancel.downtime_comparative"):
         RuleSet.load(folder)
+
+
+def test_subtypes_are_named_by_whole_words_of_their_own_treatment():
+    index = RuleSet.load().aspects
+    assert index.subtypes_of("laser_resurfacing", "A non-ablative laser heals in days.") == {"non_ablative"}
+    assert index.subtypes_of("laser_resurfacing", "CO2 lasers are ablative.") == {"ablative"}
+    assert index.subtypes_of("chemical_peel", "A Glycolic or TCA peel") == {"glycolic", "tca"}
+    assert index.subtypes_of("chemical_peel", "A CO2 laser peel") == frozenset()      # another treatment's
+    assert index.subtypes_of("microneedling", "non-ablative") == frozenset()          # none declared
