@@ -143,7 +143,7 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
     c = out.claims.sort_values(["source_id", "start", "end"], kind="stable").reset_index(drop=True)
     for col in tables.LIST_SEPARATORS:   # tuple columns: one object per distinct value
         if col in c:
-            c[col] = tables.shared(c[col].tolist())
+            c[col] = tables.shared(c[col])
     if len(parts) > 1 and len(c):
         c["family_id"] = unify_families(c)
     out.claims = c

@@ -82,16 +82,21 @@ def records(df: pd.DataFrame, repeated: tuple[str, ...] = ()) -> Iterator[tuple]
     values become one object (``shared``; ``tolist`` makes a new string per cell), for rows
     that are kept (a contradiction block keeps every row of the block)."""
     row = namedtuple("Row", df.columns, rename=True)
-    return map(row._make, zip(*(shared(df[c].tolist()) if c in repeated else df[c].tolist()
+    return map(row._make, zip(*(shared(df[c]) if c in repeated else df[c].tolist()
                                 for c in df.columns)))
 
 
-def shared(values: list) -> list:
-    """The values with equal ones replaced by one object: a column of tuples ("microneedling",)
-    repeated over hundreds of thousands of claims then holds a few thousand tuples, not one per
-    row (the main process of an audit holds every claim)."""
+def shared(values: pd.Series) -> list:
+    """The values of a column as a list in which equal ones are one object: a column of tuples
+    ("microneedling",) repeated over hundreds of thousands of claims then holds a few thousand
+    tuples, not one per row (the main process of an audit holds every claim). A text column's
+    distinct values are found by ``pd.factorize`` (in Arrow: half the time of a dict per cell,
+    and one string made per distinct value instead of per cell)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        return list(map(list(distinct).__getitem__, codes.tolist()))
     seen: dict = {}
-    return [seen.setdefault(v, v) for v in values]
+    return [seen.setdefault(v, v) for v in values.tolist()]
 
 
 def within(values: pd.Series, members: set) -> list[bool]:

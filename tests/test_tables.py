@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from pipeline import tables
 
@@ -33,3 +34,18 @@ def test_records_share_one_object_per_value_of_a_repeated_column():
     assert [tuple(r) for r in kept] == [tuple(r) for r in plain]
     assert kept[0].treatment is kept[1].treatment
     assert plain[0].treatment is not plain[1].treatment   # what sharing saves
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_shared_gives_the_values_with_equal_ones_one_object(dtype):
+    values = pd.Series(["laser", None, "laser", "peel"], dtype=dtype)
+    out = tables.shared(values)
+    assert [v if isinstance(v, str) else None for v in out] == ["laser", None, "laser", "peel"]
+    assert out[0] is out[2]
+    assert pd.isna(out[1]) and pd.isna(values.tolist()[1])   # missing stays missing, as tolist gives it
+
+
+def test_shared_keeps_tuples_and_none_as_they_are():
+    out = tables.shared(pd.Series([("a", "b"), None, ("a", "b"), ()], dtype=object))
+    assert out == [("a", "b"), None, ("a", "b"), ()]
+    assert out[0] is out[2]
