@@ -36,6 +36,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rapidfuzz import fuzz, process
 
 from .. import config
@@ -316,22 +317,30 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
 def unify_families(claims: pd.DataFrame) -> pd.Series:
     """Family ids made consistent across separately grouped batches: families that share an
     identical claim (same treatment and normalised text) become one, under the smallest id.
-    Linear in the claims; near-duplicates are grouped within each batch by ``family_ids``."""
+    Linear in the claims; near-duplicates are grouped within each batch by ``family_ids``.
+
+    Only distinct (family, treatment, text) rows are read (a repeated claim joins nothing
+    new), and each distinct text is normalised once; the smallest id of a joined set is its
+    root whatever the order of the joins, so the ids do not depend on that order."""
     if claims.empty:
         return claims["family_id"].astype(str) if "family_id" in claims else pd.Series([], dtype=str)
-    fams = sorted(set(claims["family_id"]))
-    index = {f: n for n, f in enumerate(fams)}
+    codes, fams = pd.factorize(claims["family_id"].astype(str), sort=True)
     parent = list(range(len(fams)))
+    distinct = pd.DataFrame({"family": codes, "treatment": claims["treatment"].astype(str).to_numpy(),
+                             "text": claims["text"].to_numpy()}).drop_duplicates()
     first: dict[tuple[str, str], int] = {}
-    for fam, treatment, text in zip(claims["family_id"].tolist(), claims["treatment"].tolist(),
-                                    claims["text"].tolist()):
-        key = (str(treatment), text_key(text))
-        if key in first:
-            _union(parent, first[key], index[fam])
+    keys: dict[str, str] = {}
+    for fam, treatment, text in zip(*(distinct[c].tolist() for c in ("family", "treatment", "text"))):
+        key = keys.get(text)
+        if key is None:
+            key = keys[text] = text_key(text)
+        if (treatment, key) in first:
+            _union(parent, first[(treatment, key)], fam)
         else:
-            first[key] = index[fam]
-    return pd.Series([fams[_find(parent, index[f])] for f in claims["family_id"].tolist()],
-                     index=claims.index, dtype=str)
+            first[(treatment, key)] = fam
+    names = fams.tolist()
+    roots = pa.array([names[_find(parent, n)] for n in range(len(names))], type=pa.large_string())
+    return pd.Series(roots.take(pa.array(codes)), dtype="str", index=claims.index)
 
 
 def families(claims: pd.DataFrame) -> pd.DataFrame:

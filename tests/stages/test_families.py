@@ -1,5 +1,7 @@
 """Claim families: near-duplicate claims of one treatment share a family_id (tiny literal frames)."""
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.stages.families import families, family_ids
 
@@ -62,6 +64,32 @@ def test_batches_grouped_apart_share_families_through_identical_claims():
     assert both["family_id"].nunique() == 2          # each batch rooted its own family
     unified = unify_families(both)
     assert unified.nunique() == 1 and unified.iloc[0] == min(both["family_id"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["f1", "f2", "f3", "f4", "f5"]), st.sampled_from(["botox", "peel"]),
+                          st.sampled_from(["Lasts months", "lasts months.", "Heals fast", "No pain"])),
+                min_size=1, max_size=25))
+def test_unified_families_are_the_smallest_id_of_families_sharing_a_claim(rows):
+    """Against the definition, by a different way: each family takes the smallest id among
+    the families it reaches through claims of one treatment and normalised text, repeated
+    until nothing changes."""
+    import pandas as pd
+
+    from pipeline.stages.families import unify_families
+    from pipeline.text import text_key
+
+    claims = pd.DataFrame(rows, columns=["family_id", "treatment", "text"])
+    label = {f: f for f in claims["family_id"]}
+    changed = True
+    while changed:
+        changed = False
+        for _, same in claims.groupby([claims["treatment"], claims["text"].map(text_key)]):
+            low = min(label[f] for f in same["family_id"])
+            for f in same["family_id"]:
+                if label[f] != low:
+                    label[f], changed = low, True
+    assert unify_families(claims).tolist() == [label[f] for f in claims["family_id"]]
 
 
 # --- the score bound: never drops a pair the scorer joins --------------------------------------
