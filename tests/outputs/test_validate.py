@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 import pandas as pd
 
-from pipeline.outputs.validate import (Validator, hashes, load_suite, merge_results, repeated_hashes,
-                                       vocabularies)
+from pipeline.outputs import validate
+from pipeline.outputs.validate import (ChunkedValidation, Validator, hashes, load_suite, merge_results,
+                                       repeated_hashes, vocabularies)
 from pipeline.nlp import RuleSet
 
 
@@ -52,6 +53,36 @@ def test_a_table_validated_in_chunks_gives_the_whole_tables_result():
                            {"contradiction_id": (count, ["x0", "x0"])})
     assert not whole["success"] and count == 2 and len(twice) == 1
     assert merged == whole
+
+
+def test_chunked_validation_of_one_chunk_or_three_gives_the_whole_tables_result():
+    rows = [dict(CONTRADICTION, contradiction_id=f"x{i}") for i in range(6)]
+    rows[1]["scope"] = "nowhere"
+    rows[5]["contradiction_id"] = "x0"
+    table = pd.DataFrame(rows)
+    v = Validator()
+    whole = v.validate("contradictions", table)
+    for chunks in ([table], [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]):
+        checks = ChunkedValidation(v, "contradictions", "contradiction_id")
+        for chunk in chunks:
+            checks.add(chunk)
+        assert checks.result(lambda: iter(chunks)) == whole
+
+
+def test_one_chunk_is_never_hashed_nor_fingerprinted(monkeypatch):
+    """A table validated whole (the local engine's) needs no id hashes, and great-expectations
+    is kept from hashing every cell of the batch for its metadata."""
+    def hashed(*args, **kwargs):
+        raise AssertionError("hashed")
+
+    v = Validator()
+    table = pd.DataFrame([CONTRADICTION])
+    expected = v.validate("contradictions", table)
+    monkeypatch.setattr(validate, "hashes", hashed)
+    monkeypatch.setattr(pd.util, "hash_pandas_object", hashed)
+    checks = ChunkedValidation(v, "contradictions", "contradiction_id")
+    checks.add(table)
+    assert checks.result(lambda: iter([])) == expected
 
 
 @given(st.lists(st.lists(st.integers(0, 6), max_size=6), max_size=4))
