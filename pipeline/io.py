@@ -328,6 +328,7 @@ def parquet_columns(path: Path) -> list[str]:
 # A cell starting with one of these is a formula in a spreadsheet (OWASP, CSV injection);
 # leading quotes are part of the pattern so that neutralising can be undone exactly.
 _FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+_FORMULA_FIRST = b"'=+-@\t\r"   # the first characters _FORMULA_START can match
 _NEUTRALISED = re.compile(r"^'('*[=+\-@\t\r])")
 
 
@@ -358,8 +359,9 @@ def _neutral(df: pd.DataFrame) -> pd.DataFrame:
     changed = {}
     for c in _text_columns(df):
         col = df[c]
-        if isinstance(col.dtype, pd.StringDtype):   # pandas' text dtype: a vectorised regex test
-            if not col.str.match(_FORMULA_START.pattern, na=False).any():
+        if isinstance(col.dtype, pd.StringDtype):   # pandas' text dtype: vectorised tests
+            if not csv_text.may_start_with(col, _FORMULA_FIRST) or \
+                    not col.str.match(_FORMULA_START.pattern, na=False).any():
                 continue
         elif not any(isinstance(v, str) and _FORMULA_START.match(v) for v in col.tolist()):
             continue

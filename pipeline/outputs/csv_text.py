@@ -104,12 +104,30 @@ def _field(values) -> object:
 def _may_need_quotes(values) -> bool:
     """Whether a character that is quoted occurs anywhere in the column's text (one scan of
     its bytes; most columns, ids and labels, hold none and skip the per-value test)."""
-    if not len(values) or values.buffers()[2] is None:
-        return False
+    offsets, data = _buffers(values)
+    text = data[offsets[0]:offsets[-1]].tobytes()
+    return any(text.find(c) >= 0 for c in _quoted_bytes())
+
+
+def _buffers(values) -> tuple[np.ndarray, np.ndarray]:
+    """The value offsets and the bytes of an Arrow large-string array, as numpy views."""
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int64, count=len(values) + 1,
                             offset=values.offset * 8)
-    data = bytes(memoryview(values.buffers()[2])[offsets[0]:offsets[-1]])
-    return any(data.find(c) >= 0 for c in _quoted_bytes())
+    data = values.buffers()[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+def may_start_with(column: pd.Series, first: bytes) -> bool:
+    """Whether a cell of a text column may start with one of the ASCII characters ``first``:
+    one look at each cell's first byte, for a test (a regex) that only such cells can pass."""
+    import pyarrow as pa
+
+    values = pa.array(column, type=pa.large_string(), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    offsets, data = _buffers(values)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+    return bool(np.isin(data[starts], np.frombuffer(first, dtype=np.uint8)).any())
 
 
 @functools.cache
@@ -131,6 +149,5 @@ def _write_block(columns: list, fh: BinaryIO) -> None:
         lines = lines.combine_chunks()
     if not len(lines):
         return
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1,
-                            offset=lines.offset * 8)
-    fh.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+    offsets, data = _buffers(lines)
+    fh.write(memoryview(data[offsets[0]:offsets[-1]]))

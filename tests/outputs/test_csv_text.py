@@ -61,3 +61,18 @@ def test_quotes_only_what_the_csv_writer_quotes():
 ])
 def test_other_tables_are_written_by_pandas(df):
     assert our_bytes(df) == pandas_bytes(df)
+
+
+@given(st.lists(CELL, max_size=20), st.integers(0, 5))
+def test_may_start_with_is_never_wrong_when_it_says_no(cells, cut):
+    """Only a cell whose first character is one of the given may start with it; the test
+    answers from first bytes, also on a slice of a column."""
+    column = pd.Series(cells, dtype="str").iloc[min(cut, len(cells)):]
+    expected = any(isinstance(v, str) and v[:1] in ("=", "+", "\t") for v in column.tolist())
+    assert csv_text.may_start_with(column, b"=+\t") == expected
+
+
+def test_may_start_with_reads_first_characters_only():
+    assert csv_text.may_start_with(pd.Series(["safe", "=SUM(A1)"], dtype="str"), b"=")
+    assert not csv_text.may_start_with(pd.Series(["a=b", "", None, "é="], dtype="str"), b"=")
+    assert not csv_text.may_start_with(pd.Series([], dtype="str"), b"=")
