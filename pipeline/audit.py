@@ -383,7 +383,7 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
     whole (the workbook shows every claim). The local engine's claims are one chunk, kept in
     ``result.tables`` with their review status."""
     from .outputs.validate import ChunkedValidation
-    from .review import review_labels
+    from .review import review_columns
     from .stages.flag import flags_view
 
     held: tuple[list, list] = ([], [])
@@ -392,17 +392,17 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
         out = {name: stack.enter_context(staged.table(name)) for name in (
             config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.ASSERTIONS_CSV, config.FLAGS_CSV)}
         for claims, assertions in analysed.claim_chunks():
-            flags = flags_view(claims, rules)
-            claims = claims.assign(**dict(zip(tables.REVIEW, review_labels(
-                "claim", claims["claim_id"].astype(str).tolist(), status))))
-            people = tables.claims_for_people(claims, assertions)
-            if checks:
-                with timed(result.timings, "validate"):
-                    checks.add(people)
-            out[config.CLAIMS_CSV].write(people)
-            out[config.CLAIMS_PARQUET].write(people)
-            out[config.ASSERTIONS_CSV].write(assertions)
-            out[config.FLAGS_CSV].write(flags)
+            with lifecycle.collect_after():   # a chunk makes millions of cells, few cycles
+                flags = flags_view(claims, rules)
+                claims = claims.assign(**review_columns("claim", claims["claim_id"], status))
+                people = tables.claims_for_people(claims, assertions)
+                if checks:
+                    with timed(result.timings, "validate"):
+                        checks.add(people)
+                out[config.CLAIMS_CSV].write(people)
+                out[config.CLAIMS_PARQUET].write(people)
+                out[config.ASSERTIONS_CSV].write(assertions)
+                out[config.FLAGS_CSV].write(flags)
             result.claim_count += len(claims)
             result.source_count += claims["source_id"].nunique()   # an article is in one chunk
             if keep:

@@ -125,7 +125,8 @@ def collect_after() -> Iterator[None]:
     """No automatic garbage collection within the block; the young objects it leaves are
     collected after it, and collection is as it was.
 
-    For one batch of the per-article stages (and the contradictions over all claims): they make
+    For one batch of the per-article stages (and the contradictions over all claims, and each
+    chunk of claims the audit formats into its tables): they make
     and drop millions of small objects (tokens' spans, rows, tuples) in few reference cycles
     (about 300 a batch of 200 articles), yet Python's collections walked every live object of
     the batch again and again: 5-10% of the stages in one process, about 2% in an audit's

@@ -309,6 +309,16 @@ def review_labels(kind: str, subjects: list[str], status: pd.DataFrame) -> tuple
     return [f[0] for f in found], [f[1] for f in found]
 
 
+def review_columns(kind: str, subjects: pd.Series, status: pd.DataFrame) -> dict[str, object]:
+    """``review_labels`` as the columns review_status and review_note to assign: one value
+    each when no decision of the kind is in force or stale (every claim of a first audit;
+    most claims of any), else a label per subject."""
+    mine = status[(status["kind"] == kind) & status["status"].isin(("stale", "unchanged"))]
+    if mine.empty:
+        return dict(zip(tables.REVIEW, (UNREVIEWED, "")))
+    return dict(zip(tables.REVIEW, review_labels(kind, subjects.astype(str).tolist(), status)))
+
+
 def in_force(status: pd.DataFrame, kind: str) -> dict[str, tuple]:
     """{subject: status row} of the unchanged decisions in force of one kind (what the workbook
     prefills; a stale one is shown in review_status until someone decides again)."""

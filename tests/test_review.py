@@ -7,7 +7,8 @@ from openpyxl import load_workbook
 
 from pipeline import tables
 from pipeline import config, io
-from pipeline.review import ReviewError, check_decisions, merge_decisions, plan_import, review_subjects
+from pipeline.review import (ReviewError, check_decisions, merge_decisions, plan_import, review_columns,
+                             review_labels, review_subjects)
 from pipeline.text import claim_id
 from pipeline.outputs.workbook import build_workbook
 
@@ -67,6 +68,24 @@ def test_a_current_decision_outranks_a_stale_one_on_the_same_claim():
     merged, status = merge_decisions(new, decisions)
     assert status["status"].tolist() == ["stale", "unchanged"]
     assert merged["review_status"].tolist() == ["approved"]
+
+
+def test_review_columns_are_the_labels_of_each_claim_or_one_value_when_none_is_decided():
+    new = claims_frame({**TEXTS, "edited": "Laser treatment can noticeably reduce pore size in most patients."})
+    ids = claims_frame(TEXTS)["claim_id"].tolist()
+    decisions = check_decisions(pd.DataFrame([
+        decision(ids[0], TEXTS["keep"], "approved", note="cited"),
+        decision(ids[1], TEXTS["edited"], "rejected"),
+        decision("cgone00000000", "Pore strips permanently shrink pores after one use.", "rejected"),
+    ]), "d.csv")
+    _, status = merge_decisions(new, decisions)
+    columns = review_columns("claim", new["claim_id"], status)
+    labels = review_labels("claim", new["claim_id"].tolist(), status)
+    assert [columns["review_status"], columns["review_note"]] == list(labels)
+    assert labels[0] == ["approved", "stale: rejected", "unreviewed"]
+    orphaned_only = status[status["status"] == "orphaned"]
+    assert review_columns("claim", new["claim_id"], orphaned_only) == {
+        "review_status": "unreviewed", "review_note": ""}
 
 
 def test_malformed_decisions_name_the_file_and_row():

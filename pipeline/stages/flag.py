@@ -31,7 +31,12 @@ FINDING_COLUMNS = tables.FINDINGS
 def fingerprint(text: str, rule_id: str) -> str:
     """Stable id of one finding: normalised claim text + rule id (not file or offsets), so an
     ignore survives moving the sentence or pasting it into another draft."""
-    return hashlib.sha1(f"{text_key(text)}\x1f{rule_id}".encode()).hexdigest()[:16]
+    return key_fingerprint(text_key(text), rule_id)
+
+
+def key_fingerprint(key: str, rule_id: str) -> str:
+    """``fingerprint`` of a text already normalised (``text_key``)."""
+    return hashlib.sha1(f"{key}\x1f{rule_id}".encode()).hexdigest()[:16]
 
 
 def _same_sentence(visible: str, prev, claim) -> bool:
@@ -100,10 +105,15 @@ def add_flags(claims: pd.DataFrame, found: pd.DataFrame, rules: RuleSet) -> pd.D
 
 def flags_view(claims: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """flags.csv: one row per (claim, rule in its flags) with the rule's message and the
-    finding's fingerprint (what a reviewer's decision on the flag is keyed by), claims order."""
+    finding's fingerprint (what a reviewer's decision on the flag is keyed by), claims order.
+    Only the flagged claims' ids and texts are read, and each text is normalised once."""
     by_id = rules.compliance_by_id
-    rows = [(cid, rid, by_id[rid].family, by_id[rid].severity, by_id[rid].message, text, fingerprint(text, rid))
-            for cid, text, flags in zip(claims["claim_id"].tolist(), claims["text"].tolist(),
-                                        claims["flags"].tolist()) if flags
-            for rid in flags]
+    flags = claims["flags"].tolist()
+    flagged = [i for i, f in enumerate(flags) if f]
+    rows = []
+    for i, cid, text in zip(flagged, claims["claim_id"].take(flagged).tolist(),
+                            claims["text"].take(flagged).tolist()):
+        key = text_key(text)
+        rows.extend((cid, rid, by_id[rid].family, by_id[rid].severity, by_id[rid].message, text,
+                     key_fingerprint(key, rid)) for rid in flags[i])
     return pd.DataFrame(rows, columns=tables.FLAGS)
