@@ -173,8 +173,9 @@ def _source_subtypes(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, 
     exactly one: its other claims about the treatment inherit it ("it heals in days" in a page
     about Fraxel is about non-ablative lasers)."""
     named: dict[tuple, set] = {}
-    for sid, t, text in zip(asserted["source_id"].tolist(), asserted["treatment"].tolist(),
-                            asserted["text"].tolist()):
+    with_subtypes = asserted[np.array(tables.within(asserted["treatment"], set(index.subtypes)), dtype=bool)]
+    rows = with_subtypes[["source_id", "treatment", "text"]].drop_duplicates()   # a claim asserts often
+    for sid, t, text in zip(*(rows[c].tolist() for c in ("source_id", "treatment", "text"))):
         named.setdefault((sid, t), set()).update(index.subtypes_of(t, text))
     return {k: frozenset(v) for k, v in named.items() if len(v) == 1}
 

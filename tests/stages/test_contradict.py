@@ -198,3 +198,18 @@ def test_assertions_of_claims_none_of_which_assert_anything_is_an_empty_table(ru
                                "qualifier": [""], "words": ["painless"], "absolute": [True]})
     out = assertions_of(claims, assertions, rules.aspects)
     assert out.empty and list(out.columns) == ASSERTED_COLUMNS
+
+
+def test_source_subtypes_of_no_rows_and_of_articles_naming_one_or_two():
+    from pipeline.nlp import RuleSet
+    from pipeline.stages.contradict import source_subtypes
+
+    index = RuleSet.load().aspects
+    assert source_subtypes(pd.DataFrame(columns=["source_id", "treatment", "text"]), index) == {}
+    rows = pd.DataFrame({
+        "source_id": ["a", "a", "b", "b", "c"],
+        "treatment": ["laser_resurfacing", "laser_resurfacing", "laser_resurfacing", "laser_resurfacing",
+                      "microneedling"],
+        "text": ["Fraxel heals fast.", "It heals in days.", "Fraxel is gentle.", "CO2 is ablative.",
+                 "Non-ablative needles."]})
+    assert source_subtypes(rows, index) == {("a", "laser_resurfacing"): frozenset({"non_ablative"})}
