@@ -147,10 +147,11 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
     if len(parts) > 1 and len(c):
         c["family_id"] = unify_families(c)
     out.claims = c
+    rows = claim_rows(c["claim_id"])
     for name in ("assertions", "findings"):
         t = getattr(out, name)
         if len(t):
-            t = t.iloc[numpy.argsort(claim_positions(c["claim_id"], t["claim_id"]), kind="stable")]
+            t = t.iloc[numpy.argsort(rows(t["claim_id"]), kind="stable")]
         setattr(out, name, t.reset_index(drop=True))
     out.problems = out.problems.sort_values(["file", "problem"], kind="stable").reset_index(drop=True)
     out.articles = out.articles.sort_values("source_id", kind="stable").reset_index(drop=True)
@@ -161,12 +162,20 @@ def claim_positions(claim_ids: pd.Series, keys: pd.Series) -> numpy.ndarray:
     """The row of ``claim_ids`` each key names, past the end for a key naming no claim: one
     vectorised lookup (a dict of every claim id took most of the merge of 10,000 articles).
     A repeated id, which validation reports, names its last row."""
+    return claim_rows(claim_ids)(keys)
+
+
+def claim_rows(claim_ids: pd.Series):
+    """``claim_positions`` for many key columns: the index of the ids is built once."""
     ids, rows = pd.Index(claim_ids), numpy.arange(len(claim_ids))
     if not ids.is_unique:
         last = ~ids.duplicated(keep="last")
         ids, rows = ids[last], rows[last]
-    where = ids.get_indexer(keys)
-    return numpy.where(where < 0, len(claim_ids), rows[where])
+
+    def positions(keys: pd.Series) -> numpy.ndarray:
+        where = ids.get_indexer(keys)
+        return numpy.where(where < 0, len(claim_ids), rows[where])
+    return positions
 
 
 def cross_check(t: tables.Tables, rules: RuleSet, timings: dict | None = None,
