@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -112,19 +112,27 @@ def _run_batches(batches: Iterator[pd.DataFrame], rules: RuleSet, main: dict[str
                 sub = {sid: main[sid] for sid in raw["source_id"].tolist() if sid in main}
                 pending.append((pool.submit(_work, raw, sub, evidence), len(raw)))
                 if meanwhile and len(pending) >= 2 * workers:
-                    meanwhile()
+                    _quietly(meanwhile)
                     meanwhile = None
                 while len(pending) >= 2 * workers:
                     future, n = pending.popleft()
                     on_batch(*future.result(), n)
             if meanwhile:   # fewer batches than workers can hold
-                meanwhile()
+                _quietly(meanwhile)
             while pending:
                 future, n = pending.popleft()
                 on_batch(*future.result(), n)
         except BaseException:
             _stop(pool)
             raise
+
+
+def _quietly(work: Callable[[], object]) -> None:
+    """Run set-up work (importing great-expectations, building its context) without garbage
+    collection, its objects frozen after: they live as long as the audit, and collections
+    walking them while they were made took CPU from the workers."""
+    with lifecycle.quiet_start():
+        work()
 
 
 def auto_workers(articles: int, batch_size: int = config.AUDIT_BATCH_ARTICLES) -> int:
@@ -391,18 +399,23 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
     with contextlib.ExitStack() as stack:
         out = {name: stack.enter_context(staged.table(name)) for name in (
             config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.ASSERTIONS_CSV, config.FLAGS_CSV)}
+        # files are formatted by Arrow, which frees the interpreter: one thread writes a chunk
+        # while this one validates it; it is done before the next chunk and before the files
+        # close (leaving the block waits for it first)
+        writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="claim-tables"))
+        written = None
         for claims, assertions in analysed.claim_chunks():
             with lifecycle.collect_after():   # a chunk makes millions of cells, few cycles
                 flags = flags_view(claims, rules)
                 claims = claims.assign(**review_columns("claim", claims["claim_id"], status))
                 people = tables.claims_for_people(claims, assertions)
+                if written is not None:
+                    written.result()
+                written = writer.submit(_write_claim_tables, out, people.copy(deep=False),
+                                        assertions, flags)
                 if checks:
                     with timed(result.timings, "validate"):
                         checks.add(people)
-                out[config.CLAIMS_CSV].write(people)
-                out[config.CLAIMS_PARQUET].write(people)
-                out[config.ASSERTIONS_CSV].write(assertions)
-                out[config.FLAGS_CSV].write(flags)
             result.claim_count += len(claims)
             result.source_count += claims["source_id"].nunique()   # an article is in one chunk
             if keep:
@@ -410,12 +423,23 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
                 held[1].append(flags)
             if not analysed.streamed:
                 result.tables.claims = claims
+        if written is not None:
+            written.result()   # raises what the writer raised (a full disk: OutputError)
     if checks:
         with timed(result.timings, "validate"):
             result.validation["claims"] = checks.result(lambda: (c for c, _ in analysed.claim_chunks()))
     if keep:
         return tuple(pd.concat(h, ignore_index=True) if len(h) > 1 else h[0] for h in held)
     return None
+
+
+def _write_claim_tables(out: dict[str, io.ChunkedTable], people: pd.DataFrame,
+                        assertions: pd.DataFrame, flags: pd.DataFrame) -> None:
+    """Append one chunk to claims.csv, claims.parquet, assertions.csv and flags.csv."""
+    out[config.CLAIMS_CSV].write(people)
+    out[config.CLAIMS_PARQUET].write(people)
+    out[config.ASSERTIONS_CSV].write(assertions)
+    out[config.FLAGS_CSV].write(flags)
 
 
 def contradiction_table(analysed: tables.Tables, staged: io.OutputSet, result: AuditResult,

@@ -472,3 +472,30 @@ def test_read_parquet_filters_rows_as_it_reads_and_no_value_gives_the_typed_colu
     none = io.read_parquet(path, ["id", "n", "t"], ("t", []))
     assert some["id"].tolist() == ["a", "c"] and none.empty
     assert list(none.columns) == ["id", "n", "t"] and none.dtypes.to_dict() == some.dtypes.to_dict()
+
+
+def test_an_audit_whose_claim_tables_cannot_be_written_changes_nothing(tmp_path, monkeypatch):
+    """claims.csv is written by a thread while the audit validates the chunk: a full disk there
+    still stops the run naming the file, and the previous outputs stay as they were."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("Microneedling is painless.\n\nLaser hair removal is permanent.\n",
+                               encoding="utf-8")
+    out = tmp_path / "out"
+    run_audit(raw, out, report=False, workbook=False, decisions=None)
+
+    def files() -> dict:
+        return {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+    before = files()
+    real = csv_text.write
+
+    def full(df, fh, header=True):
+        if "assertions" in df.columns:   # the claims table for people
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(df, fh, header)
+
+    monkeypatch.setattr(csv_text, "write", full)
+    with pytest.raises(io.OutputError, match="claims.csv: cannot be written .No space left"):
+        run_audit(raw, out, report=False, workbook=False, decisions=None)
+    assert files() == before and "claims.csv" in before
