@@ -316,8 +316,6 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
     tables (claims, assertions, flags) straight into the output set, a chunk of claims at a
     time (``claim_tables``), the others in AuditResult.files (by file name: bytes, or a writer
     that formats a table into the staged file); raises ValidationFailed before the set commits."""
-    from .outputs.workbook import build_workbook
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     make_validator = _validator(rules, timings) if validate else None
@@ -354,6 +352,8 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
         config.REVIEW_STATUS_CSV: io.people_csv(status),
     }
     if workbook:
+        from .outputs.workbook import build_workbook   # openpyxl: imported only to make one
+
         t0 = time.perf_counter()
         people, flags = held
         files[config.CLAIMS_REVIEW_XLSX] = io.xlsx_bytes(build_workbook({
