@@ -294,18 +294,18 @@ def contradictions_in(asserted: pd.DataFrame, rules: RuleSet, inherited: dict) -
                 a, b = b, a
             ranking = index.by_qualifier(aspect)
             key = (a.claim_id, b.claim_id, aspect, a.value, b.value)
-            rows.append({
-                "contradiction_id": "x" + hashlib.sha1("\x1f".join(key).encode()).hexdigest()[:12],
-                "claim_a": a.claim_id, "claim_b": b.claim_id,
-                "source_a": a.source_id, "source_b": b.source_id, "scope": scope,
-                "treatment": f"{a.treatment}|{b.treatment}" if ranking else a.treatment,
-                "aspect": aspect, "value_a": a.value, "value_b": b.value,
-                "text_a": a.text, "text_b": b.text,
-                "rationale": rationale(index, aspect, a, b),
-                "severity": severity(index, aspect, a, b), "repeats": count,
-                "start_a": a.start, "start_b": b.start,
-            })
-    return pd.DataFrame(rows, columns=tables.CONTRADICTIONS + ["start_a", "start_b"])
+            rows.append((   # in the order of _ROW_COLUMNS
+                "x" + hashlib.sha1("\x1f".join(key).encode()).hexdigest()[:12],
+                a.claim_id, b.claim_id, a.source_id, b.source_id, scope,
+                f"{a.treatment}|{b.treatment}" if ranking else a.treatment,
+                aspect, a.value, b.value, a.text, b.text,
+                rationale(index, aspect, a, b), severity(index, aspect, a, b), count,
+                a.start, b.start,
+            ))
+    return pd.DataFrame(rows, columns=_ROW_COLUMNS)
+
+
+_ROW_COLUMNS = tables.CONTRADICTIONS + ["start_a", "start_b"]   # contradictions_in's rows
 
 
 def sort_contradictions(found: pd.DataFrame, keys: bool = False) -> pd.DataFrame:
