@@ -158,15 +158,11 @@ def merge(parts: list[tables.Tables]) -> tables.Tables:
     return out
 
 
-def claim_positions(claim_ids: pd.Series, keys: pd.Series) -> numpy.ndarray:
-    """The row of ``claim_ids`` each key names, past the end for a key naming no claim: one
-    vectorised lookup (a dict of every claim id took most of the merge of 10,000 articles).
-    A repeated id, which validation reports, names its last row."""
-    return claim_rows(claim_ids)(keys)
-
-
 def claim_rows(claim_ids: pd.Series):
-    """``claim_positions`` for many key columns: the index of the ids is built once."""
+    """A function giving the row of ``claim_ids`` each key names, past the end for a key naming
+    no claim: one vectorised lookup (a dict of every claim id took most of the merge of 10,000
+    articles), the index of the ids built once for every key column. A repeated id, which
+    validation reports, names its last row."""
     ids, rows = pd.Index(claim_ids), numpy.arange(len(claim_ids))
     if not ids.is_unique:
         last = ~ids.duplicated(keep="last")

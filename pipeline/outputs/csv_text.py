@@ -69,13 +69,21 @@ def _arrow_columns(df: pd.DataFrame) -> list | None:
             out.append(pa.array(col.to_numpy()))
         elif isinstance(col.dtype, pd.StringDtype) or kind == "O":
             try:
-                values = pa.array(col, type=pa.large_string(), from_pandas=True)
+                out.append(_text_array(col))
             except (pa.ArrowTypeError, pa.ArrowInvalid):
                 return None
-            out.append(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
         else:
             return None
     return out
+
+
+def _text_array(column: pd.Series):
+    """A text column as one Arrow large-string array (no copy for pandas' Arrow-backed text;
+    ArrowTypeError when a cell is not text)."""
+    import pyarrow as pa
+
+    values = pa.array(column, type=pa.large_string(), from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _field(values) -> object:
@@ -120,12 +128,7 @@ def _buffers(values) -> tuple[np.ndarray, np.ndarray]:
 def may_start_with(column: pd.Series, first: bytes) -> bool:
     """Whether a cell of a text column may start with one of the ASCII characters ``first``:
     one look at each cell's first byte, for a test (a regex) that only such cells can pass."""
-    import pyarrow as pa
-
-    values = pa.array(column, type=pa.large_string(), from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    offsets, data = _buffers(values)
+    offsets, data = _buffers(_text_array(column))
     starts = offsets[:-1][offsets[1:] > offsets[:-1]]
     return bool(np.isin(data[starts], np.frombuffer(first, dtype=np.uint8)).any())
 

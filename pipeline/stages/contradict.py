@@ -277,6 +277,9 @@ def source_subtypes(asserted: pd.DataFrame, index: AspectIndex) -> dict[tuple, f
     return _source_subtypes(asserted, index)
 
 
+_ROW_COLUMNS = tables.CONTRADICTIONS + ["start_a", "start_b"]   # contradictions_in's rows
+
+
 def contradictions_in(asserted: pd.DataFrame, rules: RuleSet, inherited: dict) -> pd.DataFrame:
     """The pairs among rows of ``assertions_of`` (unsorted, with start_a and start_b for
     ``sort_contradictions``). Pairs never leave a block, so it may run on any rows that hold
@@ -303,9 +306,6 @@ def contradictions_in(asserted: pd.DataFrame, rules: RuleSet, inherited: dict) -
                 a.start, b.start,
             ))
     return pd.DataFrame(rows, columns=_ROW_COLUMNS)
-
-
-_ROW_COLUMNS = tables.CONTRADICTIONS + ["start_a", "start_b"]   # contradictions_in's rows
 
 
 def sort_contradictions(found: pd.DataFrame, keys: bool = False) -> pd.DataFrame:
