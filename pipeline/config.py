@@ -5,11 +5,19 @@ finds every knob of the audit on one page.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
 RULES_DIR = PACKAGE / "rules"
+# Where start-up keeps what it derives from the rule files (the validated rule set with its
+# inflected forms), so a short run does not derive it again. CLAIMS_AUDIT_CACHE names another
+# folder; set to an empty value, no cache is read or written.
+CACHE_DIR = (Path(os.environ["CLAIMS_AUDIT_CACHE"]) if os.environ.get("CLAIMS_AUDIT_CACHE")
+             else None if "CLAIMS_AUDIT_CACHE" in os.environ
+             else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claims-audit")
+CACHE_KEEP = 8   # cached rule sets kept (one per rules folder and version of the code); older ones go
 
 RAW_DIR = ROOT / "data" / "raw"
 PROCESSED_DIR = ROOT / "data" / "processed"

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -238,6 +239,32 @@ def _atomic(path: Path, mode: str = "wb"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_cache(path: Path):
+    """The object ``write_cache`` stored at ``path``, or None when there is none or it cannot be
+    read: a cache is a shortcut, never an error, so a damaged or foreign file is a miss."""
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:   # noqa: BLE001 - any failure to read a cache entry means: compute it
+        return None
+
+
+def write_cache(path: Path, obj, keep: int = config.CACHE_KEEP) -> None:
+    """Store ``obj`` at ``path`` (atomically, so a reader never meets half a file) and keep the
+    ``keep`` newest entries of its kind (the name's part before the first '-'). A folder that
+    cannot be written (read-only home, full disk) means no cache, not a failed run."""
+    try:
+        with _atomic(path) as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        kind = path.name.split("-", 1)[0]
+        entries = sorted(path.parent.glob(f"{kind}-*{path.suffix}"), key=lambda p: p.stat().st_mtime_ns)
+        for old in entries[:-keep] if keep else entries:
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

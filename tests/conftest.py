@@ -1,15 +1,24 @@
 """Shared fixtures: the real rule-based pipeline on spacy.blank("en"), and small helpers."""
 from __future__ import annotations
 
+import atexit
 import gc
+import os
+import shutil
+import tempfile
 
-import pandas as pd
-import pytest
+# the tests' own rule cache (config.CACHE_DIR), not the user's; set before pipeline is imported
+if "CLAIMS_AUDIT_CACHE" not in os.environ:
+    os.environ["CLAIMS_AUDIT_CACHE"] = tempfile.mkdtemp(prefix="claims-audit-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CLAIMS_AUDIT_CACHE"], True)
 
-from pipeline import tables
-from pipeline import config
-from pipeline.analyse import label_units
-from pipeline.nlp import RuleSet, build_nlp
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from pipeline import tables  # noqa: E402
+from pipeline import config  # noqa: E402
+from pipeline.analyse import label_units  # noqa: E402
+from pipeline.nlp import RuleSet, build_nlp  # noqa: E402
 
 SEEDS = config.RAW_DIR
 

@@ -16,6 +16,7 @@ components after this one index Python lists instead of creating Token objects.
 """
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -183,7 +184,7 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     return list(zip(starts, starts[1:] + [len(doc)]))
 
 
-_WORD_TOKENS: dict[tuple[int, str], list[str]] = {}
+_WORD_TOKENS: dict[int, dict[str, list[str]]] = {}   # tokenizer id -> word -> its tokens
 _SPECIAL: dict[int, frozenset[str]] = {}
 
 
@@ -195,29 +196,58 @@ def _special_cases(nlp) -> frozenset[str]:
     return _SPECIAL[key]
 
 
-def phrase_words(nlp, rule_phrases: tuple[str, ...], match: str) -> list[list[str]]:
+def phrase_words(nlp, rule_phrases: tuple[str, ...], match: str, forms=None) -> list[list[str]]:
     """The tokens of each pattern for a phrase matcher: the phrases, or all their forms for
-    "lemma", each distinct text once.
+    "lemma" (``forms``: phrase -> its forms, the rule set's ``forms_of``), each distinct text once.
 
     The tokenizer splits on spaces before anything else, so a phrase's tokens are its words'
     tokens: each distinct word is tokenized once and the thousands of inflected forms are built
     from them (a third of the start-up time of `check` otherwise)."""
-    texts = [f for p in rule_phrases for f in phrase_forms(p)] if match == "lemma" else list(rule_phrases)
-    key = id(nlp.tokenizer)
+    if match == "lemma":
+        forms = forms or phrase_forms
+        texts = [f for p in rule_phrases for f in forms(p)]
+    else:
+        texts = list(rule_phrases)
+    texts = list(dict.fromkeys(texts))
+    known = _WORD_TOKENS.setdefault(id(nlp.tokenizer), {})
+    try:
+        return [[t for word in text.split() for t in known[word]] for text in texts]
+    except KeyError:   # words not tokenized yet
+        _tokenize_words(nlp, {w for text in texts for w in text.split()})
+        return [[t for word in text.split() for t in known[word]] for text in texts]
+
+
+def _tokenize_words(nlp, words: set[str], per_call: int = 5000) -> None:
+    """Put the tokens of each word (no whitespace in it) in _WORD_TOKENS. Plain ASCII letters
+    are one token unless a special case splits them ("cannot"); the others ("anti-aging",
+    "skin's") are tokenized together, one Doc for many words instead of a Doc each. They are
+    joined by a line break between spaces: the tokenizer splits on spaces first, and the line
+    break's own token keeps a special case from matching across two words (":" ending one word
+    and "(" opening the next would otherwise make the emoticon ":("), so each word gets the
+    tokens it gets alone."""
+    known = _WORD_TOKENS.setdefault(id(nlp.tokenizer), {})
     special = _special_cases(nlp)
-    out = []
-    for text in dict.fromkeys(texts):
-        words: list[str] = []
-        for word in text.split():
-            tokens = _WORD_TOKENS.get((key, word))
-            if tokens is None:
-                # plain ASCII letters are one token unless a special case splits them ("cannot")
-                tokens = _WORD_TOKENS[(key, word)] = (
-                    [word] if word.isascii() and word.isalpha() and word not in special
-                    else [t.text for t in nlp.make_doc(word)])
-            words.extend(tokens)
-        out.append(words)
-    return out
+    rest = []
+    for word in sorted(words - known.keys()):
+        if word.isascii() and word.isalpha() and word not in special:
+            known[word] = [word]
+        else:
+            rest.append(word)
+    for i in range(0, len(rest), per_call):
+        batch = rest[i:i + per_call]
+        starts, at = [], 0
+        for word in batch:
+            starts.append(at)
+            at += len(word) + len(_WORD_GAP)
+        tokens: list[list[str]] = [[] for _ in batch]
+        for t in nlp.make_doc(_WORD_GAP.join(batch)):
+            w = bisect.bisect_right(starts, t.idx) - 1
+            if t.idx < starts[w] + len(batch[w]):   # not the gap's own token
+                tokens[w].append(t.text)
+        known.update(zip(batch, tokens))
+
+
+_WORD_GAP = " \n "
 
 
 class LazyPhrases:
@@ -277,11 +307,13 @@ class RuleMatcher:
         self.keys: dict[int, tuple[str, object]] = {}   # match key -> (kind, id or Rule)
         self.aspect_rules = {**rules.aspects.values, **rules.aspects.extra}
 
+        phrased: list[tuple[str, tuple[str, ...], str]] = []
+
         def add(kind: str, ident: str, payload, phrases, match: str, patterns) -> None:
             key = f"{kind}:{ident}"
             self.keys[nlp.vocab.strings.add(key)] = (kind, payload)
             if phrases:
-                self.phrases.add(key, phrase_words(nlp, phrases, match))
+                phrased.append((key, phrases, match))
             if patterns:
                 self.patterns.add(key, list(patterns))
 
@@ -296,6 +328,12 @@ class RuleMatcher:
             add("R", r.id, r.id, r.phrases, r.match, r.patterns)
         for r in rules.context:
             add("X", r.id, r.id, r.phrases, r.match, (r.pattern,) if r.pattern else ())
+        # every phrase's words tokenized in one go, then each rule's patterns from them
+        _tokenize_words(nlp, {w for _, phrases, match in phrased for p in phrases
+                              for text in (rules.forms_of(p) if match == "lemma" else (p,))
+                              for w in text.split()})
+        for key, phrases, match in phrased:
+            self.phrases.add(key, phrase_words(nlp, phrases, match, rules.forms_of))
 
     def __call__(self, doc: Doc) -> Doc:
         tok = Tokens.of(doc)

@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import importlib.util
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
-from ..io import read_jsonl
+from ..io import read_cache, read_jsonl, write_cache
+from .lemmas import lemma, phrase_forms
 
 
 class RuleError(ValueError):
@@ -748,8 +752,6 @@ class AspectIndex:
 def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
     """Named word lists: {"id", "words", optional "match": "lemma" (all inflections), "note",
     "synonyms": true (the words name one thing: "erythema" is "redness")}."""
-    from .lemmas import phrase_forms
-
     seen: set[str] = set()
     out: dict[str, tuple[str, ...]] = {}
     for where, obj in _parse_lines(Path(path)):
@@ -770,8 +772,6 @@ def load_lexicons(path: Path) -> dict[str, tuple[str, ...]]:
 def load_synonyms(path: Path) -> dict[str, str]:
     """word -> the first word of its synonym lexicon (lexicons marked "synonyms": true), for
     every inflection of each word ("erythema" -> "redness")."""
-    from .lemmas import phrase_forms
-
     out: dict[str, str] = {}
     for _, obj in _parse_lines(Path(path)):
         if obj.get("synonyms"):
@@ -840,6 +840,8 @@ class RuleSet:
     context: tuple[Rule, ...]
     regulation: dict = field(default_factory=dict)   # treatment -> Regulation
     synonyms: dict = field(default_factory=dict)     # word -> the head word of its synonym set
+    forms: dict = field(default_factory=dict)        # phrase written with lemmas -> its inflected forms
+    lemmas: dict = field(default_factory=dict)       # qualifier word -> its lemma (evidence matching)
     aspects: AspectIndex = field(init=False)
     cue_by_id: dict = field(init=False)
     compliance_by_id: dict = field(init=False)
@@ -870,6 +872,20 @@ class RuleSet:
                       for name in FILES.values())
         return _load(folder, stamp)
 
+    def forms_of(self, phrase: str) -> tuple[str, ...]:
+        """Every inflected form of a phrase written with lemmas ("reduce pore" -> "reduces
+        pores", ...): computed when the rule set is loaded, so a cached rule set needs no
+        lemma table."""
+        found = self.forms.get(phrase)
+        return found if found is not None else phrase_forms(phrase)
+
+    def lemma(self, word: str) -> str:
+        """The lookup lemma of a word, lower case: the rule set's qualifier words are looked up
+        when it is loaded, any other word in the lemma table."""
+        w = word.lower()
+        found = self.lemmas.get(w)
+        return found if found is not None else lemma(w)
+
     def treatment_ids(self) -> set[str]:
         """Every id a claim can be about: treatments and families."""
         return {t.id for t in self.treatments}
@@ -899,6 +915,60 @@ class RuleSet:
 
 @functools.lru_cache(maxsize=8)
 def _load(folder: Path, stamp: tuple) -> RuleSet:
+    """The rule set of a folder: from the disk cache when the same files were loaded by the
+    same code before (``config.CACHE_DIR``), else read, validated and stored there."""
+    path = config.CACHE_DIR / f"rules-{_cache_key(folder)}.pickle" if config.CACHE_DIR else None
+    cached = read_cache(path) if path else None
+    if isinstance(cached, RuleSet):
+        return cached
+    rules = _read(folder)
+    if path:
+        write_cache(path, rules)
+    return rules
+
+
+def _cache_key(folder: Path) -> str:
+    """What a loaded rule set depends on: the folder and the bytes of its files, the code that
+    reads them (this package's nlp modules and config), the lemma table and the Python version.
+    Any change is another key, so a stale rule set is never read."""
+    h = hashlib.sha256(f"{sys.version}|{folder}".encode())
+    code = Path(__file__).parent
+    for path in (*sorted(code.glob("*.py")), Path(config.__file__)):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in FILES.values():
+        path = folder / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b"\0missing"))
+    spec = importlib.util.find_spec("spacy_lookups_data")
+    table = Path(spec.origin).parent / "data" / "en_lemma_lookup.json.gz" if spec and spec.origin else None
+    if table and table.exists():
+        st = table.stat()
+        h.update(f"{table}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _inflected(*groups) -> dict[str, tuple[str, ...]]:
+    """phrase -> its inflected forms, for every phrase of a rule written with lemmas."""
+    return {p: phrase_forms(p) for rules in groups for r in rules if r.match == "lemma" for p in r.phrases}
+
+
+def _qualifier_lemmas(aspect_rules, forms: dict) -> dict[str, str]:
+    """word -> lemma for every word an aspect rule can give as a qualifier: its qualifier slugs
+    and the words of its phrases, which "words" qualifiers carry ("named" side effects such as
+    redness). Evidence matching compares their lemmas."""
+    words = set()
+    for r in aspect_rules:
+        for key in ("qualifier", "qualifier_suffix"):
+            value = r.get(key)
+            if isinstance(value, str):
+                words.update(value.replace("_", " ").lower().split())
+        for p in r.phrases:
+            for text in forms.get(p, (p,)):
+                words.update(text.lower().split())
+    return {w: lemma(w) for w in sorted(words)}
+
+
+def _read(folder: Path) -> RuleSet:
+    """Read and validate every rule file of a folder (RuleError naming file and line)."""
     _LEXICONS.clear()
     _LEXICONS.update(load_lexicons(folder / FILES["lexicons"]))
     treatments = load_treatments(folder / FILES["treatments"])
@@ -908,9 +978,12 @@ def _load(folder: Path, stamp: tuple) -> RuleSet:
         if r.category == "subtype" and r.get("treatment") not in ids:
             raise RuleError(f"{r.where}: unknown treatment {r.get('treatment')!r} (see {FILES['treatments']})")
     index = AspectIndex.build(aspects)
-    return RuleSet(folder=folder, treatments=treatments, cues=load_cues(folder / FILES["cues"]),
-                   aspect_rules=aspects,
-                   compliance=load_compliance(folder / FILES["compliance"], ids, index),
-                   context=load_context(folder / FILES["context"]),
+    cues = load_cues(folder / FILES["cues"])
+    compliance = load_compliance(folder / FILES["compliance"], ids, index)
+    context = load_context(folder / FILES["context"])
+    forms = _inflected(cues, aspects, compliance, context)
+    return RuleSet(folder=folder, treatments=treatments, cues=cues, aspect_rules=aspects,
+                   compliance=compliance, context=context,
                    regulation=load_regulation(folder / FILES["regulatory"], ids),
-                   synonyms=load_synonyms(folder / FILES["lexicons"]))
+                   synonyms=load_synonyms(folder / FILES["lexicons"]),
+                   forms=forms, lemmas=_qualifier_lemmas(aspects, forms))

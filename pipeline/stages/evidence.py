@@ -38,7 +38,6 @@ import pandas as pd
 
 from .. import config, tables
 from ..io import InputError
-from ..nlp.lemmas import lemma
 from ..nlp.ruleset import RuleSet
 from .contradict import assertions_of
 
@@ -123,7 +122,7 @@ def _effect_key(word: str, rules: RuleSet) -> str:
     "transient oedema" -> "redness", "swelling"), else the lemma of its last word."""
     phrase = word.replace("_", " ").strip()
     head = rules.same_word(phrase)
-    return head if head != phrase else rules.same_word(lemma(phrase.split()[-1]))
+    return head if head != phrase else rules.same_word(rules.lemma(phrase.split()[-1]))
 
 
 def _effects(words, rules: RuleSet) -> set[str]:

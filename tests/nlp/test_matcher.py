@@ -87,6 +87,29 @@ _PHRASES = st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).ma
                     min_size=1, max_size=8)
 
 
+_BLANK = spacy.blank("en")
+_SPECIAL_CASES = sorted(s for s in _BLANK.tokenizer.rules if not any(c.isspace() for c in s))
+_RULE_WORD = st.one_of(st.text(st.sampled_from("aZ-'.,%3(/)\"\u2019!?:;&+e\u00e9@#"), min_size=1, max_size=8),
+                       st.text(st.sampled_from(":;()-'<3"), min_size=1, max_size=3),   # emoticon parts
+                       st.sampled_from(_SPECIAL_CASES))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(_RULE_WORD, min_size=1, max_size=40))
+def test_words_tokenized_together_get_the_tokens_each_gets_alone(words):
+    """The rule matcher tokenizes the words of every rule phrase in one Doc, joined by spaces:
+    each word must get exactly what the tokenizer gives it alone (special cases, prefixes,
+    suffixes, infixes, and special cases that could span two words: ":" then "(")."""
+    from pipeline.nlp import matcher
+
+    nlp = _BLANK
+    matcher._WORD_TOKENS.pop(id(nlp.tokenizer), None)     # tokenize every word of this example
+    matcher._tokenize_words(nlp, set(words), per_call=7)   # several Docs, one word cut by none
+    known = matcher._WORD_TOKENS[id(nlp.tokenizer)]
+    for word in words:
+        assert known[word] == [t.text for t in nlp.make_doc(word)], word
+
+
 @settings(max_examples=150, deadline=None)
 @given(_PHRASES, st.lists(st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join), min_size=1, max_size=5))
 def test_lazy_phrases_find_what_one_phrase_matcher_with_every_pattern_finds(phrases, texts):

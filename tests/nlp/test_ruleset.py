@@ -182,3 +182,108 @@ def test_subtypes_are_named_by_whole_words_of_their_own_treatment():
     assert index.subtypes_of("chemical_peel", "A Glycolic or TCA peel") == {"glycolic", "tca"}
     assert index.subtypes_of("chemical_peel", "A CO2 laser peel") == frozenset()      # another treatment's
     assert index.subtypes_of("microneedling", "non-ablative") == frozenset()          # none declared
+
+
+# --- the rule cache (config.CACHE_DIR) -------------------------------------------------------
+
+def _fresh_load(folder):
+    """RuleSet.load as a new process makes it: nothing kept in this process."""
+    rules._load.cache_clear()
+    return RuleSet.load(folder)
+
+
+def test_a_cached_rule_set_is_the_rule_set_the_files_give(tmp_path, monkeypatch):
+    """The second load reads the cache instead of the files and gives the same rules (every
+    attribute of every line), forms and lemmas."""
+    import dataclasses
+
+    def content(rs):
+        lines = [dataclasses.astuple(r) for group in (rs.treatments, rs.cues, rs.aspect_rules, rs.compliance,
+                                                      rs.context) for r in group]
+        return lines, rs.regulation, rs.synonyms, rs.forms, rs.lemmas, rs.folder
+
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    folder = rules_copy(tmp_path)
+    first = _fresh_load(folder)
+    assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 1
+    monkeypatch.setattr(rules, "_read", lambda folder: pytest.fail("the files were read again"))
+    second = _fresh_load(folder)
+    assert second is not first
+    assert content(second) == content(first)
+    phrase = next(iter(first.forms))
+    assert second.lemmas and second.forms_of(phrase) == first.forms_of(phrase) == lemmas.phrase_forms(phrase)
+
+
+def test_an_edited_rule_file_is_read_again_and_a_bad_one_is_never_cached(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    folder = rules_copy(tmp_path)
+    assert "mesotherapy" not in _fresh_load(folder).treatment_ids()
+    with open(folder / "treatments.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"id": "mesotherapy", "label": "Mesotherapy", "names": ["mesotherapy"]}\n')
+    assert "mesotherapy" in _fresh_load(folder).treatment_ids()
+    with open(folder / "cues.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"id": "hedge.x", "category": "hedging", "phrases": ["x"]}\n')
+    for _ in range(2):   # the error each time, from the files
+        with pytest.raises(rules.RuleError, match=r"cues.jsonl:\d+: unknown category 'hedging'"):
+            _fresh_load(folder)
+    assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 2
+
+
+def test_a_damaged_or_unwritable_cache_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    folder = rules_copy(tmp_path)
+    expected = {r.id for r in _fresh_load(folder).cues}
+    [entry] = (tmp_path / "cache").glob("rules-*.pickle")
+    entry.write_bytes(entry.read_bytes()[:100])   # cut short, as by a full disk
+    assert {r.id for r in _fresh_load(folder).cues} == expected
+    assert len(entry.read_bytes()) > 100         # and stored whole again
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setattr(config, "CACHE_DIR", blocked)
+    assert {r.id for r in _fresh_load(folder).cues} == expected
+
+
+def test_no_cache_is_read_or_written_when_it_is_turned_off(tmp_path, monkeypatch):
+    """CLAIMS_AUDIT_CACHE= (empty) turns the cache off; CLAIMS_AUDIT_CACHE=DIR moves it."""
+    import subprocess
+    import sys
+
+    code = "from pipeline import config; print(config.CACHE_DIR)"
+    for value, expected in (("", "None"), (str(tmp_path / "c"), str(tmp_path / "c"))):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=config.ROOT, env={**__import__("os").environ, "CLAIMS_AUDIT_CACHE": value})
+        assert out.stdout.strip() == expected
+    monkeypatch.setattr(config, "CACHE_DIR", None)
+    _fresh_load(rules_copy(tmp_path))
+    assert not (tmp_path / "c").exists()
+
+
+def test_the_cache_keeps_the_newest_rule_sets(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(config, "CACHE_KEEP", 2)
+    from pipeline import io
+
+    for n in range(4):
+        io.write_cache(tmp_path / "cache" / f"rules-{n}.pickle", n, keep=2)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["rules-2.pickle", "rules-3.pickle"]
+    assert io.read_cache(tmp_path / "cache" / "rules-3.pickle") == 3
+    assert io.read_cache(tmp_path / "cache" / "rules-0.pickle") is None
+
+
+def test_a_cached_rule_set_needs_no_lemma_table(tmp_path, monkeypatch, nlp):
+    """What a cached rule set is for: building the pipeline and checking a text with it reads no
+    lemma table (half of the rule set's load time), yet lemma rules still find inflections."""
+    from pipeline.nlp import read_statements
+
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    folder = rules_copy(tmp_path)
+    _fresh_load(folder)
+    for cached in (lemmas.lemma_table, lemmas.inflections, lemmas.phrase_forms):
+        cached.cache_clear()
+    fresh = build_nlp(_fresh_load(folder))
+    texts = ["Microneedling reduces pores.", "Peels reduced the pores and caused redness.",
+             "Laser hair removal is painless and permanently removes hair."]
+    found = read_statements(fresh, texts)
+    assert found == read_statements(nlp, texts)
+    assert "effect" in {a.aspect for a in found[0][0]}   # "reduces pores": a rule written "reduce pore"
+    assert lemmas.lemma_table.cache_info().currsize == 0 and lemmas.phrase_forms.cache_info().currsize == 0
