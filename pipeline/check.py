@@ -171,13 +171,13 @@ EVIDENCE_FIELDS = ["evidence_id", "treatment", "aspect", "value", "level", "stat
                    "source_title", "publisher", "url", "date", "is_mirror"]
 
 
-def evidence_conflicts(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evidence,
-                       rules: RuleSet) -> dict[str, list]:
+def evidence_conflicts(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSet) -> dict[str, list]:
     """claim_id -> evidence rows that contradict the claim, strongest first, by the audit's
-    evidence check (pipeline.stages.evidence: the facts' curated treatment, aspect and value)."""
-    if not len(evidence.table) or not len(claims):
+    evidence check (pipeline.stages.evidence: the facts' curated treatment, aspect and value).
+    ``asserted``: what the claims assert (``assertions_of``, claims without a treatment kept)."""
+    if not len(evidence.table) or not len(asserted):
         return {}
-    links = evidence_links(claims, assertions, evidence, rules)
+    links = evidence_links(asserted, evidence, rules)
     links = links[links["relation"] == "contradicted"]
     links = links.assign(_r=links["level"].map(level_rank))
     links = links.sort_values(["claim_id", "_r", "evidence_id"], kind="stable")
@@ -281,10 +281,12 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
     docs, t = analyse_drafts(raw, rules, nlp, facts)
     claims, found = t.claims, t.findings
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
-    mine = assertions_of(flagged, t.assertions, rules.aspects)   # per subject treatment and aspect
+    # per subject treatment and aspect; a claim without a treatment can still meet evidence
+    asserted = assertions_of(flagged, t.assertions, rules.aspects, keep_no_treatment=True)
+    mine = asserted[~asserted["treatment"].isin(["", config.NO_TREATMENT])]
     corpus = read_corpus(corpus_dir, set(mine["treatment"]), set(mine["aspect"]))
     against = corpus_conflicts(mine, corpus, rules)
-    cited = evidence_conflicts(flagged, t.assertions, facts, rules)
+    cited = evidence_conflicts(asserted, facts, rules)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
     by_claim = {c.claim_id: c for c in claims.itertuples(index=False)}

@@ -165,8 +165,11 @@ def _candidates(by_key: dict, treatment: str, aspect: str, rules: RuleSet, unive
     return found
 
 
-def _links(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSet) -> pd.DataFrame:
-    """Every (claim assertion, fact) pair that meets with a relation (see evidence_links)."""
+def evidence_links(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSet) -> pd.DataFrame:
+    """Every (claim assertion, fact) pair that meets with a relation, with the fact's level; one
+    row per claim assertion and fact (``benefit``: whether the claim's value promises a benefit).
+    ``asserted``: what the claims assert, claims without a treatment kept
+    (``assertions_of(..., keep_no_treatment=True)``)."""
     if not len(evidence.facts) or not len(asserted):
         return pd.DataFrame(columns=LINK_COLUMNS + ["benefit"])
     by_key: dict[tuple, list] = {}
@@ -182,15 +185,6 @@ def _links(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSet) -> pd.Dat
                              f.value + (":" + ",".join(f.qualifier) if f.qualifier else ""), rel,
                              config.EVIDENCE_LEVELS[f.rank], rules.aspects.benefit(c.aspect, c.base)))
     return pd.DataFrame(rows, columns=LINK_COLUMNS + ["benefit"]).drop_duplicates().reset_index(drop=True)
-
-
-def evidence_links(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evidence,
-                   rules: RuleSet) -> pd.DataFrame:
-    """Every (claim, fact) pair that meets with a relation, with the fact's level; one row per
-    claim assertion and fact (``benefit``: whether the claim's value promises a benefit)."""
-    if not len(evidence.facts) or not len(claims) or not len(assertions):
-        return pd.DataFrame(columns=LINK_COLUMNS + ["benefit"])
-    return _links(assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True), evidence, rules)
 
 
 def claims_proof(flags) -> bool:
@@ -238,7 +232,7 @@ def check_evidence(claims: pd.DataFrame, assertions: pd.DataFrame, evidence: Evi
     out = claims.copy()
     asserted = (assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
                 if len(evidence.facts) and len(claims) and len(assertions) else pd.DataFrame(columns=["claim_id"]))
-    links = _links(asserted, evidence, rules)
+    links = evidence_links(asserted, evidence, rules)
     by_claim: dict[str, list] = {}
     for cid, rel, eid, level, a, v in zip(links["claim_id"], links["relation"], links["evidence_id"],
                                          links["level"], links["aspect"], links["claim_value"]):
