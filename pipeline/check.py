@@ -504,10 +504,11 @@ def render(report: dict, fmt: str, rules: RuleSet | None = None) -> str:
     return render_sarif(report, rules) if fmt == "sarif" else RENDER[fmt](report)
 
 
-def cold_check_seconds(files: list[str], repeat: int = 3, fmt: str = "json") -> list[dict]:
+def cold_check_seconds(files: list[str], repeat: int = 3, fmt: str = "json", env: dict | None = None) -> list[dict]:
     """Wall and CPU seconds of ``python -m pipeline check FILES`` in fresh processes (what a user
     or CI job waits for, imports included), one dict per run; for ``make bench``. CPU time is
-    the figure to compare when other jobs share the machine."""
+    the figure to compare when other jobs share the machine. ``env``: the processes' environment
+    (default: this one's)."""
     import resource
     import subprocess
     import sys
@@ -521,6 +522,6 @@ def cold_check_seconds(files: list[str], repeat: int = 3, fmt: str = "json") -> 
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), cpu()
         subprocess.run([sys.executable, "-m", "pipeline", "check", *files, "--format", fmt],
-                       cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                       cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
         runs.append({"wall": time.perf_counter() - t0, "cpu": cpu() - c0})
     return runs

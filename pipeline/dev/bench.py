@@ -20,6 +20,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -307,9 +308,12 @@ def paired_ratio(raw: Path, rounds: int = PAIRED_ROUNDS) -> dict:
             "blank_wps": statistics.median(blank_wps)}
 
 
-def time_check(repeat: int = 5) -> float:
-    """Median wall seconds of ``python -m pipeline check`` on a one-page draft (the first seed
-    article) in a fresh process, imports included: what a copywriter or a CI job waits for.
+def time_check(repeat: int = 5) -> tuple[float, float]:
+    """Wall seconds of ``python -m pipeline check`` on a one-page draft (the first seed article)
+    in a fresh process, imports included: what a copywriter or a CI job waits for. Returns
+    (median of ``repeat`` runs, the first run): the first run of a new rule cache (an empty
+    folder) reads and validates the rule files and stores them; the others read the cache, as
+    every run does until the rules or the code change.
     The package's bytecode is compiled first, as Python does on a user's first run (where
     PYTHONDONTWRITEBYTECODE is set, as on some CI machines, every run would compile it again)."""
     import compileall
@@ -318,8 +322,11 @@ def time_check(repeat: int = 5) -> float:
 
     compileall.compile_dir(str(config.PACKAGE), quiet=1)
     draft = sorted(config.RAW_DIR.glob("*.txt"))[0]
-    walls = sorted(r["wall"] for r in cold_check_seconds([str(draft)], repeat=repeat))
-    return walls[len(walls) // 2]
+    with tempfile.TemporaryDirectory(prefix="bench-rule-cache-") as cache:
+        env = {**os.environ, "CLAIMS_AUDIT_CACHE": cache}
+        [first] = cold_check_seconds([str(draft)], repeat=1, env=env)
+        walls = sorted(r["wall"] for r in cold_check_seconds([str(draft)], repeat=repeat, env=env))
+    return walls[len(walls) // 2], first["wall"]
 
 
 # check's own start: no collection while importing (pipeline.lifecycle.quiet_start)
@@ -452,7 +459,7 @@ def run_bench(folder: Path = config.ROOT / "bench", runs=RUNS, echo=print) -> di
         if paired is None and n == base_n:
             paired = _paired(folder / f"c{base_n}", echo)
     return {"machine": machine(), "runs": results, "paired": paired or _paired(folder / f"c{base_n}", echo),
-            "real_text": real_text_bench(folder, echo), "check_seconds": time_check(),
+            "real_text": real_text_bench(folder, echo), **dict(zip(("check_seconds", "check_first_seconds"), time_check())),
             "import_floor_seconds": import_floor()}
 
 
@@ -580,8 +587,11 @@ def markdown(figures: dict) -> str:
         "",
         *verdicts(figures),
         f"- {'met' if check < config.BENCH_TARGETS['check_s'] else '**NOT met**'}: `check` on a one-page "
-        f"draft answers in {check:.2f} s (median of 5 fresh processes, imports included); "
-        f"target < {config.BENCH_TARGETS['check_s']} s"
+        f"draft answers in {check:.2f} s (median of 5 fresh processes, imports included, the rule set "
+        f"read from its cache); target < {config.BENCH_TARGETS['check_s']} s"
+        + (f". The first run after the rules or the code change, which validates the rule files and "
+           f"stores them in the cache, takes {figures['check_first_seconds']:.2f} s"
+           if figures.get("check_first_seconds") else "")
         + (f". A process that only imports pandas, spaCy, typer and rich and makes spacy.blank('en') takes "
            f"{figures['import_floor_seconds']:.2f} s here (median of 5, with check's collection policy and its "
            "command line's imports): the floor under any check"
