@@ -251,13 +251,17 @@ _WORD_GAP = " \n "
 
 
 class LazyPhrases:
-    """A PhraseMatcher on LOWER whose pattern Docs are made when a Doc first holds the pattern's
+    """A PhraseMatcher on LOWER whose patterns are added when a Doc first holds the pattern's
     first word. Same matches as adding every pattern up front (a pattern cannot match a Doc
-    lacking its first word), but a short run (``check`` on one draft) makes the few dozen pattern
-    Docs its text can match instead of all eight thousand inflected forms: making them was a
+    lacking its first word), but a short run (``check`` on one draft) adds the few hundred
+    patterns its text can match instead of all eight thousand inflected forms: making them was a
     tenth of a second of every start. A long run ends up with the ones its texts use. A lock
     keeps a thread's additions from meeting another thread's matching (a Dask worker may be
-    started with several threads)."""
+    started with several threads).
+
+    A pattern is given to the PhraseMatcher as its tokens' LOWER hashes, which is what the
+    matcher keeps of a pattern Doc (and what it adds back when unpickled), so no Doc and no
+    lexeme is made per pattern (a Doc each was most of the first text's matching)."""
 
     def __init__(self, vocab):
         self.vocab = vocab
@@ -266,7 +270,7 @@ class LazyPhrases:
         self.lock = threading.Lock()
 
     def add(self, key: str, patterns: list[list[str]]) -> None:
-        """Patterns as token lists, made into Docs when first needed."""
+        """Patterns as token lists, added to the matcher when first needed."""
         strings = self.vocab.strings
         for words in patterns:
             if words:
@@ -276,12 +280,13 @@ class LazyPhrases:
         """The matches in ``doc``; ``tok``: its token table (the LOWER hashes it holds)."""
         with self.lock:
             if self.pending:
-                by_key: dict[str, list[Doc]] = {}   # one add a key: each add call has a fixed cost
+                add = self.vocab.strings.add   # a string's hash, as a lexeme's LOWER holds it
+                by_key: dict[str, list[list[int]]] = {}   # one add a key: each add call has a fixed cost
                 for word in self.pending.keys() & tok.present:
                     for key, words in self.pending.pop(word):
-                        by_key.setdefault(key, []).append(Doc(self.vocab, words=words))
-                for key, docs in by_key.items():
-                    self.matcher.add(key, docs)
+                        by_key.setdefault(key, []).append([add(w.lower()) for w in words])
+                for key, patterns in by_key.items():
+                    self.matcher.add(key, patterns)
             return self.matcher(doc)
 
 
