@@ -181,7 +181,8 @@ def evidence_conflicts(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSe
     links = links[links["relation"] == "contradicted"]
     links = links.assign(_r=links["level"].map(level_rank))
     links = links.sort_values(["claim_id", "_r", "evidence_id"], kind="stable")
-    rows = {str(e["evidence_id"]): e for e in evidence.table.to_dict("records")}
+    table = evidence.table[evidence.table["evidence_id"].astype(str).isin(set(links["evidence_id"].astype(str)))]
+    rows = {str(e["evidence_id"]): e for e in table.to_dict("records")}   # the facts cited, not all
     out: dict[str, list] = {}
     for link in links.itertuples(index=False):
         e = rows[str(link.evidence_id)]

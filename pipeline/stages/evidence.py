@@ -102,7 +102,7 @@ def normalise_evidence(evidence: pd.DataFrame | None, rules: RuleSet,
     if evidence is None or not len(evidence):
         return Evidence.empty()
     table = evidence.fillna("").astype(str)
-    bad = [f"row {i + 2} ({r.evidence_id}): {p}" for i, r in enumerate(table.itertuples(index=False))
+    bad = [f"row {i + 2} ({r.evidence_id}): {p}" for i, r in enumerate(tables.records(table))
            for p in _problems(r, rules)]
     if bad:
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
