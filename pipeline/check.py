@@ -139,12 +139,12 @@ def corpus_conflicts(mine: pd.DataFrame, corpus: tuple | None, rules: RuleSet) -
     if corpus is None or not len(mine) or not len(corpus[0]):
         return {}
     index = rules.aspects
-    theirs = assertions_of(*corpus, index)
-    blocks = {key: block for key, block in theirs.groupby(["treatment", "aspect"], sort=False)}
+    blocks: dict[tuple[str, str], list] = {}   # (treatment, aspect) -> the corpus's assertions, in order
+    for b in tables.records(assertions_of(*corpus, index)):
+        blocks.setdefault((b.treatment, b.aspect), []).append(b)
     out: dict[str, list] = {}
-    for a in mine.itertuples(index=False):
-        block = blocks.get((a.treatment, a.aspect))
-        for b in block.itertuples(index=False) if block is not None else ():
+    for a in tables.records(mine):
+        for b in blocks.get((a.treatment, a.aspect), ()):
             if index.values_clash(a.aspect, a.base, a.qualifier, b.base, b.qualifier) and \
                     not index.within_source_only(a.aspect, a.base, b.base):   # another page: tone, not a clash
                 out.setdefault(a.claim_id, []).append({
