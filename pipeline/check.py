@@ -184,7 +184,7 @@ def evidence_conflicts(asserted: pd.DataFrame, evidence: Evidence, rules: RuleSe
     table = evidence.table[evidence.table["evidence_id"].astype(str).isin(set(links["evidence_id"].astype(str)))]
     rows = {str(e["evidence_id"]): e for e in table.to_dict("records")}   # the facts cited, not all
     out: dict[str, list] = {}
-    for link in links.itertuples(index=False):
+    for link in tables.records(links):
         e = rows[str(link.evidence_id)]
         item = {k: str(e.get(k, "")) for k in EVIDENCE_FIELDS}
         item.update(aspect=link.aspect, value=link.evidence_value, claim_value=link.claim_value,
@@ -290,9 +290,9 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
     cited = evidence_conflicts(asserted, facts, rules)
     texts = dict(zip(docs["source_id"], docs["text"]))
     shown = dict(zip(raw["source_id"], raw["name"]))
-    by_claim = {c.claim_id: c for c in claims.itertuples(index=False)}
+    by_claim = {c.claim_id: c for c in tables.records(claims)}
     items = []
-    for f in found.itertuples(index=False):
+    for f in tables.records(found):
         r, c = rules.compliance_by_id[f.rule_id], by_claim[f.claim_id]
         line, col = line_col(texts[f.source_id], f.start)
         end_line, end_col = line_col(texts[f.source_id], f.end)
