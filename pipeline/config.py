@@ -14,9 +14,12 @@ RULES_DIR = PACKAGE / "rules"
 # Where start-up keeps what it derives from the rule files (the validated rule set with its
 # inflected forms), so a short run does not derive it again. CLAIMS_AUDIT_CACHE names another
 # folder; set to an empty value, no cache is read or written.
+try:
+    _USER_CACHE: Path | None = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claims-audit"
+except RuntimeError:   # no home folder (a service account without one): no cache
+    _USER_CACHE = None
 CACHE_DIR = (Path(os.environ["CLAIMS_AUDIT_CACHE"]) if os.environ.get("CLAIMS_AUDIT_CACHE")
-             else None if "CLAIMS_AUDIT_CACHE" in os.environ
-             else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claims-audit")
+             else None if "CLAIMS_AUDIT_CACHE" in os.environ else _USER_CACHE)
 CACHE_KEEP = 8   # cached rule sets kept (one per rules folder and version of the code); older ones go
 
 RAW_DIR = ROOT / "data" / "raw"

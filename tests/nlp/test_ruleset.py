@@ -258,6 +258,22 @@ def test_no_cache_is_read_or_written_when_it_is_turned_off(tmp_path, monkeypatch
     assert not (tmp_path / "c").exists()
 
 
+def test_a_machine_without_a_home_folder_runs_without_a_cache():
+    """A service account may have neither HOME nor a password entry (Path.home() raises): the
+    commands still start, with no cache."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import pathlib\n"
+            "def no_home(cls): raise RuntimeError('Could not determine home directory.')\n"
+            "pathlib.Path.home = classmethod(no_home)\n"
+            "from pipeline import config; print(config.CACHE_DIR)")
+    env = {k: v for k, v in os.environ.items() if k not in ("CLAIMS_AUDIT_CACHE", "XDG_CACHE_HOME", "HOME")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=config.ROOT, env=env)
+    assert (out.returncode, out.stdout.strip()) == (0, "None"), out.stderr
+
+
 def test_the_cache_keeps_the_newest_rule_sets(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.setattr(config, "CACHE_KEEP", 2)
