@@ -185,6 +185,7 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
 
 
 _WORD_TOKENS: dict[int, dict[str, list[str]]] = {}   # tokenizer id -> word -> its tokens
+_WORD_GAP = " \n "   # between words tokenized together (_tokenize_words)
 _SPECIAL: dict[int, frozenset[str]] = {}
 
 
@@ -245,9 +246,6 @@ def _tokenize_words(nlp, words: set[str], per_call: int = 5000) -> None:
             if t.idx < starts[w] + len(batch[w]):   # not the gap's own token
                 tokens[w].append(t.text)
         known.update(zip(batch, tokens))
-
-
-_WORD_GAP = " \n "
 
 
 class LazyPhrases:
