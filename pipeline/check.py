@@ -41,7 +41,7 @@ import pandas as pd
 
 from . import config, io, tables
 from .nlp import RuleSet
-from .stages.contradict import assertions_of
+from .stages.contradict import about_no_treatment, assertions_of
 from .stages.evidence import Evidence, claims_proof, evidence_links, evidence_reason, level_rank, normalise_evidence
 from .terminal import shown_tree
 from .text import text_key
@@ -284,7 +284,7 @@ def check(names: list[str], *, corpus_dir: Path | None = None,
     flagged = claims[claims["claim_id"].isin(set(found["claim_id"]))]
     # per subject treatment and aspect; a claim without a treatment can still meet evidence
     asserted = assertions_of(flagged, t.assertions, rules.aspects, keep_no_treatment=True)
-    mine = asserted[~asserted["treatment"].isin(["", config.NO_TREATMENT])]
+    mine = asserted[~about_no_treatment(asserted["treatment"])]
     corpus = read_corpus(corpus_dir, set(mine["treatment"]), set(mine["aspect"]))
     against = corpus_conflicts(mine, corpus, rules)
     cited = evidence_conflicts(asserted, facts, rules)

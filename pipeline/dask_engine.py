@@ -52,8 +52,8 @@ from . import config, io, lifecycle, tables
 from .analyse import analyse_articles, merge, timed
 from .sources import main_treatments, raw_frame, screen_raw, with_source_titles
 from .nlp import RuleSet, build_nlp
-from .stages.contradict import (ASSERTED_COLUMNS, SORT, assertions_of, contradictions_in,
-                                sort_contradictions, source_subtypes)
+from .stages.contradict import (ASSERTED_COLUMNS, SORT, about_no_treatment, assertions_of,
+                                contradictions_in, sort_contradictions, source_subtypes)
 from .stages.evidence import Evidence, normalise_evidence
 from .stages.families import unify_families
 from .stages.groups import FamilyCounts, claim_families, contradiction_groups
@@ -378,7 +378,7 @@ def block_keys(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     - a general claim (no treatment) on any other aspect pairs with nothing and is left out.
     """
     universal = rules.aspects.universal()
-    general = asserted["treatment"].isin(["", config.NO_TREATMENT])
+    general = about_no_treatment(asserted["treatment"])
     keys, keep = [], []
     for i, (aspect, treatment, gen) in enumerate(zip(asserted["aspect"], asserted["treatment"], general)):
         if aspect in universal or rules.aspects.by_qualifier(aspect):

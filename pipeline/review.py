@@ -295,16 +295,26 @@ def decision_status(subjects: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows, columns=tables.REVIEW_STATUS)
 
 
-def review_labels(kind: str, subjects: list[str], status: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(review_status, review_note) per subject of one kind: the decision in force, ``stale:
-    <decision>`` for an edited subject that inherits an older decision, or ``unreviewed``. An
-    unchanged decision outranks a stale one on the same subject; among stale ones the latest wins."""
+def _labels_by_subject(kind: str, status: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """subject -> (review_status, review_note) of the decisions of one kind in force or stale:
+    an unchanged decision outranks a stale one on the same subject; among stale ones the
+    latest wins."""
     by_subject: dict[str, tuple[str, str]] = {}
     mine = status[status["kind"] == kind]
     for s in mine[mine["status"] == "stale"].itertuples(index=False):
         by_subject[s.current_id] = (f"stale: {s.decision}", s.note)
     for s in mine[mine["status"] == "unchanged"].itertuples(index=False):
         by_subject[s.current_id] = (s.decision, s.note)
+    return by_subject
+
+
+def review_labels(kind: str, subjects: list[str], status: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(review_status, review_note) per subject of one kind: the decision in force, ``stale:
+    <decision>`` for an edited subject that inherits an older decision, or ``unreviewed``."""
+    return _labels(_labels_by_subject(kind, status), subjects)
+
+
+def _labels(by_subject: dict[str, tuple[str, str]], subjects: list[str]) -> tuple[list[str], list[str]]:
     found = [by_subject.get(s, (UNREVIEWED, "")) for s in subjects]
     return [f[0] for f in found], [f[1] for f in found]
 
@@ -313,10 +323,10 @@ def review_columns(kind: str, subjects: pd.Series, status: pd.DataFrame) -> dict
     """``review_labels`` as the columns review_status and review_note to assign: one value
     each when no decision of the kind is in force or stale (every claim of a first audit;
     most claims of any), else a label per subject."""
-    mine = status[(status["kind"] == kind) & status["status"].isin(("stale", "unchanged"))]
-    if mine.empty:
+    by_subject = _labels_by_subject(kind, status)
+    if not by_subject:
         return dict(zip(tables.REVIEW, (UNREVIEWED, "")))
-    return dict(zip(tables.REVIEW, review_labels(kind, subjects.astype(str).tolist(), status)))
+    return dict(zip(tables.REVIEW, _labels(by_subject, subjects.astype(str).tolist())))
 
 
 def in_force(status: pd.DataFrame, kind: str) -> dict[str, tuple]:

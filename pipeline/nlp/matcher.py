@@ -197,19 +197,20 @@ def _special_cases(nlp) -> frozenset[str]:
     return _SPECIAL[key]
 
 
-def phrase_words(nlp, rule_phrases: tuple[str, ...], match: str, forms=None) -> list[list[str]]:
-    """The tokens of each pattern for a phrase matcher: the phrases, or all their forms for
-    "lemma" (``forms``: phrase -> its forms, the rule set's ``forms_of``), each distinct text once.
+def pattern_texts(rule_phrases: tuple[str, ...], match: str, forms=None) -> list[str]:
+    """The texts a phrase matcher needs for one rule: its phrases, or all their forms for
+    "lemma" (``forms``: phrase -> its forms, the rule set's ``forms_of``), each distinct text once."""
+    if match != "lemma":
+        return list(dict.fromkeys(rule_phrases))
+    forms = forms or phrase_forms
+    return list(dict.fromkeys(f for p in rule_phrases for f in forms(p)))
 
-    The tokenizer splits on spaces before anything else, so a phrase's tokens are its words'
-    tokens: each distinct word is tokenized once and the thousands of inflected forms are built
-    from them (a third of the start-up time of `check` otherwise)."""
-    if match == "lemma":
-        forms = forms or phrase_forms
-        texts = [f for p in rule_phrases for f in forms(p)]
-    else:
-        texts = list(rule_phrases)
-    texts = list(dict.fromkeys(texts))
+
+def text_tokens(nlp, texts: list[str]) -> list[list[str]]:
+    """The tokens of each pattern text. The tokenizer splits on spaces before anything else, so
+    a text's tokens are its words' tokens: each distinct word is tokenized once
+    (``_tokenize_words``) and the thousands of inflected forms are built from them (a third of
+    the start-up time of `check` otherwise)."""
     known = _WORD_TOKENS.setdefault(id(nlp.tokenizer), {})
     try:
         return [[t for word in text.split() for t in known[word]] for text in texts]
@@ -331,12 +332,11 @@ class RuleMatcher:
             add("R", r.id, r.id, r.phrases, r.match, r.patterns)
         for r in rules.context:
             add("X", r.id, r.id, r.phrases, r.match, (r.pattern,) if r.pattern else ())
-        # every phrase's words tokenized in one go, then each rule's patterns from them
-        _tokenize_words(nlp, {w for _, phrases, match in phrased for p in phrases
-                              for text in (rules.forms_of(p) if match == "lemma" else (p,))
-                              for w in text.split()})
-        for key, phrases, match in phrased:
-            self.phrases.add(key, phrase_words(nlp, phrases, match, rules.forms_of))
+        # every rule's words tokenized in one go, then each rule's patterns from them
+        texts = [(key, pattern_texts(phrases, match, rules.forms_of)) for key, phrases, match in phrased]
+        _tokenize_words(nlp, {w for _, ts in texts for text in ts for w in text.split()})
+        for key, ts in texts:
+            self.phrases.add(key, text_tokens(nlp, ts))
 
     def __call__(self, doc: Doc) -> Doc:
         tok = Tokens.of(doc)

@@ -47,6 +47,11 @@ def full_value(base: str, qualifier: str) -> str:
     return f"{base}:{qualifier}" if qualifier else base
 
 
+def about_no_treatment(treatments: pd.Series) -> pd.Series:
+    """Whether each row is about no treatment in particular (pores or skin in general)."""
+    return treatments.isin(["", config.NO_TREATMENT])
+
+
 def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectIndex,
                   keep_no_treatment: bool = False) -> pd.DataFrame:
     """One row per (claim, subject treatment, aspect, value) with the claim's columns: a claim
@@ -62,7 +67,7 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
         family_id=claims["family_id"] if "family_id" in claims else claims["claim_id"],
         certainty=claims["certainty"] if "certainty" in claims else "",
         named=([bool(t) for t in claims["treatments"]] if "treatments" in claims
-               else ~claims["treatment"].isin(["", config.NO_TREATMENT])),
+               else ~about_no_treatment(claims["treatment"])),
         treatment=[tuple(s) or (t,) for s, t in zip(list(subjects), claims["treatment"].tolist())])
     if "claim_type" in claims:
         info = info.assign(claim_type=claims["claim_type"])
@@ -73,7 +78,7 @@ def assertions_of(claims: pd.DataFrame, assertions: pd.DataFrame, index: AspectI
             rows["aspect"].tolist(), rows["value"].tolist(), rows["claim_type"].tolist())]
         rows = rows[np.array(counted, dtype=bool)]   # a mask, even when empty (a list would pick columns)
     if not keep_no_treatment:
-        rows = rows[~rows["treatment"].isin(["", config.NO_TREATMENT])]
+        rows = rows[~about_no_treatment(rows["treatment"])]
     fam = rows["family_id"].where(rows["family_id"].astype(bool), rows["claim_id"])
     out = pd.DataFrame({
         "claim_id": rows["claim_id"], "family_id": fam, "source_id": rows["source_id"],
@@ -148,9 +153,9 @@ def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
       "strips permanently shrink pores"); on other aspects it pairs with nothing.
     """
     index = rules.aspects
-    general = asserted["treatment"].isin(["", config.NO_TREATMENT])
-    out = [asserted[~general].assign(via="")]
-    specific = asserted[~general]
+    about_none = about_no_treatment(asserted["treatment"])
+    out = [asserted[~about_none].assign(via="")]
+    specific = asserted[~about_none]
     present = {(a, t) for a, t in zip(specific["aspect"].tolist(), specific["treatment"].tolist())}
     for (fam, aspect), rows in specific[specific["treatment"].map(rules.is_family).astype(bool)].groupby(
             ["treatment", "aspect"], sort=True):
@@ -159,7 +164,7 @@ def _blocks_joined(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                 out.append(rows.assign(treatment=m, via=fam))
     universal = index.universal()
     for aspect, values in sorted(universal.items()):
-        rows = asserted[general & ~asserted["named"] & (asserted["aspect"] == aspect)]
+        rows = asserted[about_none & ~asserted["named"] & (asserted["aspect"] == aspect)]
         if values is not None:
             rows = rows[rows["base"].isin(values)]
         others = sorted({t for a, t in present if a == aspect})

@@ -118,13 +118,13 @@ def test_lazy_phrases_find_what_one_phrase_matcher_with_every_pattern_finds(phra
     given every pattern as a Doc up front, in any case and script."""
     from spacy.matcher import PhraseMatcher
 
-    from pipeline.nlp.matcher import LazyPhrases, phrase_words
+    from pipeline.nlp.matcher import LazyPhrases, text_tokens
 
     nlp = spacy.blank("en")
     eager, lazy = PhraseMatcher(nlp.vocab, attr="LOWER"), LazyPhrases(nlp.vocab)
     for i, phrase in enumerate(phrases):
         eager.add(f"k{i % 3}", [nlp.make_doc(phrase)])
-        lazy.add(f"k{i % 3}", phrase_words(nlp, (phrase,), "lower"))
+        lazy.add(f"k{i % 3}", text_tokens(nlp, [phrase]))
     for text in texts:
         doc = nlp.make_doc(text)
         assert sorted(lazy(doc, Tokens.of(doc))) == sorted(eager(doc)), text
@@ -154,7 +154,7 @@ def test_a_thread_matching_while_another_adds_patterns_waits_for_them():
 
     nlp = spacy.blank("en")
     lazy = M.LazyPhrases(nlp.vocab)
-    lazy.add("peel", M.phrase_words(nlp, ("chemical peel",), "lower"))
+    lazy.add("peel", M.text_tokens(nlp, ["chemical peel"]))
     inside, release = threading.Event(), threading.Event()
 
     class SlowAdd:   # the first thread stops while adding the pattern

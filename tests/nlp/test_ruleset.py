@@ -144,10 +144,10 @@ def test_phrase_patterns_are_tokenized_as_the_tokenizer_would(nlp):
     """Plain words skip the tokenizer when the matcher is built (start-up time of ``check``);
     every other word goes through it, so a special case ("cannot") and punctuation
     ("post-treatment", "3-5") still give the tokenizer's tokens."""
-    from pipeline.nlp.matcher import phrase_words
+    from pipeline.nlp.matcher import text_tokens
 
     phrases = ("cannot shrink", "post-treatment care", "3-5 sessions", "Gonna hurt", "retinol")
-    for phrase, words in zip(phrases, phrase_words(nlp, phrases, "lower")):
+    for phrase, words in zip(phrases, text_tokens(nlp, list(phrases))):
         assert words == [t.text for t in nlp.make_doc(phrase)], phrase
 
 
@@ -274,9 +274,7 @@ def test_a_machine_without_a_home_folder_runs_without_a_cache():
     assert (out.returncode, out.stdout.strip()) == (0, "None"), out.stderr
 
 
-def test_the_cache_keeps_the_newest_rule_sets(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
-    monkeypatch.setattr(config, "CACHE_KEEP", 2)
+def test_the_cache_keeps_the_newest_rule_sets(tmp_path):
     from pipeline import io
 
     for n in range(4):
