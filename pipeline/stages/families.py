@@ -20,18 +20,20 @@ ways to reach the threshold:
   of rarest pairs (``gram_share``, in one global order) meet.
 
 A candidate is scored only when a bound on its score reaches the threshold (``score_bound``:
-from the texts' lengths, word counts, shared letters and shared words, computed for all of a
-text's candidates at once); on the benchmark's corpus it spares 95% of the scorer calls, and it
-never drops a pair the scorer would join.
+from the texts' lengths, word counts, shared letters and shared words, computed for the
+candidates of a window of texts at once, since a text's candidates do not depend on the joins
+made before it); on the benchmark's corpus it spares 95% of the scorer calls, and it never
+drops a pair the scorer would join.
 
 At most FAMILY_MAX_CANDIDATES candidates are compared per text (rarer keys first, the most
-recent first), none already in its family, so cost stays bounded on hostile input where
-every text shares every word; below that bound the grouping is the rule applied to every
-pair (tests/stages/test_families_scale.py).
+recent first), so cost stays bounded on hostile input where every text shares every word;
+below that bound the grouping is the rule applied to every pair
+(tests/stages/test_families_scale.py).
 """
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -154,6 +156,7 @@ def _gram_prefixes(words: list[list[str]], min_similarity: int) -> list[list[int
 
 
 BINS = 64   # letters (by code point, a-z each apart) and words are counted in 64 bins; sharing a bin only loosens the bound
+COARSE_BINS = (16,)   # the same counts in fewer bins: a looser bound, 4 times cheaper, tried first
 
 
 def _binned(counts: list[int], items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -166,23 +169,29 @@ def _binned(counts: list[int], items: np.ndarray, weights: np.ndarray | None = N
 class Shape:
     """What ``score_bound`` needs of each text (its distinct words, as rapidfuzz's token set
     takes them): the length of the words joined by single spaces, their number, their letters
-    counted in bins, and their weights (length plus one) summed in bins by word."""
+    counted in bins, and their weights (length plus one) summed in bins by word; the bins also
+    summed into COARSE_BINS, for a cheaper, looser first bound (``score_bound``)."""
 
     def __init__(self, words: list[list[str]]):
         ids: dict[str, int] = {}
         flat = [w for ws in words for w in ws]
         self.count = np.array([len(ws) for ws in words], dtype=np.int64)
         self.length = np.array([sum(map(len, ws)) for ws in words], dtype=np.int64) + self.count - 1
-        self.bins = np.hstack([   # word weights, then letters: one gather and minimum for both
+        fine = np.hstack([   # word weights, then letters: one gather and minimum for both
             _binned(self.count, np.array([ids.setdefault(w, len(ids)) for w in flat], dtype=np.int64),
                     np.array([len(w) + 1 for w in flat], dtype=np.float64)),
             _binned([sum(map(len, ws)) for ws in words],
                     np.frombuffer("".join(flat).encode("utf-32-le"), dtype=np.uint32).astype(np.int64))])
+        n = len(words)
+        self.bins = [fine.reshape(n, 2, k, BINS // k).sum(axis=3, dtype=np.int32).reshape(n, 2 * k)
+                     for k in COARSE_BINS] + [fine]   # coarsest first; each row: words, then letters
 
 
-def score_bound(shape: Shape, i: int, cands: list[int], min_similarity: int) -> list[int]:
-    """The candidates of text i that may reach min_similarity by rapidfuzz's ``token_set_ratio``
-    (in order), for all candidates at once; one left out cannot (the scorer would not join it).
+def score_bound(shape: Shape, texts, cands, min_similarity: int) -> np.ndarray:
+    """Which pairs (texts[k], cands[k]) may reach min_similarity by rapidfuzz's
+    ``token_set_ratio``, as a mask over the pairs; a pair left out cannot (the scorer would not
+    join it). ``texts`` is one text's position or one per pair: the pairs of many texts are
+    bounded in one call, since the bound of a pair depends only on its two texts.
 
     With A and B the two texts' distinct words joined in order (lengths La, Lb), I their shared
     words joined (length S) and DA, DB the rest, the scorer takes the best of:
@@ -193,16 +202,33 @@ def score_bound(shape: Shape, i: int, cands: list[int], min_similarity: int) -> 
       least La + Lb + 2 - 2 M: DA and DB share at most the letters the two texts share less
       I's, and the spaces of the one with fewer words, so M is the shared letters (summed
       over bins) plus the smaller word count.
-    Half a letter of slack absorbs the scorer's rounding."""
-    s = min_similarity / 100
+    Half a letter of slack absorbs the scorer's rounding.
+
+    Summing bins before taking the smaller of two texts' counts can only raise W and M, so the
+    bound on the coarse bins is looser: the pairs it drops, the fine bins drop too. It runs
+    first and the fine bins bound only the pairs it keeps (on the benchmark's corpus it keeps
+    a sixth of them)."""
     c = np.asarray(cands, dtype=np.int64)
+    i = np.broadcast_to(np.asarray(texts, dtype=np.int64), c.shape)
+    at = np.arange(len(c))
+    for bins in shape.bins:
+        at = at[_bound(shape, bins, i[at], c[at], min_similarity)]
+    keep = np.zeros(len(c), dtype=bool)
+    keep[at] = True
+    return keep
+
+
+def _bound(shape: Shape, bins: np.ndarray, i: np.ndarray, c: np.ndarray, min_similarity: int) -> np.ndarray:
+    """``score_bound``'s test of the pairs (i[k], c[k]) on one set of bins (words, then letters)."""
+    s = min_similarity / 100
+    k = bins.shape[1] // 2
     la, lb = shape.length[i], shape.length[c]
-    both = np.minimum(shape.bins[c], shape.bins[i])
-    w = both[:, :BINS].sum(axis=1)
-    m = both[:, BINS:].sum(axis=1) + np.minimum(shape.count[c], shape.count[i])
+    both = np.minimum(bins[c], bins[i])
+    w = both[:, :k].sum(axis=1)
+    m = both[:, k:].sum(axis=1) + np.minimum(shape.count[c], shape.count[i])
     carried = w - 1 >= s / (2 - s) * np.minimum(la, lb) - 0.5
     close = np.maximum(np.abs(la - lb), la + lb + 2 - 2 * m) <= (1 - s) * (la + lb) + 0.5
-    return c[carried | close].tolist()
+    return carried | close
 
 
 def _recent(index: dict, keys, limit: int) -> list[int]:
@@ -218,7 +244,7 @@ def _recent(index: dict, keys, limit: int) -> list[int]:
 
 class _Groups:
     """Disjoint sets of 0..n-1 with eager labels (the smaller set is relabelled on a join), so
-    "already one family?" is a list lookup in the hot loop."""
+    each set's members are at hand when the ids are given."""
 
     def __init__(self, n: int):
         self.label = list(range(n))
@@ -236,41 +262,80 @@ class _Groups:
         self.members[la].extend(moved)
 
 
-def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
-    """Group distinct texts (in order) by the family rule, comparing each only with blocked
-    candidates (see the module docstring), at most FAMILY_MAX_CANDIDATES of them, minus those
-    already in its family and those failing the length ratio."""
-    words, sizes = _words(texts, min_similarity)
-    grams = _gram_prefixes(words, min_similarity)
-    shape = Shape(words)
-    lengths = [len(t) for t in texts]
-    ratio, groups = config.FAMILY_MIN_LENGTH_RATIO, _Groups(len(texts))
-    limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
-    label = groups.label
+BOUND_PAIRS = 16_384   # candidate pairs bounded in one numpy call (bins of both texts: 16 MB)
+GROUP_WINDOW = 2_048   # texts whose candidates are gathered before they are scored
+
+
+def _candidates(words: list[list[str]], sizes: list[int], grams: list[list[int]], limit: int):
+    """Each text's blocked candidates, in turn (see the module docstring): earlier texts
+    sharing one of its prefix words, holding one of its words in their prefix, or sharing
+    one of its rarest character pairs, at most ``limit`` of each kind. The texts are filed
+    as they come, so a text's candidates are earlier texts, whatever has been joined."""
     by_word: dict[str, list[int]] = {}       # word -> texts holding it
     by_prefix: dict[str, list[int]] = {}     # word -> texts whose word prefix holds it
     by_gram: dict[int, list[int]] = {}       # pair -> texts whose pair prefix holds it
-    for i, t in enumerate(texts):
+    for i, ws in enumerate(words):
         # the shared words carry one of the two texts: a prefix word of one is in the other
-        by_words = list(dict.fromkeys(_recent(by_word, words[i][:sizes[i]], limit) +
-                                      _recent(by_prefix, words[i], limit)))[:limit]
+        by_words = list(dict.fromkeys(_recent(by_word, ws[:sizes[i]], limit) +
+                                      _recent(by_prefix, ws, limit)))[:limit]
         # the differing words are spelled nearly alike: the pair prefixes meet
-        found = dict.fromkeys(by_words + _recent(by_gram, grams[i], limit))
-        # a short claim ("It is safe") is not the same claim as a long one containing it
-        lo, hi = ratio * lengths[i], lengths[i] / ratio
-        cands = [j for j in found if label[j] != label[i] and lo <= lengths[j] <= hi]
-        if cands:   # those that may reach the threshold
-            cands = score_bound(shape, i, cands, min_similarity)
-        if cands:   # scored in one call (rapidfuzz prepares the text once); joins in candidate order
-            for _, _, k in process.extract(t, [texts[j] for j in cands], scorer=fuzz.token_set_ratio,
-                                           score_cutoff=min_similarity, limit=None):
-                groups.join(i, cands[k])
-        for w in words[i]:
+        yield list(dict.fromkeys(by_words + _recent(by_gram, grams[i], limit)))
+        for w in ws:
             by_word.setdefault(w, []).append(i)
-        for w in words[i][:sizes[i]]:
+        for w in ws[:sizes[i]]:
             by_prefix.setdefault(w, []).append(i)
         for g in grams[i]:
             by_gram.setdefault(g, []).append(i)
+
+
+def _scorable(shape: Shape, lengths: np.ndarray, owners: np.ndarray, cands: np.ndarray,
+              min_similarity: int) -> np.ndarray:
+    """The mask of candidate pairs worth scoring: the shorter text at least
+    FAMILY_MIN_LENGTH_RATIO of the longer (a short claim, "It is safe", is not the same claim
+    as a long one containing it) and the score bound reached; a slice of pairs at a time."""
+    ratio = config.FAMILY_MIN_LENGTH_RATIO
+    lo, hi = ratio * lengths[owners], lengths[owners] / ratio
+    keep = (lo <= lengths[cands]) & (lengths[cands] <= hi)
+    for a in range(0, len(cands), BOUND_PAIRS):
+        part = slice(a, a + BOUND_PAIRS)
+        kept = np.flatnonzero(keep[part]) + a
+        keep[kept] = score_bound(shape, owners[kept], cands[kept], min_similarity)
+    return keep
+
+
+def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
+    """Group distinct texts (in order) by the family rule, comparing each only with blocked
+    candidates (see the module docstring), at most FAMILY_MAX_CANDIDATES of them, minus those
+    failing the length ratio or the score bound.
+
+    A text's candidates do not depend on the joins, so a window of texts is gathered first,
+    their pairs filtered by length and bounded in vectorised calls, and only then scored and
+    joined in order."""
+    words, sizes = _words(texts, min_similarity)
+    grams = _gram_prefixes(words, min_similarity)
+    shape = Shape(words)
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    groups = _Groups(len(texts))
+    limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
+    gathered = _candidates(words, sizes, grams, limit)
+    for start in range(0, len(texts), GROUP_WINDOW):
+        window = [next(gathered) for _ in range(min(GROUP_WINDOW, len(texts) - start))]
+        counts = np.fromiter(map(len, window), dtype=np.int64, count=len(window))
+        owners = np.repeat(np.arange(start, start + len(window), dtype=np.int64), counts)
+        cands = np.fromiter(itertools.chain.from_iterable(window), dtype=np.int64, count=int(counts.sum()))
+        keep = _scorable(shape, lengths, owners, cands, min_similarity)
+        owners, cands = owners[keep], cands[keep]
+        ends = np.cumsum(np.bincount(owners - start, minlength=len(window))).tolist()
+        cands = cands.tolist()
+        for k, end in enumerate(ends):
+            begin = ends[k - 1] if k else 0
+            if begin == end:
+                continue
+            i, mine = start + k, cands[begin:end]
+            # scored in one call (rapidfuzz prepares the text once); joins in candidate order
+            for _, _, n in process.extract(texts[i], [texts[j] for j in mine], scorer=fuzz.token_set_ratio,
+                                           score_cutoff=min_similarity, limit=None):
+                groups.join(i, mine[n])
     return groups
 
 

@@ -1,4 +1,5 @@
 """Claim families: near-duplicate claims of one treatment share a family_id (tiny literal frames)."""
+import numpy
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,7 +99,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from pipeline.stages.families import Shape, score_bound
+from pipeline.stages.families import Shape, _bound, score_bound
 
 # few, similar words ("mask", "masks", "ask"), so that pairs share and nearly share many of them
 WORD = st.sampled_from("mask masks ask retinol retinoid skin kin peel peels laser lasers 4 40 é".split())
@@ -109,17 +110,31 @@ TEXT = st.lists(WORD, min_size=1, max_size=9).map(" ".join)
 @given(st.lists(TEXT, min_size=2, max_size=8), st.integers(min_value=50, max_value=100))
 def test_the_score_bound_keeps_every_pair_the_scorer_joins(texts, similarity):
     shape = Shape([sorted(set(t.split())) for t in texts])
-    kept = score_bound(shape, 0, list(range(1, len(texts))), similarity)
-    for j in range(1, len(texts)):
+    cands = list(range(1, len(texts)))
+    kept = [j for j, ok in zip(cands, score_bound(shape, 0, cands, similarity)) if ok]
+    for j in cands:
         if fuzz.token_set_ratio(texts[0], texts[j]) >= similarity:
             assert j in kept, (texts[0], texts[j], fuzz.token_set_ratio(texts[0], texts[j]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TEXT, min_size=2, max_size=12), st.integers(min_value=50, max_value=100), st.randoms())
+def test_the_coarse_bins_only_spare_work(texts, similarity, rnd):
+    """The bound tried first on fewer bins drops no pair the full bins keep: the mask is the
+    full bins' mask, for pairs of many texts at once."""
+    shape = Shape([sorted(set(t.split())) for t in texts])
+    owners = [rnd.randrange(len(texts)) for _ in range(20)]
+    cands = [rnd.randrange(len(texts)) for _ in range(20)]
+    full = _bound(shape, shape.bins[-1], numpy.array(owners), numpy.array(cands), similarity)
+    assert score_bound(shape, owners, cands, similarity).tolist() == full.tolist()
 
 
 def test_the_score_bound_drops_pairs_that_share_few_letters():
     texts = ["retinol peels brighten dull skin", "laser sessions remove unwanted hair",
              "retinol peels brighten dull skin quickly"]
     shape = Shape([sorted(set(t.split())) for t in texts])
-    assert score_bound(shape, 0, [1, 2], 90) == [2]
+    assert score_bound(shape, 0, [1, 2], 90).tolist() == [False, True]
+    assert score_bound(shape, [0, 2], [1, 0], 90).tolist() == [False, True]   # one text per pair
 
 
 # --- the pair prefixes: the rarest character pairs of each text ---------------------------------

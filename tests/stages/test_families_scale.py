@@ -106,10 +106,10 @@ def test_20000_claims_in_one_article_cost_a_bounded_number_of_comparisons(monkey
         assert ids[claims["text"].str.match(template)].nunique() == 1, template
 
 
-def test_blocking_finds_the_pairs_every_pair_comparison_finds():
-    """On 800 claims (few enough to compare every pair) made of the seed articles' words, the
-    blocked grouping equals the rule applied to all pairs: words dropped, added, reordered,
-    respelled, claims contained in longer ones, unrelated claims."""
+def edited_claims() -> pd.DataFrame:
+    """800 claims (few enough to compare every pair) made of the seed articles' words: 400
+    texts, each with a copy whose words are dropped, added, reordered, respelled, contained in
+    a longer text, or replaced."""
     import re
 
     vocab = sorted({w for p in sorted(config.RAW_DIR.glob("*.txt"))
@@ -142,8 +142,24 @@ def test_blocking_finds_the_pairs_every_pair_comparison_finds():
                            "start": [o * 100 for o in order], "end": [o * 100 + 90 for o in order],
                            "treatment": ["laser" if i % 7 == 0 else "peel" for i in range(len(texts))],
                            "text": texts})
+    return claims
+
+
+def test_blocking_finds_the_pairs_every_pair_comparison_finds():
+    """The blocked grouping equals the rule applied to all pairs."""
+    claims = edited_claims()
     expected = brute_force_ids(claims)
     assert sum(len(g) > 1 for g in expected) > 100   # the set has many near-duplicates
+    assert groups_of(claims) == expected
+
+
+def test_small_windows_and_slices_group_the_same(monkeypatch):
+    """Candidates gathered a window of texts at a time and bounded a slice of pairs at a time:
+    the grouping does not depend on either size."""
+    claims = edited_claims()
+    expected = groups_of(claims)
+    monkeypatch.setattr(families, "GROUP_WINDOW", 7)
+    monkeypatch.setattr(families, "BOUND_PAIRS", 5)
     assert groups_of(claims) == expected
 
 
