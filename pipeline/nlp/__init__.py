@@ -56,7 +56,7 @@ def read_statements(nlp: Language, texts: list[str], batch_size: int = 256) -> l
     docs = (make_block(nlp, normalise(t), "list_item") for t in texts)
     out = []
     for doc in nlp.pipe(docs, batch_size=batch_size):
-        found = [a for span in doc.spans["claims"] for a in span._.assertions]
+        found = [a for unit in doc._.units for a in unit.assertions]
         out.append((found, tuple(dict.fromkeys(t for _, _, t in doc._.treatments))))
     return out
 

@@ -35,6 +35,7 @@ from .. import config
 from ..text import slug
 from .context import DocView, contexts_in, inside, within_sorted
 from .ruleset import AspectIndex, RuleSet, rule_aspects
+from .units import unit_extension
 
 QUALIFIER_WINDOW = 12   # tokens between a candidacy/ranking cue and the group or outcome it names
 QUALIFIER_BEFORE = 6    # extra distance for a group/outcome named before its cue
@@ -50,7 +51,7 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
                  "fifteen": 15, "twenty": 20, "thirty": 30, "couple": 2}
 _VAGUE = {"few": (2, 4), "several": (3, 7), "some": (2, 7), "many": (3, 12)}
 
-Span.set_extension("assertions", default=None, force=True)
+Span.set_extension("assertions", getter=unit_extension("assertions"), force=True)
 
 
 @dataclass(frozen=True)
@@ -316,15 +317,16 @@ def _merge_words(items: list[Assertion], index: AspectIndex) -> list[Assertion]:
 
 
 class AspectAssertions:
-    """Sets ``span._.assertions`` on every span of ``doc.spans["claims"]``."""
+    """Sets the assertions of every unit (``doc._.units``; ``span._.assertions`` on the spans of
+    ``doc.spans["claims"]``)."""
 
     def __init__(self, rules: RuleSet):
         self.index = rules.aspects
 
     def __call__(self, doc: Doc) -> Doc:
         view = DocView.of(doc)
-        for span in doc.spans.get("claims", ()):
-            span._.assertions = find_assertions(view, span.start, span.end, self.index)
+        for unit in doc._.units or ():
+            unit.assertions = find_assertions(view, unit.start, unit.end, self.index)
         return doc
 
 

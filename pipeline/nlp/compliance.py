@@ -31,8 +31,9 @@ from spacy.tokens import Doc, Span
 
 from .context import DocView, contexts_in, within_sorted
 from .ruleset import RuleSet
+from .units import Unit, unit_extension
 
-Span.set_extension("findings", default=None, force=True)
+Span.set_extension("findings", getter=unit_extension("findings"), force=True)
 
 
 _MENTION_CUES = re.compile(
@@ -51,14 +52,14 @@ def mentioned_spans(text: str) -> list[tuple[int, int]]:
     return [(a, b + 1) for a, b in zip(marks[::2], marks[1::2]) if _MENTION_CUES.search(text[max(0, a - 24):a])]
 
 
-def suppressed_by(doc: Doc, span: Span, s: int, e: int, scopes, context_hits, context_rules,
+def suppressed_by(doc: Doc, unit: Unit, s: int, e: int, scopes, context_hits, context_rules,
                   quotes) -> str:
     """Why a rule match over tokens [s, e) is a mention rather than a claim ('' if it is a claim)."""
     for cs, ce, scope in scopes:
         outside = ce <= s or cs >= e
         if outside and any(i in scope for i in range(s, e)):
             return "negated"
-    a, b = doc[s].idx - span.start_char, doc[e - 1].idx + len(doc[e - 1].text) - span.start_char
+    a, b = doc[s].idx - unit.start_char, doc[e - 1].idx + len(doc[e - 1].text) - unit.start_char
     if any(qa <= a and b <= qb for qa, qb in quotes):
         return "quoted as a word"
     for xs, xe, xid in context_hits:
@@ -67,10 +68,10 @@ def suppressed_by(doc: Doc, span: Span, s: int, e: int, scopes, context_hits, co
     return ""
 
 
-def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str]]:
+def _assertion_hits(unit: Unit, rules: RuleSet) -> list[tuple[int, int, str, str]]:
     """[(start, end, rule_id, detail)] of the assertion rules the unit's assertions meet."""
     out = []
-    assertions = span._.assertions or ()
+    assertions = unit.assertions or ()
     if not assertions:
         return out
     for r in rules.assertion_rules:
@@ -82,11 +83,11 @@ def _assertion_hits(span: Span, rules: RuleSet) -> list[tuple[int, int, str, str
     return out
 
 
-def unit_findings(v: DocView, span: Span, rules: RuleSet) -> list[tuple[str, int, int, str]]:
+def unit_findings(v: DocView, unit: Unit, rules: RuleSet) -> list[tuple[str, int, int, str]]:
     """[(rule_id, start, end, detail)] of the rules the unit claims (see the module docstring)."""
-    s, e = span.start, span.end
+    s, e = unit.start, unit.end
     rule_hits = [(hs, he, rid, "") for hs, he, rid in within_sorted(v.compliance_hits, s, e)]
-    rule_hits += _assertion_hits(span, rules)
+    rule_hits += _assertion_hits(unit, rules)
     if not rule_hits:
         return []
     context_hits = within_sorted(v.context_hits, s, e)
@@ -96,11 +97,11 @@ def unit_findings(v: DocView, span: Span, rules: RuleSet) -> list[tuple[str, int
               for ctx in contexts_in(v.context, s, e) for n in ctx.negations
               if s <= n.start and n.end <= e
               and not any(hs <= n.start and n.end <= he for hs, he, _, d in rule_hits if not d)]
-    quotes = mentioned_spans(span.text)
+    quotes = mentioned_spans(v.doc[s:e].text)
     fired: dict[str, tuple] = {}
     for hs, he, rid, detail in rule_hits:
         r = rules.compliance_by_id[rid]
-        if r.unless_negated and suppressed_by(v.doc, span, hs, he, [] if detail else scopes, context_hits,
+        if r.unless_negated and suppressed_by(v.doc, unit, hs, he, [] if detail else scopes, context_hits,
                                               rules.context_by_id, quotes):
             continue
         # each rule shows its own wording before an assertion, and its longest wording
@@ -116,15 +117,16 @@ def unit_findings(v: DocView, span: Span, rules: RuleSet) -> list[tuple[str, int
 
 
 class ComplianceFindings:
-    """Sets ``span._.findings`` on every span of ``doc.spans["claims"]``."""
+    """Sets the findings of every unit (``doc._.units``; ``span._.findings`` on the spans of
+    ``doc.spans["claims"]``)."""
 
     def __init__(self, rules: RuleSet):
         self.rules = rules
 
     def __call__(self, doc: Doc) -> Doc:
         view = DocView.of(doc)
-        for span in doc.spans.get("claims", ()):
-            span._.findings = unit_findings(view, span, self.rules)
+        for unit in doc._.units or ():
+            unit.findings = unit_findings(view, unit, self.rules)
         return doc
 
 

@@ -5,7 +5,12 @@ or treatment at a clause break (", but may cause ...") becomes two units. A head
 item is one unit whatever its sentences ("Avoid picking at scabs: ... can lead to scarring").
 The units are ``doc.spans["claims"]``; each span's ``span._.features`` holds what the tag stage
 needs (treatments named, subject, claim-type triggers, negation, hedge, condition, ...), and
-``span._.clause`` is 0 for a whole sentence, 1 or 2 for the halves of a split one.
+``span._.clause`` is 0 for a whole sentence, 1 or 2 for the halves of a split one. The values
+live in one ``Unit`` record per span, in span order on ``doc._.units``, where the later
+components add their results (``assertions``, ``findings``) and the extract stage reads them:
+a Span's ``span._`` builds an accessor and looks each value up by the span's offsets, which
+cost a tenth of the per-article stages when every component went through it for every unit.
+The span extensions read the same records (``unit_of``).
 
 The Doc is one article's blocks (``nlp.blocks``: paragraph, heading or list_item, each starting
 a sentence); units never cross a block.
@@ -20,6 +25,8 @@ it decides imperatives, skin subjects and named subjects.
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
+from operator import attrgetter
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -29,8 +36,46 @@ from .blocks import blocks_of
 from .context import DocView, contexts_in, within_sorted
 from .ruleset import RuleSet
 
-Span.set_extension("features", default=None, force=True)
-Span.set_extension("clause", default=0, force=True)
+
+@dataclass(slots=True)
+class Unit:
+    """One unit of ``doc.spans["claims"]``: its tokens and characters, clause number and cue
+    features (``claim_units``), then what it asserts (``aspect_assertions``) and the compliance
+    rules it claims (``compliance_findings``)."""
+
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    clause: int
+    features: dict
+    assertions: list | None = None
+    findings: list | None = None
+
+
+def unit_of(span: Span) -> Unit | None:
+    """The record of a span of ``doc.spans["claims"]`` (None for any other span): the units are
+    in token order, so it is found by bisection."""
+    units = span.doc._.units or ()
+    k = bisect.bisect_left(units, span.start, key=attrgetter("start"))
+    while k < len(units) and units[k].start == span.start:
+        if units[k].end == span.end:
+            return units[k]
+        k += 1
+    return None
+
+
+def unit_extension(name: str, default=None):
+    """A Span extension's getter reading one field of the span's ``Unit``."""
+    def get(span: Span):
+        unit = unit_of(span)
+        return default if unit is None else getattr(unit, name)
+    return get
+
+
+Doc.set_extension("units", default=None, force=True)
+Span.set_extension("features", getter=unit_extension("features"), force=True)
+Span.set_extension("clause", getter=unit_extension("clause", 0), force=True)
 
 _PRIORITY = {t: i for i, t in enumerate(config.CLAIM_TYPES)}
 _GRADE = {"weak": 0, "normal": 1, "strong": 2, "dominant": 3}
@@ -328,20 +373,20 @@ def _block_units(v: DocView, block, sentences: list[tuple[int, int]], by_id: dic
 
 
 class ClaimUnits:
-    """Sets ``doc.spans["claims"]``: the units of the block, with features and clause number."""
+    """Sets ``doc.spans["claims"]`` and their records ``doc._.units``: the units of the Doc,
+    with features and clause number."""
 
     def __init__(self, rules: RuleSet):
         self.by_id = rules.cue_by_id
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = []
+        spans, units = [], []
         for s, e, feats, clause in units_of(doc, self.by_id):
             span = Span(doc, s, e)
-            x = span._   # one accessor for both extensions (each ``span._`` builds one)
-            x.features = feats
-            x.clause = clause
             spans.append(span)
+            units.append(Unit(s, e, span.start_char, span.end_char, clause, feats))
         doc.spans["claims"] = spans
+        doc._.units = units
         return doc
 
 

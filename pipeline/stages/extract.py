@@ -2,7 +2,7 @@
 
 Every article is parsed once by ``nlp.pipe`` (the components of ``pipeline.nlp``), as one Doc of
 its blocks (heading, list item, paragraph; ``nlp.make_article``; a long article in chunks of
-ARTICLE_DOC_CHARS). Each span of ``doc.spans["claims"]`` becomes a row of the units table, with
+ARTICLE_DOC_CHARS). Each span of ``doc.spans["claims"]`` (its record on ``doc._.units``) becomes a row of the units table, with
 source offsets and the cue features the tag stage reads; its assertions and compliance matches
 become rows of two long tables keyed by the unit's number. Offsets are exact source offsets:
 a block is parsed with its whitespace runs compacted (``text.compact``) and mapped back.
@@ -74,8 +74,8 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16)
         d = by_source[chunk[0][0].source_id]
         parsed = doc._.blocks
         k = 0
-        for span in doc.spans["claims"]:
-            while span.start >= parsed[k].end:   # units come in block order
+        for unit in doc._.units:   # the records of doc.spans["claims"], in order
+            while unit.start >= parsed[k].end:   # units come in block order
                 k += 1
             b, anchors, text = chunk[parsed[k].index]
             c0 = parsed[k].char
@@ -83,15 +83,14 @@ def extract(docs: pd.DataFrame, blocks: pd.DataFrame, nlp, batch_size: int = 16)
             def source(i: int) -> int:
                 return b.start + back(anchors, i - c0)
 
-            start, end = source(span.start_char), source(span.end_char - 1) + 1
+            start, end = source(unit.start_char), source(unit.end_char - 1) + 1
             shown = d.text[start:end] if d.format == "text" else re.sub(r"\s+", " ", d.shown[start:end]).strip()
-            x = span._   # one accessor for the four extensions
-            asserted = x.assertions
-            rows.append((n, b.source_id, b.block, x.clause, "sentence" if b.kind == "paragraph" else b.kind,
-                         start, end, shown, b.section, *feature_values(x.features),
+            asserted = unit.assertions
+            rows.append((n, b.source_id, b.block, unit.clause, "sentence" if b.kind == "paragraph" else b.kind,
+                         start, end, shown, b.section, *feature_values(unit.features),
                          tuple((a.aspect, a.value) for a in asserted)))
             assertions.extend((n, a.aspect, a.value, a.qualifier, a.words, a.absolute) for a in asserted)
-            for rid, s, e, detail in x.findings:
+            for rid, s, e, detail in unit.findings:
                 a, z = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
                 # the block's own text (Doc.text joins every token again on each call)
                 findings.append((n, rid, source(a), source(z - 1) + 1, text[a - c0:z - c0], detail))

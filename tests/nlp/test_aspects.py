@@ -93,3 +93,20 @@ def test_each_claim_span_carries_its_own_assertions(nlp):
     assert [s.text for s in spans] == ["Botox has no side effects and is pain-free.", "Fillers may cause bruising."]
     assert {(a.aspect, a.value) for a in spans[0]._.assertions} == {("side_effects", "none"), ("pain", "none")}
     assert [(a.aspect, a.value, a.qualifier) for a in spans[1]._.assertions] == [("side_effects", "named", "bruising")]
+
+
+def test_span_extensions_read_the_unit_records(nlp):
+    """The components write one record per unit (doc._.units, in span order); a claim span's
+    extensions read its record, and a span that is no unit reads the defaults."""
+    doc = nlp(make_block(nlp, "Fillers may cause bruising. Laser skin resurfacing can treat enlarged pores, "
+                               "but may cause hyperpigmentation."))
+    spans, units = list(doc.spans["claims"]), doc._.units
+    assert [(s.start, s.end) for s in spans] == [(u.start, u.end) for u in units]
+    assert [s.text for s in spans] == [doc.text[u.start_char:u.end_char] for u in units]
+    for span, unit in zip(spans, units):
+        assert span._.assertions is unit.assertions and span._.findings is unit.findings
+        assert span._.features is unit.features and span._.clause == unit.clause
+    assert [s._.clause for s in spans] == [0, 1, 2]   # the second sentence split at ", but"
+    assert [(a.aspect, a.qualifier) for a in spans[2]._.assertions] == [("side_effects", "hyperpigmentation")]
+    other = doc[1:3]
+    assert (other._.assertions, other._.findings, other._.features, other._.clause) == (None, None, None, 0)
