@@ -242,26 +242,6 @@ def _recent(index: dict, keys, limit: int) -> list[int]:
     return list(pool)[:limit]
 
 
-class _Groups:
-    """Disjoint sets of 0..n-1 with eager labels (the smaller set is relabelled on a join), so
-    each set's members are at hand when the ids are given."""
-
-    def __init__(self, n: int):
-        self.label = list(range(n))
-        self.members = {i: [i] for i in range(n)}
-
-    def join(self, a: int, b: int) -> None:
-        la, lb = self.label[a], self.label[b]
-        if la == lb:
-            return
-        if len(self.members[la]) < len(self.members[lb]):
-            la, lb = lb, la
-        moved = self.members.pop(lb)
-        for m in moved:
-            self.label[m] = la
-        self.members[la].extend(moved)
-
-
 BOUND_PAIRS = 16_384   # candidate pairs bounded in one numpy call (bins of both texts: 16 MB)
 GROUP_WINDOW = 2_048   # texts whose candidates are gathered before they are scored
 
@@ -303,19 +283,20 @@ def _scorable(shape: Shape, lengths: np.ndarray, owners: np.ndarray, cands: np.n
     return keep
 
 
-def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
+def _near_duplicate_groups(texts: list[str], min_similarity: int) -> list[int]:
     """Group distinct texts (in order) by the family rule, comparing each only with blocked
     candidates (see the module docstring), at most FAMILY_MAX_CANDIDATES of them, minus those
     failing the length ratio or the score bound.
 
     A text's candidates do not depend on the joins, so a window of texts is gathered first,
     their pairs filtered by length and bounded in vectorised calls, and only then scored and
-    joined in order."""
+    joined in order. Returns the groups as a union-find parent list over the texts (``_find``
+    gives a text's root, the group's first text)."""
     words, sizes = _words(texts, min_similarity)
     grams = _gram_prefixes(words, min_similarity)
     shape = Shape(words)
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
-    groups = _Groups(len(texts))
+    parent = list(range(len(texts)))
     limit = max(1, config.FAMILY_MAX_CANDIDATES // 2)   # per kind of candidate
     gathered = _candidates(words, sizes, grams, limit)
     for start in range(0, len(texts), GROUP_WINDOW):
@@ -332,11 +313,11 @@ def _near_duplicate_groups(texts: list[str], min_similarity: int) -> _Groups:
             if begin == end:
                 continue
             i, mine = start + k, cands[begin:end]
-            # scored in one call (rapidfuzz prepares the text once); joins in candidate order
+            # scored in one call (rapidfuzz prepares the text once)
             for _, _, n in process.extract(texts[i], [texts[j] for j in mine], scorer=fuzz.token_set_ratio,
                                            score_cutoff=min_similarity, limit=None):
-                groups.join(i, mine[n])
-    return groups
+                _union(parent, i, mine[n])
+    return parent
 
 
 def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIMILARITY) -> pd.Series:
@@ -365,9 +346,9 @@ def family_ids(claims: pd.DataFrame, min_similarity: int = config.FAMILY_MIN_SIM
             else:
                 first[keys[n]] = n
         distinct = list(first)
-        for members in _near_duplicate_groups(distinct, min_similarity).members.values():
-            for t in members[1:]:
-                _union(parent, first[distinct[members[0]]], first[distinct[t]])
+        near = _near_duplicate_groups(distinct, min_similarity)
+        for t in range(len(distinct)):
+            _union(parent, first[distinct[_find(near, t)]], first[distinct[t]])
     ids = {}
     for n in range(len(order)):
         r = _find(parent, n)
