@@ -100,6 +100,12 @@ FINISH_CHUNK_CLAIMS = 50_000  # claims the Dask engine's finish holds at once (w
 FINISH_CHUNK_CONTRADICTIONS = 20_000  # contradictions it holds at once (rows several times a claim's)
 MERGE_FANIN = 64            # sorted contradiction runs the finish merges at once (more: merged in passes)
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
+# Dask settings of the LocalCluster the engine starts (docs/dask.md gives them for a cluster of
+# one's own): no statistical profiler in the workers (it samples the running task's stack every
+# 10 ms), and the nanny's pre-spawn MALLOC_TRIM_THRESHOLD_ left out (set, it pins glibc's mmap
+# threshold, so every array over 128 KB is mapped and unmapped anew)
+DASK_SETTINGS = {"distributed.worker.profile.enabled": False}
+DASK_UNSET_WORKER_ENVIRON = ("MALLOC_TRIM_THRESHOLD_",)
 
 SEVERITIES = ("high", "medium", "low")  # most severe first
 BENCH_TARGETS = {"wall_10k_s": 90, "memory_10k_mb": 1536, "real_text_ratio": 7, "check_s": 1.0,  # make bench

@@ -65,6 +65,9 @@ SORTED_CONTRADICTIONS = tables.CONTRADICTIONS + ["start_a", "start_b"]
 # what the contradiction groups read of a pair (``groups.contradiction_groups``)
 PAIR_COLUMNS = ["contradiction_id", "claim_a", "claim_b", "aspect"]
 FAMILY_MAP = ["family_id", "unified"]
+# what contradiction pairing reads of the claims (``assertions_of``)
+PAIRED_CLAIM_COLUMNS = ["claim_id", "source_id", "start", "treatment", "treatments", "subjects", "text",
+                        "family_id", "certainty", "claim_type"]
 
 
 # --- one rule set and spaCy pipeline per worker process ----------------------------------------
@@ -126,11 +129,11 @@ def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
         io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name))
 
 
-def read_part_table(path: Path) -> pd.DataFrame:
-    """One table of a part as the stages made it (lists as tuples)."""
+def read_part_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One table of a part as the stages made it (lists as tuples); ``columns``: only these."""
     import pyarrow.parquet as pq
 
-    names = pq.read_schema(path).names
+    names = pq.read_schema(path).names if columns is None else list(columns)
     lists = [c for c in names if c in tables.LIST_SEPARATORS]
     df = io.read_parquet(path, columns=[c for c in names if c not in lists])
     for col, values in zip(lists, pq.read_table(path, columns=lists).columns if lists else ()):
@@ -421,11 +424,13 @@ def asserted_task(part: int, dataset: str, mapping: dict[str, str], rules_folder
     the rows pairing reads (``assertions_of``) with their order, sub-types and block."""
     rules, _ = pipeline_for(rules_folder)
     claims_file = part_path(Path(dataset), "claims", part)
-    claims = read_part_table(claims_file)
+    claims = read_part_table(claims_file, PAIRED_CLAIM_COLUMNS)
     moved = claims["family_id"].isin(list(mapping))
     if moved.any():
-        claims.loc[moved, "family_id"] = claims.loc[moved, "family_id"].map(mapping)
-        io.write_parquet(claims_file, claims, _schema("claims"))
+        whole = read_part_table(claims_file)
+        whole.loc[moved, "family_id"] = whole.loc[moved, "family_id"].map(mapping)
+        io.write_parquet(claims_file, whole, _schema("claims"))
+        claims = whole[PAIRED_CLAIM_COLUMNS]
     assertions = io.read_parquet(part_path(Path(dataset), "assertions", part))
     asserted = assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
     text = _subtypes_text(source_subtypes(asserted, rules.aspects))
@@ -442,19 +447,22 @@ def local_dtypes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def block_contradictions(rows: pd.DataFrame, rules_folder: str) -> pd.DataFrame:
-    """``contradictions_in`` on each whole block of a shuffled partition, its rows put back in
-    the order the local engine gives them."""
+    """``contradictions_in`` on the whole blocks of a shuffled partition at once, its rows put
+    back in the order the local engine gives them.
+
+    One call on all the partition's rows, each row once (a family claim is in several blocks,
+    maybe several of this partition), gives every pair of its blocks: ``contradictions_in``
+    pairs only rows of one (treatment, aspect) group after joining, and each group it forms
+    here is the whole group it forms on all claims (a member's rows come with their block;
+    every claim about the family is in each of the family's blocks; a universal or ranking
+    aspect is one block). Per block, the fixed cost of a call was most of the phase."""
     rules, _ = pipeline_for(rules_folder)
-    rows = local_dtypes(rows)
-    found = []
-    for _, g in rows.groupby("block", sort=True):
-        g = g.sort_values(["source_id", "start", "claim_id", "ordinal"], kind="stable")
-        c = contradictions_in(g[ASSERTED_COLUMNS].reset_index(drop=True), rules, _subtypes_of(g))
-        if len(c):
-            found.append(c)
-    if not found:
+    rows = local_dtypes(rows).drop_duplicates(["claim_id", "ordinal"])
+    rows = rows.sort_values(["source_id", "start", "claim_id", "ordinal"], kind="stable")
+    found = contradictions_in(rows[ASSERTED_COLUMNS].reset_index(drop=True), rules, _subtypes_of(rows))
+    if not len(found):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SORTED_CONTRADICTIONS})
-    return pd.concat(found, ignore_index=True)[SORTED_CONTRADICTIONS]
+    return found.reset_index(drop=True)[SORTED_CONTRADICTIONS]
 
 
 def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
@@ -489,10 +497,23 @@ SETUP_HINT = ("start the scheduler and the workers with the same virtual environ
               "(docs/dask.md)")
 
 
+def local_settings() -> dict:
+    """The Dask settings of the LocalCluster the engine starts (``config.DASK_SETTINGS``, and
+    the nanny's pre-spawn environment without ``config.DASK_UNSET_WORKER_ENVIRON``): the
+    profiler cost the workers' stages about 5% and the pinned mmap threshold about a fifth of
+    the claim families' time."""
+    import dask
+
+    environ = dask.config.get("distributed.nanny.pre-spawn-environ")
+    kept = {k: v for k, v in environ.items() if k not in config.DASK_UNSET_WORKER_ENVIRON}
+    return {**config.DASK_SETTINGS, "distributed.nanny.pre-spawn-environ": kept}
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None, workers: int):
     """A Dask client: to the scheduler at ``scheduler``, or to a new LocalCluster of ``workers``
     single-threaded worker processes on this machine (closed on exit)."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -508,8 +529,9 @@ def connect(scheduler: str | None, workers: int):
                                   f"{WORKERS_WAIT_SECONDS} s; {SETUP_HINT}") from None
             yield client
         return
-    with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+    with dask.config.set(local_settings()), \
+            LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -651,14 +673,15 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
         files = screen(client, raw_dir, recursive)
     if not files:
         return Distributed(parts=0)
-    result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress, timings,
-                     meanwhile)
+    with timed(timings, "dask_analyse"):
+        result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress,
+                         timings, meanwhile)
     del files   # a row per file, which the later phases do not read
     phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
         mapping = unify(dataset)
     phases["families"] = worker_memory(client)
-    with timed(timings, "contradict"):
+    with timed(timings, "contradict"), timed(timings, "dask_contradict"):
         result.pairs = contradictions(result.parts, dataset, mapping, rules)
     result.memory = worker_memory(client)
     for phase, memory in phases.items():  # peaks so far, to tell which phase set them
@@ -685,9 +708,13 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     main = main_treatments(sources)
     for name in (*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS):
         (dataset / name).mkdir(parents=True)
+    started = time.perf_counter()
     with connect(scheduler, workers) as client:
+        timings["dask_start"] = time.perf_counter() - started
         result = distribute(client, raw_dir, rules, ev, main, dataset, max(1, batch_size),
                             progress, timings, recursive, meanwhile)
+        closing = time.perf_counter()
+    timings["dask_close"] = time.perf_counter() - closing
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
     with timed(timings, "merge"):   # the small tables as the local engine merges them

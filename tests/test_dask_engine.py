@@ -217,6 +217,55 @@ def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
         assert list(run["contradiction_id"]) == list(sort_contradictions(run)["contradiction_id"])
 
 
+def test_a_partition_of_several_blocks_pairs_as_its_blocks_one_by_one(rules, tmp_path):
+    """A shuffle partition runs ``contradictions_in`` once on all its blocks' rows: the pairs
+    of its blocks one by one (a family claim's copies in several of them count once), and with
+    every block in one partition, the local engine's contradictions."""
+    from conftest import raw_frame
+    from pipeline.analyse import analyse_articles
+    from pipeline.sources import read_raw
+    from pipeline.stages.contradict import find_contradictions
+
+    raw = pd.concat([read_raw(config.RAW_DIR), raw_frame(FAMILY_PAIR)], ignore_index=True)
+    analysed = analyse_articles(raw, rules)
+    dataset = tmp_path / "dataset"
+    dask_engine.write_part(dataset, 0, analysed)
+    rows = dask_engine.asserted_task(0, str(dataset), {}, str(rules.folder))
+    assert rows.duplicated(["claim_id", "ordinal"]).any()   # a family claim in several blocks
+
+    def pairs(found: pd.DataFrame, ordered: bool = False) -> list[dict]:
+        rows = found if ordered else sort_contradictions(found.drop_duplicates("contradiction_id"))
+        return rows[tables.CONTRADICTIONS].astype({"repeats": int}).to_dict("records")
+
+    folder = str(rules.folder)
+    whole = dask_engine.block_contradictions(rows, folder)
+    one_by_one = pd.concat([dask_engine.block_contradictions(g, folder) for _, g in rows.groupby("block")],
+                           ignore_index=True)
+    assert pairs(whole) == pairs(one_by_one)
+    local = pairs(find_contradictions(analysed.claims, analysed.assertions, rules), ordered=True)
+    assert len(local) > 10
+    assert pairs(whole) == local
+    blocks = sorted(set(rows["block"]))
+    thirds = [rows[rows["block"].isin(blocks[k::3])] for k in range(3)]
+    found = pd.concat([dask_engine.block_contradictions(t, folder) for t in thirds], ignore_index=True)
+    assert pairs(found) == local
+
+
+def test_the_local_cluster_runs_without_the_profiler_or_a_pinned_malloc_threshold(monkeypatch):
+    """The engine's LocalCluster: workers without Dask's statistical profiler and without the
+    nanny's MALLOC_TRIM_THRESHOLD_ (both cost the stages time; docs/dask.md)."""
+    import dask
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)   # an earlier cluster's nanny sets it here
+
+    def worker_side() -> tuple:
+        return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled")
+
+    with dask_engine.connect(None, 1) as client:
+        assert list(client.run(worker_side).values()) == [(None, False)]
+    assert dask.config.get("distributed.worker.profile.enabled") is True   # this process's settings are back
+
+
 def run_file(folder: Path, run: int, rows: list[tuple]) -> tuple[int, Path]:
     """A sorted run of contradiction rows (treatment, aspect, source_a, start_a, source_b,
     start_b, contradiction_id) with the other columns filled in."""
