@@ -427,10 +427,8 @@ def asserted_task(part: int, dataset: str, mapping: dict[str, str], rules_folder
     claims = read_part_table(claims_file, PAIRED_CLAIM_COLUMNS)
     moved = claims["family_id"].isin(list(mapping))
     if moved.any():
-        whole = read_part_table(claims_file)
-        whole.loc[moved, "family_id"] = whole.loc[moved, "family_id"].map(mapping)
-        io.write_parquet(claims_file, whole, _schema("claims"))
-        claims = whole[PAIRED_CLAIM_COLUMNS]
+        claims.loc[moved, "family_id"] = claims.loc[moved, "family_id"].map(mapping)
+        io.map_parquet_column(claims_file, "family_id", mapping, _schema("claims"))
     assertions = io.read_parquet(part_path(Path(dataset), "assertions", part))
     asserted = assertions_of(claims, assertions, rules.aspects, keep_no_treatment=True)
     text = _subtypes_text(source_subtypes(asserted, rules.aspects))

@@ -330,6 +330,31 @@ def write_parquet(path: Path, df: pd.DataFrame, schema=None) -> None:
     write_bytes(path, parquet_bytes(df, schema))
 
 
+def map_parquet_column(path: Path, column: str, mapping: dict, schema=None) -> bool:
+    """Rewrite a Parquet file the pipeline wrote with the values of ``column`` found in
+    ``mapping`` replaced by theirs, atomically; the other columns go through as Arrow data
+    (never through pandas, whose round trip of the list columns cost most of the rewrite).
+    ``schema``: the schema it was written with (``write_parquet``), so the bytes are what
+    writing the mapped table would give (Parquet reads a list's items back as "element").
+    Returns whether any value changed (the file is left alone when none did)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    values = table.column(column)
+    keys = pa.array(list(mapping), type=values.type)
+    found = pc.is_in(values, value_set=keys)
+    if not pc.any(found).as_py():
+        return False
+    mapped = pc.take(pa.array(list(mapping.values()), type=values.type), pc.index_in(values, value_set=keys))
+    table = table.set_column(table.schema.get_field_index(column), column, pc.if_else(found, mapped, values))
+    if schema is not None:
+        table = table.cast(schema.with_metadata(table.schema.metadata))
+    write_bytes(path, content_bytes(lambda fh: pq.write_table(table, fh, compression="zstd")))
+    return True
+
+
 def read_parquet(path: Path, columns: list[str] | None = None,
                  where: tuple[str, list] | None = None) -> pd.DataFrame:
     """A Parquet file (or a folder of parts) the pipeline wrote; ``where`` (column, values):

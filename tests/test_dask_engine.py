@@ -251,6 +251,24 @@ def test_a_partition_of_several_blocks_pairs_as_its_blocks_one_by_one(rules, tmp
     assert pairs(found) == local
 
 
+def test_a_part_rewritten_with_unified_families_is_the_part_written_with_them(tmp_path):
+    """The families step maps a part's family ids in its Parquet file (as Arrow data): the same
+    bytes as writing the mapped claims, list columns included; no mapped id: no rewrite."""
+    claims = pd.DataFrame({c: [f"{c}-1", f"{c}-2", f"{c}-3"] for c in tables.CLAIMS}).assign(
+        start=[0, 5, 9], end=[4, 8, 12], negated=[False, True, False], family_id=["f1", "f2", "f1"],
+        treatments=[("botox",), (), ("botox", "prp")], subjects=[(), (), ("prp",)], cues=[("no",), (), ()],
+        evidence_ids=[(), ("E1",), ()], flags=[(), (), ("R1", "R2")])
+    schema = dask_engine._schema("claims")
+    mapped, expected = tmp_path / "mapped.parquet", tmp_path / "expected.parquet"
+    io.write_parquet(mapped, claims, schema)
+    io.write_parquet(expected, claims.assign(family_id=["u1", "f2", "u1"]), schema)
+    before = mapped.read_bytes()
+    assert not io.map_parquet_column(mapped, "family_id", {"f9": "u9"}, schema)
+    assert mapped.read_bytes() == before
+    assert io.map_parquet_column(mapped, "family_id", {"f1": "u1", "f9": "u9"}, schema)
+    assert mapped.read_bytes() == expected.read_bytes()
+
+
 def test_the_local_cluster_runs_without_the_profiler_or_a_pinned_malloc_threshold(monkeypatch):
     """The engine's LocalCluster: workers without Dask's statistical profiler and without the
     nanny's MALLOC_TRIM_THRESHOLD_ (both cost the stages time; docs/dask.md)."""
