@@ -3,15 +3,17 @@
 Same stages, same answer as the local engine (``pipeline.audit.audit_folder``), spread over the
 processes of a Dask cluster so that no process holds every claim while the stages run:
 
-1. **Screen.** Workers read and hash the article files (a bag of paths); this process keeps one
-   small row per file and marks duplicates with ``sources.screen_raw``, as locally.
-2. **Analyse.** The screened files are a bag whose partitions are the local engine's batches
+1. **Screen.** Workers list the folder and read and hash the article files; one task marks
+   duplicates with ``sources.screen_raw``, as locally, and writes the screened files as
+   ``<out>/dataset/files/part-NNNNN.parquet``, one part per partition. This process gets the
+   number of files, never a row per file.
+2. **Analyse.** A task per files part: the partitions are the local engine's batches
    (``batch_size`` files in name order: near-duplicate claim families are grouped within a
-   batch, so equal batches give equal families). Each partition runs
-   ``analyse.analyse_articles`` with the rule set and spaCy pipeline built once per worker
-   process, and writes its claims, assertions and findings as one part of the Parquet dataset
-   ``<out>/dataset/{claims,assertions,findings}/part-NNNNN.parquet``. Only the problems and
-   timings come back.
+   batch, so equal batches give equal families). Each runs ``analyse.analyse_articles`` with
+   the rule set and spaCy pipeline built once per worker process, and writes its claims,
+   assertions, findings and articles as one part of the Parquet dataset
+   ``<out>/dataset/{claims,assertions,findings,articles}/part-NNNNN.parquet``. Only the
+   problems and timings come back.
 3. **Families.** Claim families are made consistent across partitions by a shuffle of the
    distinct (treatment, family_id, text) rows on treatment: ``families.unify_families`` on whole
    treatments gives the same ids as on all claims (a family never spans two treatments). The
@@ -22,10 +24,11 @@ processes of a Dask cluster so that no process holds every claim while the stage
    and ``contradict.contradictions_in`` runs on each block alone: pairs never leave a block, so
    the blocks' rows, deduplicated and sorted by ``contradict.sort_contradictions``, are
    ``find_contradictions``'s answer on all claims. Each shuffle partition writes its rows as a
-   sorted run, ``<out>/dataset/contradictions/part-NNNNN.parquet``; only the four columns the
-   groups read come back (``PAIR_COLUMNS``).
-5. **Finish.** This process keeps the small tables (problems, articles, the pair columns) and
-   never all claims or contradictions: the contradiction groups read only the claims in a pair
+   sorted run, ``<out>/dataset/contradictions/part-NNNNN.parquet``; only its row count comes
+   back.
+5. **Finish.** This process reads back and keeps the small tables (articles, and the four
+   columns of the runs' rows the groups read: ``read_pairs``) with the problems, and never all
+   claims or contradictions: the contradiction groups read only the claims in a pair
    and their families (``group_claims``), and ``pipeline.audit`` reviews, validates and writes
    the claim tables from ``DatasetTables.claim_chunks``, the parts read back a chunk of whole
    articles at a time in the local engine's order, and contradictions.csv from
@@ -46,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from . import config, io, lifecycle, tables
@@ -65,6 +69,9 @@ SORTED_CONTRADICTIONS = tables.CONTRADICTIONS + ["start_a", "start_b"]
 # what the contradiction groups read of a pair (``groups.contradiction_groups``)
 PAIR_COLUMNS = ["contradiction_id", "claim_a", "claim_b", "aspect"]
 FAMILY_MAP = ["family_id", "unified"]
+# a screened article file (dataset/files/): its source id, path inside the folder, problem (a
+# duplicate, an unreadable file, a skipped folder) and name as tables show it
+FILE_COLUMNS = ["source_id", "path", "problem", "file"]
 # what contradiction pairing reads of the claims (``assertions_of``)
 PAIRED_CLAIM_COLUMNS = ["claim_id", "source_id", "start", "treatment", "treatments", "subjects", "text",
                         "family_id", "certainty", "claim_type"]
@@ -106,7 +113,8 @@ def _schema(name: str):
     import pyarrow as pa
 
     columns = {"claims": tables.CLAIMS, "assertions": tables.ASSERTIONS, "findings": tables.FINDINGS,
-               config.DATASET_CONTRADICTIONS: SORTED_CONTRADICTIONS}[name]
+               config.DATASET_CONTRADICTIONS: SORTED_CONTRADICTIONS, config.DATASET_FILES: FILE_COLUMNS,
+               config.DATASET_ARTICLES: tables.ARTICLES}[name]
     types = {"start": pa.int64(), "end": pa.int64(), "negated": pa.bool_(), "absolute": pa.bool_(),
              "repeats": pa.int64(), "start_a": pa.int64(), "start_b": pa.int64()}
     types.update({c: pa.list_(pa.string()) for c in tables.LIST_SEPARATORS})
@@ -119,10 +127,9 @@ def part_path(dataset: Path, name: str, part: int) -> Path:
 
 
 def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
-    """Write one partition's claims, assertions and findings (each file atomically; a retried
-    task writes the same bytes again)."""
-    for name in config.DATASET_TABLES:
-        df = getattr(t, name)
+    """Write one partition's claims, assertions, findings and articles (each file atomically; a
+    retried task writes the same bytes again)."""
+    for name, df in [(n, getattr(t, n)) for n in config.DATASET_TABLES] + [(config.DATASET_ARTICLES, t.articles)]:
         columns = list(_schema(name).names)
         if df.empty:  # an empty table's columns may be typed float64, which no list type takes
             df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -320,37 +327,65 @@ def read_part_table_empty(name: str) -> pd.DataFrame:
 
 # --- tasks (run on the workers) ----------------------------------------------------------------
 
-def screen_task(names: list[str], raw_dir: str) -> list[tuple]:
-    """(source_id, path inside raw_dir, content digest, problem, file as shown) for each file:
-    what ``screen_raw`` needs to find duplicates, without sending the bytes to the client."""
+def list_task(raw_dir: str, recursive: bool) -> list[str]:
+    """The article files of raw_dir in name order, as paths inside it (``io.list_articles``)."""
+    raw = Path(raw_dir)
+    return [p.relative_to(raw).as_posix() for p in io.list_articles(raw, recursive)]
+
+
+def screen_task(names: list[str], start: int, stop: int, raw_dir: str) -> list[tuple]:
+    """(source_id, path inside raw_dir, content digest, problem, file as shown) for the files
+    names[start:stop]: what ``screen_raw`` needs to find duplicates, without their bytes."""
     import hashlib
 
     out = []
-    for name in names:
+    for name in names[start:stop]:
         f = io.read_article(Path(raw_dir) / name, Path(raw_dir))
         digest = hashlib.sha1(f.data).digest() if f.problem is None else None
         out.append((f.source_id, name, digest, f.problem, f.file))
     return out
 
 
-def analyse_task(items, raw_dir: str, rules_folder: str, evidence: Evidence, main: dict[str, str],
-                 dataset: str) -> list[dict]:
-    """One partition (one batch of screened files: (part, source_id, name, problem)) through
-    ``analyse_articles``; writes its dataset part and returns its problems and timings."""
-    items = list(items)
-    if not items:
-        return []
-    part = items[0][0]
+def files_task(dataset: str, raw_dir: str, recursive: bool, batch_size: int, *screened: list[tuple]) -> int:
+    """The screened files in name order, duplicates marked (``screen_raw``), then the folders a
+    run skips, as the local engine takes them; written as dataset/files/part-NNNNN.parquet, one
+    part per partition of ``batch_size`` files (the analyse tasks read their part). Returns
+    how many files."""
+    raw = Path(raw_dir)
+    found = [io.RawFile(sid, raw / name, digest, problem, file=shown)
+             for rows in screened for sid, name, digest, problem, shown in rows]
+    found += [io.RawFile(name, raw / name, None, problem, file=name)
+              for name, problem in io.skipped_folders(raw, recursive)]
+    rows = [(f.source_id, f.path.relative_to(raw).as_posix(), f.problem, f.name) for f in screen_raw(found)]
+    schema = _schema(config.DATASET_FILES)
+    for part, start in enumerate(range(0, len(rows), batch_size)):
+        io.write_parquet(part_path(Path(dataset), config.DATASET_FILES, part),
+                         pd.DataFrame(rows[start:start + batch_size], columns=FILE_COLUMNS), schema)
+    return len(rows)
+
+
+def analyse_task(part: int, raw_dir: str, rules_folder: str, evidence: Evidence, main: dict[str, str],
+                 dataset: str) -> dict:
+    """One partition (its screened files, dataset/files/part-NNNNN.parquet) through
+    ``analyse_articles``; writes its dataset part and its articles, and returns its problems
+    and timings."""
+    import pyarrow.parquet as pq
+
     rules, nlp = pipeline_for(rules_folder)
     raw = Path(raw_dir)
-    files = [io.RawFile(sid, raw / name, None, problem, file=shown) if problem
-             else io.read_article(raw / name, raw) for _, sid, name, problem, shown in items]
+    items = pq.read_table(part_path(Path(dataset), config.DATASET_FILES, part)).to_pylist()
+    files = [io.RawFile(f["source_id"], raw / f["path"], None, f["problem"], file=f["file"]) if f["problem"]
+             else io.read_article(raw / f["path"], raw) for f in items]
     timings: dict[str, float] = {}
-    sub = {sid: main[sid] for _, sid, _, _, _ in items if sid in main}
+    sub = {f["source_id"]: main[f["source_id"]] for f in items if f["source_id"] in main}
     t = analyse_articles(raw_frame(files), rules, evidence, sub, nlp, timings)
     write_part(Path(dataset), part, t)
-    return [{"part": part, "files": len(items), "problems": t.problems, "articles": t.articles,
-             "timings": timings}]
+    return {"part": part, "files": len(items), "problems": t.problems, "timings": timings}
+
+
+def _value(value):
+    """The value itself: a task that holds a value the other tasks read by key."""
+    return value
 
 
 def family_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -467,14 +502,13 @@ def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
                       partition_info: dict | None = None) -> pd.DataFrame:
     """The contradictions of one shuffled partition written as a sorted run,
     dataset/contradictions/part-NNNNN.parquet (``sort_contradictions`` on the partition, its
-    sort keys kept), for the finish to merge; only the pair columns
-    come back (what the groups read), with the run and row of each pair."""
+    sort keys kept), for the finish to merge; only its number of rows comes back."""
     part = (partition_info or {}).get("number", 0)
     found = block_contradictions(rows, rules_folder)
     run = sort_contradictions(found, keys=True).astype({c: "int64" for c in ("repeats", "start_a", "start_b")})
     io.write_parquet(part_path(Path(dataset), config.DATASET_CONTRADICTIONS, part), run,
                      _schema(config.DATASET_CONTRADICTIONS))
-    return run[PAIR_COLUMNS].assign(run=part, row=range(len(run)))
+    return pd.DataFrame({"run": [part], "rows": [len(run)]})
 
 
 def peak_mb() -> float:
@@ -536,69 +570,60 @@ def connect(scheduler: str | None, workers: int):
 
 @dataclass
 class Distributed:
-    """What the distributed phase leaves: the dataset's part count, the problems and articles
-    (small tables), the contradiction pairs (``contradictions``), timings and peak memory per
-    process."""
+    """What the distributed phase leaves besides the dataset: its part count, the problems of
+    each part, and the peak memory per process. The articles and the contradiction pairs stay
+    in the dataset until the finish reads them (``read_articles``, ``read_pairs``)."""
 
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
-    articles: list[pd.DataFrame] = field(default_factory=list)
-    pairs: pd.DataFrame = field(default_factory=lambda: tables.empty(PAIR_COLUMNS + ["run", "row"]))
     memory: dict = field(default_factory=dict)
 
 
-def screen(client, raw_dir: Path, recursive: bool = False) -> list[io.RawFile]:
-    """Every article file of raw_dir in name order, then the folders a run skips, duplicates
-    marked, as ``io.iter_articles`` and ``screen_raw`` give them; ``data`` holds the content
-    digest, not the content (the workers read the files)."""
-    import dask.bag as db
-
-    names = [p.relative_to(raw_dir).as_posix() for p in io.list_articles(raw_dir, recursive)]
-    rows = []
-    if names:
-        bag = db.from_sequence(names, partition_size=config.SCREEN_CHUNK_ARTICLES)
-        rows = bag.map_partitions(screen_task, str(raw_dir)).compute()
-    found = [io.RawFile(sid, raw_dir / name, digest, problem, file=shown)
-             for sid, name, digest, problem, shown in rows]
-    found += [io.RawFile(name, raw_dir / name, None, problem, file=name)
-              for name, problem in io.skipped_folders(raw_dir, recursive)]
-    return list(screen_raw(found))
+def screen(client, raw_dir: Path, dataset: Path, batch_size: int, recursive: bool = False) -> int:
+    """List and screen the folder on the workers: every article file in name order, then the
+    folders a run skips, duplicates marked, as ``io.iter_articles`` and ``screen_raw`` give
+    them, written as one dataset/files part per partition (``files_task``). Returns how many
+    files: this process holds no row per file (at a million articles the names alone are
+    hundreds of MB as Python objects, and the graph would hold them again)."""
+    names = client.submit(list_task, str(raw_dir), recursive, pure=False)
+    count = client.submit(len, names, pure=False).result()
+    chunks = [client.submit(screen_task, names, start, start + config.SCREEN_CHUNK_ARTICLES, str(raw_dir),
+                            pure=False) for start in range(0, count, config.SCREEN_CHUNK_ARTICLES)]
+    total = client.submit(files_task, str(dataset), str(raw_dir), recursive, batch_size, *chunks, pure=False)
+    return total.result()
 
 
-def analyse(client, files: list[io.RawFile], raw_dir: Path, rules: RuleSet, evidence: Evidence,
+def analyse(client, files: int, raw_dir: Path, rules: RuleSet, evidence: Evidence,
             main: dict[str, str], dataset: Path, batch_size: int,
             progress: Callable[[int, int], None] | None, timings: dict,
             meanwhile: Callable[[], object] | None = None) -> Distributed:
-    """Run the per-article stages on every partition; returns problems in partition order.
-    ``meanwhile``: what the client does once the partitions are submitted (as the local engine
-    does while its workers run: ``audit._run_batches``)."""
-    import dask
-    import dask.bag as db
+    """Run the per-article stages on every partition (a task per dataset/files part of
+    ``batch_size`` files); returns problems in partition order. ``meanwhile``: what the client
+    does once the partitions are submitted (as the local engine does while its workers run:
+    ``audit._run_batches``)."""
     from distributed import as_completed
 
-    items = [(i // batch_size, f.source_id, f.path.relative_to(raw_dir).as_posix(), f.problem, f.name)
-             for i, f in enumerate(files)]
-    bag = db.from_sequence(items, partition_size=batch_size)
-    ev = dask.delayed(evidence, pure=True, traverse=False)
-    out = bag.map_partitions(analyse_task, str(raw_dir), str(rules.folder), ev,
-                             dask.delayed(main, pure=True, traverse=False), str(dataset))
-    futures = client.compute(out.to_delayed())
+    parts = -(-files // batch_size)
+    # sent once and read by key; tasks, not scattered data, so a lost worker's copy is made again
+    ev, mn = (client.submit(_value, v, pure=False) for v in (evidence, main))
+    futures = [client.submit(analyse_task, part, str(raw_dir), str(rules.folder), ev, mn, str(dataset),
+                             pure=False) for part in range(parts)]
     if meanwhile:
         meanwhile()
-    by_part: dict[int, dict] = {}
+    by_part: dict[int, pd.DataFrame] = {}
     done = 0
     for future in as_completed(futures):
-        for summary in future.result():
-            by_part[summary["part"]] = summary
-            for k, v in summary["timings"].items():
-                timings[k] = timings.get(k, 0.0) + v
-            done += summary["files"]
-            if progress:
-                progress(done, len(files))
+        summary = future.result()
+        by_part[summary["part"]] = summary["problems"]
+        for k, v in summary["timings"].items():
+            timings[k] = timings.get(k, 0.0) + v
+        done += summary["files"]
+        if progress:
+            progress(done, files)
         future.release()
-    order = sorted(by_part)
-    return Distributed(parts=bag.npartitions, problems=[by_part[p]["problems"] for p in order],
-                       articles=[by_part[p]["articles"] for p in order])
+    for f in (ev, mn):
+        f.release()
+    return Distributed(parts=parts, problems=[by_part[p] for p in range(parts)])
 
 
 def family_map(moved: pd.DataFrame) -> dict[str, str]:
@@ -623,12 +648,11 @@ def unify(client, dataset: Path):
     return mapping
 
 
-def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> pd.DataFrame:
+def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> int:
     """Contradictions of all claims, computed block by block after a shuffle on the block key
-    and written as sorted runs into the dataset (``contradiction_run``); returns the pair
-    columns of every run's rows, in run order, with the run and row that hold them. A pair
-    found in two blocks (a family claim joins its members' blocks) counts from its first run,
-    as the local engine keeps the first of its blocks' rows. ``mapping``: ``unify``'s future."""
+    and written as sorted runs into the dataset (``contradiction_run``); returns how many rows
+    the runs hold (a pair found in two blocks counts in each: ``read_pairs``). ``mapping``:
+    ``unify``'s future."""
     import dask.dataframe as dd
 
     folder = str(rules.folder)
@@ -636,11 +660,30 @@ def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> pd.Dat
         {"start": "int64", "absolute": bool, "named": bool, "ordinal": "int64"})
     rows = dd.from_map(asserted_task, list(range(parts)), args=(str(dataset), mapping, folder),
                        meta=meta, enforce_metadata=False)
-    out_meta = pd.DataFrame({c: pd.Series(dtype=object) for c in PAIR_COLUMNS}).assign(
-        run=pd.Series(dtype="int64"), row=pd.Series(dtype="int64"))
-    pairs = rows.shuffle(on="block").map_partitions(contradiction_run, folder, str(dataset),
-                                                    meta=out_meta).compute()
-    return local_dtypes(pairs).reset_index(drop=True)
+    out_meta = pd.DataFrame({"run": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")})
+    runs = rows.shuffle(on="block").map_partitions(contradiction_run, folder, str(dataset),
+                                                   meta=out_meta).compute()
+    return int(runs["rows"].sum())
+
+
+def read_pairs(dataset: Path) -> pd.DataFrame:
+    """The pair columns the groups read (``PAIR_COLUMNS``) of every sorted run's rows, in run
+    order, with the run and row that hold them. A pair found in two blocks (a family claim
+    joins its members' blocks) counts from its first run, as the local engine keeps the first
+    of its blocks' rows. The ids stay Arrow strings (about a quarter of the memory of Python
+    strings; the groups read them a slice at a time)."""
+    folder = Path(dataset) / config.DATASET_CONTRADICTIONS
+    runs = sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
+    frames = [pd.read_parquet(f, columns=PAIR_COLUMNS, dtype_backend="pyarrow").assign(
+        run=run, row=lambda d: np.arange(len(d), dtype="int64")) for run, f in runs]
+    if not frames:
+        return tables.empty(PAIR_COLUMNS + ["run", "row"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_articles(dataset: Path, parts: int) -> list[pd.DataFrame]:
+    """Each part's articles table, in part order."""
+    return [io.read_parquet(part_path(dataset, config.DATASET_ARTICLES, p)) for p in range(parts)]
 
 
 def worker_memory(client) -> dict:
@@ -678,19 +721,18 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
     check_cluster(client, [raw_dir, Path(rules.folder), dataset])
     client.register_plugin(worker_plugin(str(rules.folder)))
     with timed(timings, "dask_screen"):
-        files = screen(client, raw_dir, recursive)
+        files = screen(client, raw_dir, dataset, batch_size, recursive)
     if not files:
         return Distributed(parts=0)
     with timed(timings, "dask_analyse"):
         result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress,
                          timings, meanwhile)
-    del files   # a row per file, which the later phases do not read
     phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
         mapping = unify(client, dataset)
     phases["families"] = worker_memory(client)
     with timed(timings, "contradict"), timed(timings, "dask_contradict"):
-        result.pairs = contradictions(result.parts, dataset, mapping, rules)
+        contradictions(result.parts, dataset, mapping, rules)
     mapping.release()
     result.memory = worker_memory(client)
     for phase, memory in phases.items():  # peaks so far, to tell which phase set them
@@ -715,7 +757,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir) if sources is None else sources
     main = main_treatments(sources)
-    for name in (*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS):
+    for name in (*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS, config.DATASET_FILES,
+                 config.DATASET_ARTICLES):
         (dataset / name).mkdir(parents=True)
     started = time.perf_counter()
     with connect(scheduler, workers) as client:
@@ -727,13 +770,16 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
     with timed(timings, "merge"):   # the small tables as the local engine merges them
-        small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, result.articles)])
-        repeat = result.pairs.duplicated("contradiction_id")
-        out = DatasetTables(dataset, [a["source_id"].tolist() for a in result.articles],
-                            skip=set(zip(result.pairs["run"][repeat].tolist(), result.pairs["row"][repeat].tolist())),
+        articles = read_articles(dataset, result.parts)
+        small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, articles)])
+        pairs = read_pairs(dataset)
+        repeat = pairs.duplicated("contradiction_id")
+        out = DatasetTables(dataset, [a["source_id"].tolist() for a in articles],
+                            skip=set(zip(pairs["run"][repeat].tolist(), pairs["row"][repeat].tolist())),
                             problems=small.problems, articles=with_source_titles(small.articles, sources))
+        del articles
     with timed(timings, "contradict"):   # as analyse.cross_check: the pairs, then their groups
-        pairs = result.pairs[~repeat].reset_index(drop=True)
+        pairs = pairs[~repeat].reset_index(drop=True)
         claims, families = group_claims(dataset, result.parts, pairs)
         out.groups = contradiction_groups(claims, pairs, evidence, families)
     return out

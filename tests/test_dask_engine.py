@@ -79,6 +79,31 @@ def test_bad_articles_are_the_same_problem_rows(cluster, tmp_path):
         assert any(f == name and text in p for f, p in zip(problems["file"], problems["problem"])), name
 
 
+def test_the_workers_screen_the_folder_into_one_files_part_per_partition(cluster, tmp_path):
+    """The client lists and screens nothing: the workers write the screened files (duplicates
+    and unreadable files marked, the skipped subfolder last), a part per partition of BATCH
+    files, as the local engine screens and batches them; each part's articles come back from
+    the dataset too."""
+    import pyarrow.parquet as pq
+
+    from pipeline.sources import screen_raw
+
+    raw = hostile_folder(tmp_path)
+    (raw / "sub").mkdir(exist_ok=True)
+    (raw / "sub" / "inner.txt").write_text("Microneedling\n\nMicroneedling is safe.\n", encoding="utf-8")
+    _, dask = audit_both(raw, tmp_path / "out", cluster)
+    dataset = dask / config.DATASET_DIR
+    local = [(f.source_id, f.path.relative_to(raw).as_posix(), f.problem, f.name)
+             for f in screen_raw(io.iter_articles(raw))]
+    parts = sorted((dataset / config.DATASET_FILES).glob("part-*.parquet"))
+    assert [len(io.read_parquet(p)) for p in parts] == [len(local[i:i + BATCH]) for i in range(0, len(local), BATCH)]
+    files = [tuple(row.values()) for p in parts for row in pq.read_table(p).to_pylist()]
+    assert files == local
+    assert any("duplicate of" in (p or "") for _, _, p, _ in local) and local[-1][0] == "sub/"
+    articles = pd.concat([io.read_parquet(p) for p in sorted((dataset / config.DATASET_ARTICLES).glob("*.parquet"))])
+    assert list(articles["source_id"]) == list(pd.read_csv(dask / config.ARTICLES_CSV)["source_id"])
+
+
 def test_a_batch_of_only_bad_files_is_problem_rows(rules):
     """A partition can hold no readable article (a folder, an empty file): problems, no claims."""
     from pipeline.analyse import analyse_articles
