@@ -69,6 +69,16 @@ def test_chunked_validation_of_one_chunk_or_three_gives_the_whole_tables_result(
         assert checks.result(lambda: iter(chunks)) == whole
 
 
+def test_the_validator_keeps_no_result_of_its_runs():
+    """great-expectations' context stores every run's result in memory; a finish that validates
+    a chunk at a time would hold one per chunk for the whole run. The results stay right."""
+    table = pd.DataFrame([dict(CONTRADICTION, contradiction_id=f"x{i}") for i in range(3)])
+    v = Validator()
+    results = [v.validate("contradictions", table) for _ in range(4)]
+    assert results[0]["rows"] == 3 and results.count(results[0]) == 4
+    assert v.context.validation_results_store.list_keys() == []
+
+
 def test_one_chunk_is_never_hashed_nor_fingerprinted(monkeypatch):
     """A table validated whole (the local engine's) needs no id hashes, and great-expectations
     is kept from hashing every cell of the batch for its metadata."""
