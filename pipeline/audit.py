@@ -213,8 +213,7 @@ def _is_dataset(folder: Path) -> bool:
     if not folder.is_dir() or folder.is_symlink():
         return False
     names = {p.name for p in folder.iterdir()}
-    return bool(names) and names <= {*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS,
-                                 config.DATASET_FILES, config.DATASET_ARTICLES}
+    return bool(names) and names <= set(config.DATASET_FOLDERS)
 
 
 def read_review_log(decisions_path: Path | None) -> pd.DataFrame:

@@ -129,7 +129,8 @@ def part_path(dataset: Path, name: str, part: int) -> Path:
 def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
     """Write one partition's claims, assertions, findings and articles (each file atomically; a
     retried task writes the same bytes again)."""
-    for name, df in [(n, getattr(t, n)) for n in config.DATASET_TABLES] + [(config.DATASET_ARTICLES, t.articles)]:
+    for name in (*config.DATASET_TABLES, config.DATASET_ARTICLES):
+        df = getattr(t, name)
         columns = list(_schema(name).names)
         if df.empty:  # an empty table's columns may be typed float64, which no list type takes
             df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -183,9 +184,7 @@ class DatasetTables(tables.Tables):
     def contradiction_chunks(self, size: int | None = None):
         """The contradictions in chunks of ``size`` rows, in the table's order: the sorted runs
         of the dataset merged (``merged_runs``), a run's repeat of a pair left out."""
-        folder = self.dataset / config.DATASET_CONTRADICTIONS
-        runs = sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
-        return merged_runs(runs, self.skip, size or config.FINISH_CHUNK_CONTRADICTIONS, workdir=self.dataset.parent)
+        return merged_runs(sorted_runs(self.dataset), self.skip, size or config.FINISH_CHUNK_CONTRADICTIONS, workdir=self.dataset.parent)
 
     def runs(self) -> list[tuple[int, str, str]]:
         """(part, first source id, last source id) in claims order: the local engine sorts its
@@ -237,6 +236,12 @@ class DatasetTables(tables.Tables):
         row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
+
+
+def sorted_runs(dataset: Path) -> list[tuple[int, Path]]:
+    """(run number, file) of the dataset's sorted contradiction runs, in run order."""
+    folder = Path(dataset) / config.DATASET_CONTRADICTIONS
+    return sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
 
 
 def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int, workdir: Path | None = None):
@@ -354,8 +359,7 @@ def files_task(dataset: str, raw_dir: str, recursive: bool, batch_size: int, *sc
     raw = Path(raw_dir)
     found = [io.RawFile(sid, raw / name, digest, problem, file=shown)
              for rows in screened for sid, name, digest, problem, shown in rows]
-    found += [io.RawFile(name, raw / name, None, problem, file=name)
-              for name, problem in io.skipped_folders(raw, recursive)]
+    found += io.skipped_files(raw, recursive)
     rows = [(f.source_id, f.path.relative_to(raw).as_posix(), f.problem, f.name) for f in screen_raw(found)]
     schema = _schema(config.DATASET_FILES)
     for part, start in enumerate(range(0, len(rows), batch_size)):
@@ -593,17 +597,17 @@ def screen(client, raw_dir: Path, dataset: Path, batch_size: int, recursive: boo
     return total.result()
 
 
-def analyse(client, files: int, raw_dir: Path, rules: RuleSet, evidence: Evidence,
+def analyse(client, count: int, raw_dir: Path, rules: RuleSet, evidence: Evidence,
             main: dict[str, str], dataset: Path, batch_size: int,
             progress: Callable[[int, int], None] | None, timings: dict,
             meanwhile: Callable[[], object] | None = None) -> Distributed:
     """Run the per-article stages on every partition (a task per dataset/files part of
-    ``batch_size`` files); returns problems in partition order. ``meanwhile``: what the client
+    ``batch_size`` of the ``count`` screened files); returns problems in partition order. ``meanwhile``: what the client
     does once the partitions are submitted (as the local engine does while its workers run:
     ``audit._run_batches``)."""
     from distributed import as_completed
 
-    parts = -(-files // batch_size)
+    parts = -(-count // batch_size)
     # sent once and read by key; tasks, not scattered data, so a lost worker's copy is made again
     ev, mn = (client.submit(_value, v, pure=False) for v in (evidence, main))
     futures = [client.submit(analyse_task, part, str(raw_dir), str(rules.folder), ev, mn, str(dataset),
@@ -619,7 +623,7 @@ def analyse(client, files: int, raw_dir: Path, rules: RuleSet, evidence: Evidenc
             timings[k] = timings.get(k, 0.0) + v
         done += summary["files"]
         if progress:
-            progress(done, files)
+            progress(done, count)
         future.release()
     for f in (ev, mn):
         f.release()
@@ -648,11 +652,10 @@ def unify(client, dataset: Path):
     return mapping
 
 
-def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> int:
+def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> None:
     """Contradictions of all claims, computed block by block after a shuffle on the block key
-    and written as sorted runs into the dataset (``contradiction_run``); returns how many rows
-    the runs hold (a pair found in two blocks counts in each: ``read_pairs``). ``mapping``:
-    ``unify``'s future."""
+    and written as sorted runs into the dataset (``contradiction_run``; the finish reads them:
+    ``read_pairs``, ``DatasetTables.contradiction_chunks``). ``mapping``: ``unify``'s future."""
     import dask.dataframe as dd
 
     folder = str(rules.folder)
@@ -661,9 +664,7 @@ def contradictions(parts: int, dataset: Path, mapping, rules: RuleSet) -> int:
     rows = dd.from_map(asserted_task, list(range(parts)), args=(str(dataset), mapping, folder),
                        meta=meta, enforce_metadata=False)
     out_meta = pd.DataFrame({"run": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")})
-    runs = rows.shuffle(on="block").map_partitions(contradiction_run, folder, str(dataset),
-                                                   meta=out_meta).compute()
-    return int(runs["rows"].sum())
+    rows.shuffle(on="block").map_partitions(contradiction_run, folder, str(dataset), meta=out_meta).compute()
 
 
 def read_pairs(dataset: Path) -> pd.DataFrame:
@@ -672,10 +673,8 @@ def read_pairs(dataset: Path) -> pd.DataFrame:
     joins its members' blocks) counts from its first run, as the local engine keeps the first
     of its blocks' rows. The ids stay Arrow strings (about a quarter of the memory of Python
     strings; the groups read them a slice at a time)."""
-    folder = Path(dataset) / config.DATASET_CONTRADICTIONS
-    runs = sorted((int(f.stem.split("-")[1]), f) for f in folder.glob("part-*.parquet"))
     frames = [pd.read_parquet(f, columns=PAIR_COLUMNS, dtype_backend="pyarrow").assign(
-        run=run, row=lambda d: np.arange(len(d), dtype="int64")) for run, f in runs]
+        run=run, row=lambda d: np.arange(len(d), dtype="int64")) for run, f in sorted_runs(dataset)]
     if not frames:
         return tables.empty(PAIR_COLUMNS + ["run", "row"])
     return pd.concat(frames, ignore_index=True)
@@ -721,11 +720,11 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
     check_cluster(client, [raw_dir, Path(rules.folder), dataset])
     client.register_plugin(worker_plugin(str(rules.folder)))
     with timed(timings, "dask_screen"):
-        files = screen(client, raw_dir, dataset, batch_size, recursive)
-    if not files:
+        count = screen(client, raw_dir, dataset, batch_size, recursive)
+    if not count:
         return Distributed(parts=0)
     with timed(timings, "dask_analyse"):
-        result = analyse(client, files, raw_dir, rules, evidence, main, dataset, batch_size, progress,
+        result = analyse(client, count, raw_dir, rules, evidence, main, dataset, batch_size, progress,
                          timings, meanwhile)
     phases = {"analyse": worker_memory(client)}
     with timed(timings, "families"):
@@ -757,8 +756,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     ev = normalise_evidence(evidence, rules, where=str(raw_dir / config.EVIDENCE_CSV))
     sources = io.read_sources(raw_dir) if sources is None else sources
     main = main_treatments(sources)
-    for name in (*config.DATASET_TABLES, config.DATASET_CONTRADICTIONS, config.DATASET_FILES,
-                 config.DATASET_ARTICLES):
+    for name in config.DATASET_FOLDERS:
         (dataset / name).mkdir(parents=True)
     started = time.perf_counter()
     with connect(scheduler, workers) as client:

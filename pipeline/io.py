@@ -137,6 +137,12 @@ def iter_articles(raw_dir: Path, recursive: bool = False) -> Iterator[RawFile]:
     a RawFile with a problem for each folder the run skips (``skipped_folders``)."""
     for path in list_articles(raw_dir, recursive):
         yield read_article(path, raw_dir)
+    yield from skipped_files(raw_dir, recursive)
+
+
+def skipped_files(raw_dir: Path, recursive: bool = False) -> Iterator[RawFile]:
+    """A RawFile with a problem for each folder a run skips (``skipped_folders``), as the
+    tables show it."""
     for name, problem in skipped_folders(raw_dir, recursive):
         yield RawFile(name, Path(raw_dir) / name, None, problem, file=name)
 

@@ -119,7 +119,6 @@ class Validator:
         rows.sort(key=lambda x: (x["expectation"], x["column"]))
         return {"success": bool(result.success), "rows": len(df), "results": rows}
 
-
     def _forget_results(self) -> None:
         """Drop the results great-expectations keeps of every run (its context stores each in
         memory): the audit keeps its own summary, and the Dask engine's finish validates a
