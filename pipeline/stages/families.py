@@ -235,11 +235,14 @@ def _recent(index: dict, keys, limit: int) -> list[int]:
     """Earlier texts filed under any of ``keys`` (in key order, the most recent first for each
     key), without repeats, at most ``limit``."""
     pool: dict[int, None] = {}
+    get = index.get
     for key in keys:
-        pool.update(dict.fromkeys(index.get(key, ())[:-limit - 1:-1]))
-        if len(pool) >= limit:
-            break
-    return list(pool)[:limit]
+        filed = get(key)
+        if filed:   # most keys are rare: filed under no earlier text
+            pool.update(dict.fromkeys(filed[:-limit - 1:-1]))
+            if len(pool) >= limit:
+                return list(pool)[:limit]
+    return list(pool)
 
 
 BOUND_PAIRS = 16_384   # candidate pairs bounded in one numpy call (bins of both texts: 16 MB)
