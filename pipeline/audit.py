@@ -395,7 +395,8 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
     from .stages.flag import flags_view
 
     held: tuple[list, list] = ([], [])
-    checks = ChunkedValidation(validator, "claims", "claim_id") if validator is not None else None
+    checks = (ChunkedValidation(validator, "claims", "claim_id", analysed.claim_id_repeats)
+              if validator is not None else None)
     with contextlib.ExitStack() as stack:
         out = {name: stack.enter_context(staged.table(name)) for name in (
             config.CLAIMS_CSV, config.CLAIMS_PARQUET, config.ASSERTIONS_CSV, config.FLAGS_CSV)}

@@ -126,6 +126,9 @@ class Tables:
     # time (the Dask engine's tables, whose rows stay in its dataset: ``claim_chunks``,
     # ``contradiction_chunks``)
     streamed = False
+    # the claim ids' repeats (``outputs.validate.repeated_hashes``) when counted where the claims
+    # are (the Dask engine's cluster); None: validation counts them from the chunks
+    claim_id_repeats = None
 
     def claim_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """The claims and their assertions in chunks of whole articles, in claims order: here

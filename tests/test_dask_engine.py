@@ -242,6 +242,55 @@ def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
         assert list(run["contradiction_id"]) == list(sort_contradictions(run)["contradiction_id"])
 
 
+def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkeypatch):
+    """The contradiction groups are made on a worker (and kept in the dataset) and the claim ids'
+    repeats counted there: the finish (this process, here with chunks of 5 claims) never reads
+    the pairs nor hashes a claim id, and every table, the validation summary included, is the
+    local engine's."""
+    from pipeline.outputs import validate
+
+    hashed = validate.hashes
+
+    def no_claim_ids(values):
+        assert values.name != "claim_id", "the client hashed the claim ids"
+        return hashed(values)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the client read the pairs")
+
+    opts = dict(validate=True, report=False, workbook=False, decisions=None, batch_size=BATCH)
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    run_audit(config.RAW_DIR, local, **opts)
+    monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
+    for name in ("read_pairs", "group_claims", "contradiction_groups"):
+        monkeypatch.setattr(dask_engine, name, refused)
+    monkeypatch.setattr(validate, "hashes", no_claim_ids)
+    run_audit(config.RAW_DIR, dask, engine="dask", scheduler=cluster.scheduler_address, **opts)
+    assert_same(local, dask)
+    assert (dask / config.VALIDATION_JSON).read_bytes() == (local / config.VALIDATION_JSON).read_bytes()
+    groups = pd.read_csv(dask / config.CONTRADICTION_GROUPS_CSV)
+    assert len(groups) > 0
+    kept = io.read_parquet(dask / config.DATASET_DIR / config.DATASET_GROUPS / "part-00000.parquet")
+    assert list(kept["group_id"]) == list(groups["group_id"])
+
+
+def test_claim_ids_repeated_across_parts_are_counted_as_on_the_whole_column(tmp_path):
+    """Counted on a worker from the parts' id hashes, the repeats are those of the whole
+    column: every row of a repeated id (one thrice across three parts is three rows)."""
+    import numpy as np
+
+    from pipeline.outputs.validate import hashes, repeated_hashes
+
+    parts = [["c1", "c2", "c3"], ["c4", "c2"], ["c2", "c5", "c5"], []]
+    (tmp_path / "claims").mkdir()
+    for p, ids in enumerate(parts):
+        pd.DataFrame({"claim_id": pd.Series(ids, dtype=str)}).to_parquet(dask_engine.part_path(tmp_path, "claims", p))
+    count, twice = dask_engine.claim_id_repeats_task(str(tmp_path), len(parts))
+    whole = pd.Series([c for ids in parts for c in ids])
+    assert (count, twice) == repeated_hashes([hashes(whole)]) == (5, set(hashes(pd.Series(["c2", "c5"])).tolist()))
+    assert isinstance(next(iter(twice)), int) and not isinstance(next(iter(twice)), np.integer)
+
+
 def test_a_partition_of_several_blocks_pairs_as_its_blocks_one_by_one(rules, tmp_path):
     """A shuffle partition runs ``contradictions_in`` once on all its blocks' rows: the pairs
     of its blocks one by one (a family claim's copies in several of them count once), and with

@@ -95,6 +95,25 @@ def test_one_chunk_is_never_hashed_nor_fingerprinted(monkeypatch):
     assert checks.result(lambda: iter([])) == expected
 
 
+def test_repeats_counted_elsewhere_give_the_whole_tables_result_without_hashing(monkeypatch):
+    """The Dask engine counts the claim ids' repeats on its cluster: given them, the chunks'
+    ids are never hashed here and the result is still the whole table's."""
+    rows = [dict(CONTRADICTION, contradiction_id=f"x{i}") for i in range(6)]
+    rows[5]["contradiction_id"] = "x0"
+    table = pd.DataFrame(rows)
+    v = Validator()
+    whole = v.validate("contradictions", table)
+    repeats = repeated_hashes([hashes(table["contradiction_id"])])
+    checks = ChunkedValidation(v, "contradictions", "contradiction_id", repeats)
+    chunks = [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]
+    with monkeypatch.context() as m:
+        m.setattr(validate, "hashes", lambda values: pytest.fail("hashed"))
+        for chunk in chunks:
+            checks.add(chunk)
+    # naming a repeat reads the ids again, as without counted repeats
+    assert checks.result(lambda: iter(chunks)) == whole
+
+
 @given(st.lists(st.lists(st.integers(0, 6), max_size=6), max_size=4))
 def test_repeated_hashes_count_every_row_of_a_repeated_value(chunks):
     """As ``expect_column_values_to_be_unique`` counts: every row whose value occurs more than
