@@ -727,10 +727,11 @@ def dask_markdown(figures: dict) -> list[str]:
              f"`audit --engine dask` on a LocalCluster of {DASK_WORKERS} worker processes against the "
              f"local engine with `--workers {DASK_WORKERS}` (validation on, report and workbook off; "
              "each run in a fresh process). Peak memory: the client process (which also hosts the "
-             "LocalCluster's scheduler) during the distributed phase and over the whole run "
-             "(the finish reads the claims back from the dataset a chunk at a time, and merges the "
-             "contradictions from the sorted runs the workers wrote: review, validation and writing "
-             "hold one chunk, not every claim or contradiction), and each worker process.", "",
+             "LocalCluster's scheduler) during the distributed phase (until the contradiction groups, "
+             "made on a worker, come back) and over the whole run (the finish reads the claims back "
+             "from the dataset a chunk at a time, and merges the contradictions from the sorted runs "
+             "the workers wrote: review, validation and writing hold one chunk, not every claim or "
+             "contradiction), and each worker process.", "",
              "| articles | engine | wall s | articles/s | screen s | families s | contradict s | merge s | "
              "validate s | write s | client MB (distributed phase) | client MB (whole run) | "
              "per worker MB | claims | contradictions | load at start |",
@@ -814,10 +815,10 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         f"chunk" + (
             f": the client's peak over the whole run is {small['peak_main_mb']:.0f} MB at "
             f"{small['articles']:,} articles and {r['peak_main_mb']:.0f} MB at {r['articles']:,} "
-            f"(the finish's, above the distributed phase's). What grows is held per article (its "
-            f"row in articles.csv, 8 bytes per claim to check ids are unique) and per contradiction "
-            f"(the four columns the groups read, and the groups themselves); linearly, about "
-            f"{client_mb:,.0f} MB more per million articles." if small else "."),
+            f"(the finish's, above the distributed phase's). What it holds that grows is a row per "
+            f"article (articles.csv, and which part holds it) and per claim under attack (the "
+            f"contradiction groups, made on a worker); linearly, about {client_mb:,.0f} MB more per "
+            f"million articles." if small else "."),
     ]
 
 
