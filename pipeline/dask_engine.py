@@ -171,11 +171,13 @@ class DatasetTables(tables.Tables):
 
     streamed = True
 
-    def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None, **small):
+    def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None,
+                 claim_id_repeats: tuple[int, set[int]] | None = None, **small):
         super().__init__(**small)
         self.dataset = Path(dataset)
         self.part_sources = part_sources   # per part: the source ids of its articles
         self.skip = skip or set()          # (run, row) of the contradiction rows another run holds too
+        self.claim_id_repeats = claim_id_repeats   # counted on the cluster (``claim_id_repeats_task``)
 
     @property
     def contradictions(self) -> pd.DataFrame:
@@ -368,10 +370,9 @@ def files_task(dataset: str, raw_dir: str, recursive: bool, batch_size: int, *sc
              for rows in screened for sid, name, digest, problem, shown in rows]
     found += io.skipped_files(raw, recursive)
     rows = [(f.source_id, f.path.relative_to(raw).as_posix(), f.problem, f.name) for f in screen_raw(found)]
-    schema = _schema(config.DATASET_FILES)
     for part, start in enumerate(range(0, len(rows), batch_size)):
-        io.write_parquet(part_path(Path(dataset), config.DATASET_FILES, part),
-                         pd.DataFrame(rows[start:start + batch_size], columns=FILE_COLUMNS), schema)
+        write_table(Path(dataset), config.DATASET_FILES, part,
+                    pd.DataFrame(rows[start:start + batch_size], columns=FILE_COLUMNS))
     return len(rows)
 
 
@@ -517,8 +518,7 @@ def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
     part = (partition_info or {}).get("number", 0)
     found = block_contradictions(rows, rules_folder)
     run = sort_contradictions(found, keys=True).astype({c: "int64" for c in ("repeats", "start_a", "start_b")})
-    io.write_parquet(part_path(Path(dataset), config.DATASET_CONTRADICTIONS, part), run,
-                     _schema(config.DATASET_CONTRADICTIONS))
+    write_table(Path(dataset), config.DATASET_CONTRADICTIONS, part, run)
     return pd.DataFrame({"run": [part], "rows": [len(run)]})
 
 
@@ -589,7 +589,7 @@ class Distributed:
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
     memory: dict = field(default_factory=dict)
-    groups: pd.DataFrame | None = None       # the contradiction groups (``groups_task``)
+    groups: pd.DataFrame = field(default_factory=lambda: tables.empty(tables.GROUPS))   # ``groups_task``
     skip: set = field(default_factory=set)   # (run, row) of the pairs another run holds too
     claim_id_repeats: tuple[int, set[int]] | None = None   # ``claim_id_repeats_task``
 
@@ -822,9 +822,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
         articles = read_articles(dataset, result.parts)
         small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, articles)])
         out = DatasetTables(dataset, [a["source_id"].tolist() for a in articles], skip=result.skip,
-                            problems=small.problems, articles=with_source_titles(small.articles, sources),
-                            groups=result.groups if result.groups is not None else tables.empty(tables.GROUPS))
-        out.claim_id_repeats = result.claim_id_repeats
+                            claim_id_repeats=result.claim_id_repeats, problems=small.problems,
+                            articles=with_source_titles(small.articles, sources), groups=result.groups)
         del articles
     return out
 
