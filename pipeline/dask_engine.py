@@ -211,7 +211,9 @@ class DatasetTables(tables.Tables):
     def claim_chunks(self, size: int | None = None):
         """The claims and assertions of the dataset in chunks of about ``size`` claims (whole
         articles), in claims order. A part is read when its first run comes and dropped after
-        its last: one or two parts at a time when file names sort as their source ids."""
+        its last: one or two parts at a time when file names sort as their source ids. Once a
+        chunk is written (the caller asks for the next), its memory goes back to the system
+        (``lifecycle.release_memory``)."""
         size = size or config.FINISH_CHUNK_CLAIMS
         runs = self.runs()
         last = {p: i for i, (p, _, _) in enumerate(runs)}
@@ -233,6 +235,7 @@ class DatasetTables(tables.Tables):
             if held >= size:
                 yield _joined(claims), _joined(assertions)
                 claims, assertions, held = [], [], 0
+                lifecycle.release_memory()   # the chunk is written: its memory back to the system
         if claims or not runs:
             yield (_joined(claims) if claims else read_part_table_empty("claims"),
                    _joined(assertions) if assertions else read_part_table_empty("assertions"))
@@ -259,7 +262,8 @@ def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int, workdir: Pat
     ``tables.CONTRADICTIONS``), leaving out the (run, row)s of ``skip``. At most
     ``config.MERGE_FANIN`` runs are open at once: more are first merged a group at a time into
     longer runs in a temporary folder under ``workdir`` (an external merge sort), so memory is
-    a chunk and a batch per open run, and open files stay few, however many runs there are."""
+    a chunk and a batch per open run, and open files stay few, however many runs there are;
+    each chunk's memory goes back to the system once it is used (``lifecycle.release_memory``)."""
     import tempfile
 
     fanin = max(2, config.MERGE_FANIN)
@@ -273,6 +277,7 @@ def merged_runs(runs: list[tuple[int, Path]], skip: set, size: int, workdir: Pat
             skip, level = set(), level + 1
         for chunk in _merge(runs, skip, size):
             yield chunk[tables.CONTRADICTIONS]
+            lifecycle.release_memory()
 
 
 def _write_run(path: Path, chunks) -> Path:
@@ -825,6 +830,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                             claim_id_repeats=result.claim_id_repeats, problems=small.problems,
                             articles=with_source_titles(small.articles, sources), groups=result.groups)
         del articles
+    lifecycle.release_memory()   # what the client read for the distributed phase, before the finish
     return out
 
 

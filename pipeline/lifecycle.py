@@ -14,6 +14,9 @@ tables so far) out of Python's later full collections, which would walk it every
 and its pipeline live as long as the process. ``quiet_exit`` keeps a command that has written
 everything (``check``, ``audit``) from collecting once more as the interpreter exits.
 
+``release_memory`` gives the memory a finished chunk freed back to the operating system (the
+Dask engine's finish reads its tables a chunk at a time).
+
 ``exit_with_parent`` makes a worker process exit when the process that started it dies, even
 by SIGKILL: on Linux the kernel sends it SIGKILL (prctl PR_SET_PDEATHSIG); everywhere a daemon
 thread also polls the parent's pid.
@@ -141,6 +144,34 @@ def collect_after() -> Iterator[None]:
         if was_on:
             gc.enable()
             gc.collect(0)
+
+
+_LIBC: list = []   # glibc, once looked up (empty list: not looked up yet; None: not glibc)
+
+
+def _glibc():
+    """The C library when it is glibc (``malloc_trim``), else None."""
+    if not _LIBC:
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.append(libc if hasattr(libc, "malloc_trim") else None)
+        except OSError:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
+def release_memory() -> None:
+    """Hand the free memory of the allocators back to the operating system: Arrow's memory
+    pool (``release_unused``) and glibc's heap (``malloc_trim``, where the C library is glibc;
+    Dask's workers do the same). Freed memory otherwise stays in the process, in pieces that a
+    later chunk of another shape does not reuse, so a finish reading hundreds of parts held
+    more the more parts it had read. Called between chunks; it never frees a live object."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def quiet_exit() -> None:

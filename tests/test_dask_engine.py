@@ -245,8 +245,9 @@ def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
 def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkeypatch):
     """The contradiction groups are made on a worker (and kept in the dataset) and the claim ids'
     repeats counted there: the finish (this process, here with chunks of 5 claims) never reads
-    the pairs nor hashes a claim id, and every table, the validation summary included, is the
-    local engine's."""
+    the pairs nor hashes a claim id, gives each chunk's memory back once it is written, and
+    every table, the validation summary included, is the local engine's."""
+    from pipeline import lifecycle
     from pipeline.outputs import validate
 
     hashed = validate.hashes
@@ -262,12 +263,18 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     local, dask = tmp_path / "local", tmp_path / "dask"
     run_audit(config.RAW_DIR, local, **opts)
     monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
+    monkeypatch.setattr(config, "FINISH_CHUNK_CONTRADICTIONS", 10)
+    released = []
+    monkeypatch.setattr(lifecycle, "release_memory", lambda: released.append(1))
     for name in ("read_pairs", "group_claims", "contradiction_groups"):
         monkeypatch.setattr(dask_engine, name, refused)
     monkeypatch.setattr(validate, "hashes", no_claim_ids)
     run_audit(config.RAW_DIR, dask, engine="dask", scheduler=cluster.scheduler_address, **opts)
     assert_same(local, dask)
     assert (dask / config.VALIDATION_JSON).read_bytes() == (local / config.VALIDATION_JSON).read_bytes()
+    # every chunk's memory went back to the system once it was written (a full chunk of
+    # claims, each chunk of contradictions), however often the finish read them
+    assert len(released) > len(pd.read_csv(dask / config.CONTRADICTIONS_CSV)) // 10 > 0
     groups = pd.read_csv(dask / config.CONTRADICTION_GROUPS_CSV)
     assert len(groups) > 0
     kept = io.read_parquet(dask / config.DATASET_DIR / config.DATASET_GROUPS / "part-00000.parquet")

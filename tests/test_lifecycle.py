@@ -1,11 +1,14 @@
 """Process lifecycle helpers (pipeline.lifecycle) that the other suites do not cover:
-a short command's quiet start-up, and a batch of the stages run without collections."""
+a short command's quiet start-up, a batch of the stages run without collections, and freed
+memory handed back to the system."""
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 
+from pipeline import lifecycle
 from pipeline.lifecycle import collect_after, quiet_start
 
 
@@ -69,3 +72,24 @@ def test_a_batch_of_the_stages_runs_without_collections(rules, monkeypatch):
     monkeypatch.setattr(analyse, "label_units", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
     analyse.analyse_articles(raw_frame({"a.txt": "Microneedling is painless."}), rules)
     assert seen == [False] and gc.isenabled()
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm") or lifecycle._glibc() is None,
+                    reason="resident memory from /proc, and glibc's malloc_trim")
+def test_release_memory_hands_the_freed_heap_back_to_the_system():
+    """Blocks freed below a live one stay resident (the heap cannot shrink past it) until
+    ``release_memory`` trims it: what a finish reading part after part kept."""
+    import numpy as np
+
+    blocks = [np.ones(12_000, dtype=np.int64) for _ in range(2_000)]   # 96 KB each: on the heap
+    last = blocks[-1]
+    del blocks
+    held = _resident_mb()
+    lifecycle.release_memory()
+    assert held - _resident_mb() > 100   # of the 190 MB freed
+    assert last.sum() == 12_000          # the live block is untouched
