@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import signal
@@ -146,18 +147,14 @@ def collect_after() -> Iterator[None]:
             gc.collect(0)
 
 
-_LIBC: list = []   # glibc, once looked up (empty list: not looked up yet; None: not glibc)
-
-
+@functools.cache
 def _glibc():
-    """The C library when it is glibc (``malloc_trim``), else None."""
-    if not _LIBC:
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _LIBC.append(libc if hasattr(libc, "malloc_trim") else None)
-        except OSError:
-            _LIBC.append(None)
-    return _LIBC[0]
+    """The C library when it is glibc (it has ``malloc_trim``), else None; looked up once."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release_memory() -> None:
