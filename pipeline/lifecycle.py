@@ -72,11 +72,8 @@ def _parent_death_signal() -> bool:
     """Ask Linux to SIGKILL this process when its parent dies; False where that is unavailable."""
     if not sys.platform.startswith("linux"):
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    prctl = getattr(_libc(), "prctl", None)
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -148,13 +145,13 @@ def collect_after() -> Iterator[None]:
 
 
 @functools.cache
-def _glibc():
-    """The C library when it is glibc (it has ``malloc_trim``), else None; looked up once."""
+def _libc():
+    """The C library, loaded once (``prctl`` and ``malloc_trim`` are read from it where it has
+    them); None where it cannot be loaded."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
         return None
-    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release_memory() -> None:
@@ -166,9 +163,9 @@ def release_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    malloc_trim = getattr(_libc(), "malloc_trim", None)
+    if malloc_trim is not None:
+        malloc_trim(0)
 
 
 def quiet_exit() -> None:

@@ -79,7 +79,8 @@ def _resident_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/statm") or lifecycle._glibc() is None,
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm")
+                    or getattr(lifecycle._libc(), "malloc_trim", None) is None,
                     reason="resident memory from /proc, and glibc's malloc_trim")
 def test_release_memory_hands_the_freed_heap_back_to_the_system():
     """Blocks freed below a live one stay resident (the heap cannot shrink past it) until
