@@ -98,11 +98,12 @@ DATASET_TABLES = ("claims", "assertions", "findings")
 DATASET_CONTRADICTIONS = "contradictions"  # --out/dataset/contradictions/: one sorted run per block shuffle partition
 DATASET_FILES = "files"        # --out/dataset/files/: each partition's screened article files (the workers list and screen)
 DATASET_ARTICLES = "articles"  # --out/dataset/articles/: each partition's articles table (the finish reads them back)
-DATASET_GROUPS = "groups"      # --out/dataset/groups/part-00000.parquet: the contradiction groups (one task makes them)
+DATASET_GROUPS = "groups"      # --out/dataset/groups/part-00000.parquet: the contradiction groups (one task makes them; the finish reads them a chunk at a time)
 DATASET_FOLDERS = (*DATASET_TABLES, DATASET_CONTRADICTIONS, DATASET_FILES, DATASET_ARTICLES,
                    DATASET_GROUPS)  # all a dataset holds
 FINISH_CHUNK_CLAIMS = 50_000  # claims the Dask engine's finish holds at once (whole articles)
-FINISH_CHUNK_CONTRADICTIONS = 20_000  # contradictions it holds at once (rows several times a claim's)
+FINISH_CHUNK_CONTRADICTIONS = 10_000  # contradictions it holds at once (rows several times a claim's; 20,000 grew with the runs merged)
+FINISH_CHUNK_GROUPS = 10_000  # contradiction groups it holds at once (and the row groups of dataset/groups)
 MERGE_FANIN = 64            # sorted contradiction runs the finish merges at once (more: merged in passes)
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 # Dask settings of the LocalCluster the engine starts (docs/dask.md gives them for a cluster of

@@ -134,26 +134,47 @@ def write_part(dataset: Path, part: int, t: tables.Tables) -> None:
         write_table(dataset, name, part, getattr(t, name))
 
 
-def write_table(dataset: Path, name: str, part: int, df: pd.DataFrame) -> None:
-    """Write one part of one dataset table (atomically), typed by its schema."""
+def write_table(dataset: Path, name: str, part: int, df: pd.DataFrame,
+                row_group_size: int | None = None) -> None:
+    """Write one part of one dataset table (atomically), typed by its schema (``row_group_size``:
+    rows per row group, for a table read back a chunk at a time)."""
     columns = list(_schema(name).names)
     if df.empty:  # an empty table's columns may be typed float64, which no list type takes
         df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name))
+    io.write_parquet(part_path(dataset, name, part), df[columns], _schema(name), row_group_size)
 
 
 def read_part_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """One table of a part as the stages made it (lists as tuples); ``columns``: only these."""
+    import pyarrow.parquet as pq
+
+    return _frame(pq.read_table(path, columns=columns))
+
+
+def read_part_chunks(path: Path, size: int):
+    """The rows of one part's table in chunks of ``size`` rows (``read_part_table``'s types),
+    decoding a row group at a time; a table of no row is one empty chunk."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(path)
-    names = schema.names if columns is None else list(columns)
-    lists = [c for c in names if pa.types.is_list(schema.field(c).type)]
-    df = io.read_parquet(path, columns=[c for c in names if c not in lists])
-    for col, values in zip(lists, pq.read_table(path, columns=lists).columns if lists else ()):
-        df[col] = _tuples(values.combine_chunks())
-    return df[names]
+    with pq.ParquetFile(path) as parquet:
+        empty = True
+        for batch in parquet.iter_batches(batch_size=size):
+            empty = False
+            yield _frame(pa.Table.from_batches([batch]))
+        if empty:
+            yield _frame(parquet.schema_arrow.empty_table())
+
+
+def _frame(table) -> pd.DataFrame:
+    """An Arrow table of a dataset part as pandas: text as pandas' text, lists as tuples."""
+    import pyarrow as pa
+
+    lists = [f.name for f in table.schema if pa.types.is_list(f.type)]
+    df = table.drop_columns(lists).to_pandas()
+    for col in lists:
+        df[col] = _tuples(table.column(col).combine_chunks())
+    return df[table.schema.names]
 
 
 def _tuples(values) -> list[tuple]:
@@ -164,6 +185,20 @@ def _tuples(values) -> list[tuple]:
     return [tuple(flat[a:b]) for a, b in zip(offsets, offsets[1:])]
 
 
+def _read_back(what: str, chunks: str) -> property:
+    """A table of ``DatasetTables`` whose rows stay in the dataset: read whole when asked for
+    (the workbook's sheet), while the finish reads it a chunk at a time (the method ``chunks``);
+    setting it to rows is an error (the dataclass sets the empty default)."""
+    def whole(self) -> pd.DataFrame:
+        return _joined(list(getattr(self, chunks)()))
+
+    def refuse(self, value: pd.DataFrame) -> None:
+        if len(value):
+            raise ValueError(f"the Dask engine's {what} are read from its dataset")
+
+    return property(whole, refuse, doc=f"Every row of the {what} at once (the workbook's sheet).")
+
+
 class DatasetTables(tables.Tables):
     """The Dask engine's answer: the small tables in memory, the claims and assertions in the
     dataset, read back a chunk of whole articles at a time (``claim_chunks``) in the order the
@@ -172,23 +207,25 @@ class DatasetTables(tables.Tables):
     streamed = True
 
     def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None,
-                 claim_id_repeats: tuple[int, set[int]] | None = None, **small):
+                 claim_id_repeats: tuple[int, set[int]] | None = None,
+                 group_repeats: dict | None = None, **small):
         super().__init__(**small)
         self.dataset = Path(dataset)
         self.part_sources = part_sources   # per part: the source ids of its articles
         self.skip = skip or set()          # (run, row) of the contradiction rows another run holds too
         self.claim_id_repeats = claim_id_repeats   # counted on the cluster (``claim_id_repeats_task``)
+        self.group_repeats = group_repeats         # and the groups' ids' (``groups_task``)
 
-    @property
-    def contradictions(self) -> pd.DataFrame:
-        """Every contradiction at once (the workbook's sheet); the finish reads them a chunk at
-        a time (``contradiction_chunks``)."""
-        return _joined(list(self.contradiction_chunks()))
+    groups = _read_back("contradiction groups", "group_chunks")
+    contradictions = _read_back("contradictions", "contradiction_chunks")
 
-    @contradictions.setter
-    def contradictions(self, value: pd.DataFrame) -> None:
-        if len(value):   # the dataclass sets the empty default; the rows stay in the dataset
-            raise ValueError("the Dask engine's contradictions are read from its dataset")
+    def group_chunks(self, size: int | None = None):
+        """The contradiction groups in chunks of ``size`` rows, in the table's order (the one
+        part ``groups_task`` wrote); once a chunk is written, its memory goes back to the system."""
+        for chunk in read_part_chunks(part_path(self.dataset, config.DATASET_GROUPS, 0),
+                                      size or config.FINISH_CHUNK_GROUPS):
+            yield chunk
+            lifecycle.release_memory()
 
     def contradiction_chunks(self, size: int | None = None):
         """The contradictions in chunks of ``size`` rows, in the table's order: the sorted runs
@@ -321,18 +358,24 @@ def _merge(runs: list[tuple[int, Path]], skip: set, size: int):
 
 
 def _taken(picked: list[tuple[pd.DataFrame, int]]) -> pd.DataFrame:
-    """The rows (batch, row) in that order as one table, cut as slices of consecutive rows."""
+    """The rows (batch, row) in that order as one table: the batches they come from joined
+    once, then the rows taken by position. (Cutting a slice per run of consecutive rows made a
+    DataFrame per slice: merging many runs, most slices are a row or two, and their objects
+    outweighed the rows; the more runs, the more slices.)"""
     if not picked:
         return tables.empty(SORTED_CONTRADICTIONS)
-    slices, (df0, lo), hi = [], picked[0], picked[0][1] + 1
-    for df, i in picked[1:]:
-        if df is df0 and i == hi:
-            hi += 1
-            continue
-        slices.append(df0.iloc[lo:hi])
-        df0, lo, hi = df, i, i + 1
-    slices.append(df0.iloc[lo:hi])
-    return _joined(slices)
+    start: dict[int, int] = {}   # id of a batch -> its first row in the joined batches
+    batches: list[pd.DataFrame] = []
+    rows = 0
+    positions = []
+    for df, i in picked:
+        first = start.get(id(df))
+        if first is None:
+            first = start[id(df)] = rows
+            batches.append(df)
+            rows += len(df)
+        positions.append(first + i)
+    return _joined(batches).take(positions).reset_index(drop=True)
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -587,14 +630,15 @@ def connect(scheduler: str | None, workers: int):
 @dataclass
 class Distributed:
     """What the distributed phase leaves besides the dataset: its part count, the problems of
-    each part, the peak memory per process (before the groups come back), the contradiction
-    groups, the pairs the finish skips and the claim ids' repeats. The articles stay in the
-    dataset until the finish reads them (``read_articles``); the pairs never leave the cluster."""
+    each part, the peak memory per process, the pairs the finish skips and the repeats of the
+    claim ids and of the groups' ids. The articles stay in the dataset until the finish reads
+    them (``read_articles``), the groups until it reads them a chunk at a time
+    (``DatasetTables.group_chunks``); the pairs never leave the cluster."""
 
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
     memory: dict = field(default_factory=dict)
-    groups: pd.DataFrame = field(default_factory=lambda: tables.empty(tables.GROUPS))   # ``groups_task``
+    group_repeats: dict | None = None   # ``groups_task``: the groups' unique columns' repeats
     skip: set = field(default_factory=set)   # (run, row) of the pairs another run holds too
     claim_id_repeats: tuple[int, set[int]] | None = None   # ``claim_id_repeats_task``
 
@@ -696,23 +740,27 @@ def read_pairs(dataset: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def groups_task(dataset: str, parts: int, evidence: pd.DataFrame | None) -> tuple[pd.DataFrame, set]:
+def groups_task(dataset: str, parts: int, evidence: pd.DataFrame | None) -> tuple[dict, set]:
     """The contradiction groups (``contradiction_groups``, as ``analyse.cross_check`` makes them)
-    from the sorted runs' pairs and the claims in them (``group_claims``), also written as
-    dataset/groups/part-00000.parquet, and the (run, row) of every pair a run repeats
-    (``DatasetTables.skip``). One task on a worker, so the client never holds the pairs or the
-    groups' working sets, which grow with the corpus. The groups come back as the task's
-    result: unpickled, they take a fraction of the memory that reading them back from Parquet
-    leaves in the client (measured: 16 MB against 118 MB more at 50,000 articles than at
-    10,000). ``evidence``: the evidence table, for the aspects of the evidence rows."""
+    from the sorted runs' pairs and the claims in them (``group_claims``), written as
+    dataset/groups/part-00000.parquet in row groups of config.FINISH_CHUNK_GROUPS rows, the
+    chunk the finish reads at a time (``DatasetTables.group_chunks``). Returns the repeats of
+    the groups' unique columns (group_id, claim_id: ``repeated_hashes``, for validation) and
+    the (run, row) of every pair a run repeats (``DatasetTables.skip``). One task on a worker,
+    so the client never holds the pairs, the groups' working sets or the groups (one row per
+    claim under attack: they grow with the corpus). ``evidence``: the evidence table, for the
+    aspects of the evidence rows."""
+    from .outputs.validate import hashes, repeated_hashes
+
     pairs = read_pairs(Path(dataset))
     repeat = pairs.duplicated("contradiction_id")
     skip = set(zip(pairs["run"][repeat].tolist(), pairs["row"][repeat].tolist()))
     pairs = pairs[~repeat].reset_index(drop=True)
     claims, families = group_claims(Path(dataset), parts, pairs)
     groups = contradiction_groups(claims, pairs, evidence, families)
-    write_table(Path(dataset), config.DATASET_GROUPS, 0, groups)
-    return groups, skip
+    write_table(Path(dataset), config.DATASET_GROUPS, 0, groups, row_group_size=config.FINISH_CHUNK_GROUPS)
+    repeats = {c: repeated_hashes([hashes(groups[c])]) for c in tables.GROUP_IDS}
+    return repeats, skip
 
 
 def claim_id_repeats_task(dataset: str, parts: int) -> tuple[int, set[int]]:
@@ -788,8 +836,8 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
         grouped = client.submit(groups_task, str(dataset), result.parts, groups_evidence, pure=False)
         repeats = client.submit(claim_id_repeats_task, str(dataset), result.parts, pure=False)
         wait([grouped, repeats])
-        result.memory = worker_memory(client)   # the phase's peaks, before the groups come back
-        (result.groups, result.skip), result.claim_id_repeats = grouped.result(), repeats.result()
+        result.memory = worker_memory(client)   # the phase's peaks
+        (result.group_repeats, result.skip), result.claim_id_repeats = grouped.result(), repeats.result()
     for phase, memory in phases.items():  # peaks so far, to tell which phase set them
         timings[f"dask_worker_peak_mb_{phase}"] = max(memory["workers_mb"] or [0.0])
     return result
@@ -828,7 +876,8 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
         small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, articles)])
         out = DatasetTables(dataset, [a["source_id"].tolist() for a in articles], skip=result.skip,
                             claim_id_repeats=result.claim_id_repeats, problems=small.problems,
-                            articles=with_source_titles(small.articles, sources), groups=result.groups)
+                            group_repeats=result.group_repeats,
+                            articles=with_source_titles(small.articles, sources))
         del articles
     lifecycle.release_memory()   # what the client read for the distributed phase, before the finish
     return out

@@ -305,15 +305,16 @@ def write_csv(path: Path, df: pd.DataFrame) -> None:
     write_bytes(path, csv_bytes(df))
 
 
-def parquet_writer(df: pd.DataFrame, schema=None) -> Writer:
+def parquet_writer(df: pd.DataFrame, schema=None, row_group_size: int | None = None) -> Writer:
     """A writer of a table as Parquet (pyarrow, zstd, no index); ``schema`` (a pyarrow schema)
-    fixes the column types, e.g. so every part of a dataset has the same."""
+    fixes the column types, e.g. so every part of a dataset has the same; ``row_group_size``:
+    rows per row group (the unit a reader decodes at once; default pyarrow's)."""
     def write(fh: BinaryIO) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
-        pq.write_table(table, fh, compression="zstd")
+        pq.write_table(table, fh, compression="zstd", row_group_size=row_group_size)
     return write
 
 
@@ -326,14 +327,14 @@ def content_bytes(content: Content) -> bytes:
     return buf.getvalue()
 
 
-def parquet_bytes(df: pd.DataFrame, schema=None) -> bytes:
+def parquet_bytes(df: pd.DataFrame, schema=None, row_group_size: int | None = None) -> bytes:
     """The exact Parquet bytes written for a table (see ``parquet_writer``)."""
-    return content_bytes(parquet_writer(df, schema))
+    return content_bytes(parquet_writer(df, schema, row_group_size))
 
 
-def write_parquet(path: Path, df: pd.DataFrame, schema=None) -> None:
+def write_parquet(path: Path, df: pd.DataFrame, schema=None, row_group_size: int | None = None) -> None:
     """Write a table as Parquet atomically (pyarrow, no index, deterministic metadata)."""
-    write_bytes(path, parquet_bytes(df, schema))
+    write_bytes(path, parquet_bytes(df, schema, row_group_size))
 
 
 def map_parquet_column(path: Path, column: str, mapping: dict, schema=None) -> bool:

@@ -234,15 +234,12 @@ class SubjectsInChunks:
     only the rows the decisions can read (``readable_subjects``): ``add`` each chunk, then
     ``subjects``. A flag is one subject per wording (its first claim), across chunks too."""
 
-    def __init__(self, decisions: pd.DataFrame, groups: pd.DataFrame | None = None):
+    def __init__(self, decisions: pd.DataFrame):
         self.decisions = decisions
         self.flags_decided = bool((decisions["kind"] == "flag").any())
         self.seen_flags: set[str] = set()
         self.parts: list[pd.DataFrame] = []
-        if groups is not None and len(groups):
-            self.groups = readable_subjects(review_subjects(_NO_CLAIMS, None, groups), decisions)
-        else:
-            self.groups = None
+        self.groups: list[pd.DataFrame] = []
 
     def add(self, claims: pd.DataFrame, flags: pd.DataFrame | None) -> None:
         """One chunk's claims and flags (flags only matter when a decision is on a flag)."""
@@ -254,9 +251,15 @@ class SubjectsInChunks:
             s = s[~again]
         self.parts.append(readable_subjects(s, self.decisions))
 
+    def add_groups(self, groups: pd.DataFrame) -> None:
+        """One chunk of the contradiction groups (a group is its own subject: no state across
+        chunks)."""
+        if len(groups):
+            self.groups.append(readable_subjects(review_subjects(_NO_CLAIMS, None, groups), self.decisions))
+
     def subjects(self) -> pd.DataFrame:
         """Every readable subject: claims, then flags, then groups (each kind in table order)."""
-        frames = self.parts + ([self.groups] if self.groups is not None else [])
+        frames = self.parts + self.groups
         if not frames:
             return review_subjects(_NO_CLAIMS)
         out = pd.concat(frames, ignore_index=True)

@@ -38,6 +38,7 @@ GROUPS = [
     "counter_3_source", "counter_3_text", "counter_claim_ids", "contradiction_ids",
 ]
 GROUP_LIST_COLUMNS = ("aspects", "evidence_ids", "counter_claim_ids", "contradiction_ids")  # ";"-joined
+GROUP_IDS = ("group_id", "claim_id")   # each unique in the table (expectations/contradiction_groups.json)
 # One row per audited article (articles.csv): its title for people, from sources.csv, else the
 # first heading (HTML <title>, Markdown's first heading, a text file's first heading line), else
 # the file name.
@@ -129,6 +130,8 @@ class Tables:
     # the claim ids' repeats (``outputs.validate.repeated_hashes``) when counted where the claims
     # are (the Dask engine's cluster); None: validation counts them from the chunks
     claim_id_repeats = None
+    # the same for the groups' unique columns (group_id, claim_id): column -> repeats, or None
+    group_repeats = None
 
     def claim_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """The claims and their assertions in chunks of whole articles, in claims order: here
@@ -138,6 +141,10 @@ class Tables:
     def contradiction_chunks(self) -> Iterator[pd.DataFrame]:
         """The contradictions in chunks, in the table's order: here one chunk, the table."""
         yield self.contradictions
+
+    def group_chunks(self) -> Iterator[pd.DataFrame]:
+        """The contradiction groups in chunks, in the table's order: here one chunk, the table."""
+        yield self.groups
 
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":

@@ -181,8 +181,8 @@ def decisions_of_every_status(out: Path) -> pd.DataFrame:
 
 
 def test_the_finish_in_small_chunks_writes_every_output_as_the_local_engine(cluster, tmp_path, monkeypatch):
-    """The Dask finish reads the claims and contradictions back a few at a time (chunks of 5,
-    sorted runs merged two at a time): with file names that sort unlike their source ids
+    """The Dask finish reads the claims, contradictions and groups back a few at a time (chunks
+    of 5 and 2, sorted runs merged two at a time): with file names that sort unlike their source ids
     (a-b.txt, a.b.txt, a.txt: source ids a, a-b, a.b), a decisions log of every status,
     validation and the workbook on, every output is the local engine's, byte for byte;
     claims.parquet has the same rows (a row group per chunk)."""
@@ -200,6 +200,7 @@ def test_the_finish_in_small_chunks_writes_every_output_as_the_local_engine(clus
     decisions_of_every_status(tmp_path / "first").to_csv(log, index=False)
     monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
     monkeypatch.setattr(config, "FINISH_CHUNK_CONTRADICTIONS", 5)
+    monkeypatch.setattr(config, "FINISH_CHUNK_GROUPS", 2)
     monkeypatch.setattr(config, "MERGE_FANIN", 2)
     local, dask = audit_both(raw, tmp_path / "out", cluster, decisions=log, **opts)
     assert_same(local, dask)
@@ -244,10 +245,11 @@ def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
 
 def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkeypatch):
     """The contradiction groups are made on a worker (and kept in the dataset) and the claim ids'
-    repeats counted there: the finish (this process, here with chunks of 5 claims) never reads
-    the pairs nor hashes a claim id, gives each chunk's memory back once it is written, and
-    every table, the validation summary included, is the local engine's."""
-    from pipeline import lifecycle
+    and the groups' ids' repeats counted there: the finish (this process, here with chunks of
+    5 claims and 3 groups) never reads the pairs, holds more than a chunk of groups nor hashes
+    a claim id, gives each chunk's memory back once it is written, and every table, the
+    validation summary included, is the local engine's."""
+    from pipeline import lifecycle, tables
     from pipeline.outputs import validate
 
     hashed = validate.hashes
@@ -264,6 +266,15 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     run_audit(config.RAW_DIR, local, **opts)
     monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
     monkeypatch.setattr(config, "FINISH_CHUNK_CONTRADICTIONS", 10)
+    monkeypatch.setattr(config, "FINISH_CHUNK_GROUPS", 3)
+    shown_groups = []
+
+    def groups_for_people(groups):
+        shown_groups.append(len(groups))
+        return for_people(groups)
+
+    for_people = tables.groups_for_people
+    monkeypatch.setattr(tables, "groups_for_people", groups_for_people)
     released = []
     monkeypatch.setattr(lifecycle, "release_memory", lambda: released.append(1))
     for name in ("read_pairs", "group_claims", "contradiction_groups"):
@@ -276,7 +287,7 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     # claims, each chunk of contradictions), however often the finish read them
     assert len(released) > len(pd.read_csv(dask / config.CONTRADICTIONS_CSV)) // 10 > 0
     groups = pd.read_csv(dask / config.CONTRADICTION_GROUPS_CSV)
-    assert len(groups) > 0
+    assert len(groups) > 3 and max(shown_groups) == 3 and sum(shown_groups) == len(groups)
     kept = io.read_parquet(dask / config.DATASET_DIR / config.DATASET_GROUPS / "part-00000.parquet")
     assert list(kept["group_id"]) == list(groups["group_id"])
 

@@ -352,15 +352,18 @@ def test_decisions_matched_against_claims_in_chunks_get_the_status_of_all_claims
          "group_id": "g1"},
     ]), "decisions.csv")
     whole = decision_status(review_subjects(claims, flags, groups), log)
-    chunked = SubjectsInChunks(log, groups)
+    chunked = SubjectsInChunks(log)
     for part in (first, second):
         chunked.add(part, flags[flags["claim_id"].isin(part["claim_id"])])
+    for part in (groups.iloc[:1], groups.iloc[1:]):   # the groups a chunk at a time too
+        chunked.add_groups(part)
     pd.testing.assert_frame_equal(decision_status(chunked.subjects(), log), whole)
     assert list(whole["status"]) == ["unchanged", "stale", "stale", "orphaned", "unchanged", "unchanged"]
     # without the sourceless decision, the other source's claims are not kept
-    narrow = SubjectsInChunks(log[log["source_id"] != ""], groups)
+    narrow = SubjectsInChunks(log[log["source_id"] != ""])
     for part in (first, second):
         narrow.add(part, flags[flags["claim_id"].isin(part["claim_id"])])
+    narrow.add_groups(groups)
     kept = narrow.subjects()
     assert set(kept.loc[kept["kind"] == "claim", "source_id"]) == {"s1"}
 

@@ -727,11 +727,11 @@ def dask_markdown(figures: dict) -> list[str]:
              f"`audit --engine dask` on a LocalCluster of {DASK_WORKERS} worker processes against the "
              f"local engine with `--workers {DASK_WORKERS}` (validation on, report and workbook off; "
              "each run in a fresh process). Peak memory: the client process (which also hosts the "
-             "LocalCluster's scheduler) during the distributed phase (until the contradiction groups, "
-             "made on a worker, come back) and over the whole run (the finish reads the claims back "
-             "from the dataset a chunk at a time, and merges the contradictions from the sorted runs "
-             "the workers wrote: review, validation and writing hold one chunk, not every claim or "
-             "contradiction), and each worker process.", "",
+             "LocalCluster's scheduler) during the distributed phase (until the contradiction groups "
+             "are made, on a worker) and over the whole run (the finish reads the claims and the groups "
+             "back from the dataset a chunk at a time, and merges the contradictions from the sorted "
+             "runs the workers wrote: review, validation and writing hold one chunk, not every claim, "
+             "group or contradiction), and each worker process.", "",
              "| articles | engine | wall s | articles/s | screen s | families s | contradict s | merge s | "
              "validate s | write s | client MB (distributed phase) | client MB (whole run) | "
              "per worker MB | claims | contradictions | load at start |",
@@ -809,16 +809,15 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         f"+ 1 min start-up: {rows}; a lower bound, see blocks below.",
         *block_growth(r, small, articles),
         f"- The finish in the client (review, validation and writing, a chunk of "
-        f"{config.FINISH_CHUNK_CLAIMS:,} claims or {config.FINISH_CHUNK_CONTRADICTIONS:,} "
-        f"contradictions at a time; {finish * 1000:.2f} ms per article here) is not distributed: "
+        f"{config.FINISH_CHUNK_CLAIMS:,} claims, {config.FINISH_CHUNK_CONTRADICTIONS:,} "
+        f"contradictions or {config.FINISH_CHUNK_GROUPS:,} groups at a time; {finish * 1000:.2f} ms per article here) is not distributed: "
         f"about {finish * articles / 3600:.1f} h per million articles, in memory set mostly by the "
         f"chunk" + (
             f": the client's peak over the whole run is {small['peak_main_mb']:.0f} MB at "
             f"{small['articles']:,} articles and {r['peak_main_mb']:.0f} MB at {r['articles']:,} "
             f"(the finish's, above the distributed phase's). What it holds that grows is a row per "
-            f"article (articles.csv, and which part holds it) and per claim under attack (the "
-            f"contradiction groups, made on a worker); linearly, about {client_mb:,.0f} MB more per "
-            f"million articles." if small else "."),
+            f"article (articles.csv, and which part holds it); linearly, about {client_mb:,.0f} MB "
+            f"more per million articles." if small else "."),
     ]
 
 

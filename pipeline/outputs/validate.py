@@ -179,41 +179,45 @@ def merge_results(chunks: list[dict], unique: dict[str, tuple[int, list[str]]] |
 
 class ChunkedValidation:
     """One table validated a chunk at a time (``add``), giving what ``Validator.validate`` gives
-    on the whole table (``result``): counts merged (``merge_results``) and the id column unique
+    on the whole table (``result``): counts merged (``merge_results``) and each id column unique
     across chunks, checked on 8-byte hashes, the ids read again only to name a repeat. A table
     of one chunk (the local engine's) is validated as a whole: its ids are never hashed.
-    ``repeats``: the ids' repeats as ``repeated_hashes`` gives them, counted where the rows are
-    (the Dask engine's cluster counts the claim ids): then no chunk's ids are hashed here."""
+    ``repeats``: id column -> its repeats as ``repeated_hashes`` gives them, counted where the
+    rows are (the Dask engine's cluster counts the claim ids and the groups' ids): then no
+    chunk's ids are hashed here."""
 
-    def __init__(self, validator: Validator, table: str, id_column: str,
-                 repeats: tuple[int, set[int]] | None = None):
-        self.validator, self.table, self.id_column = validator, table, id_column
+    def __init__(self, validator: Validator, table: str, id_columns: tuple[str, ...],
+                 repeats: dict[str, tuple[int, set[int]]] | None = None):
+        self.validator, self.table, self.id_columns = validator, table, tuple(id_columns)
         self.repeats = repeats
         self.checked: list[dict] = []
-        self.ids: list = []
-        self.first_ids: pd.Series | None = None   # the first chunk's ids, hashed when a second comes
+        self.ids: dict[str, list] = {c: [] for c in self.id_columns}
+        self.first: dict[str, pd.Series] | None = None   # the first chunk's ids, hashed when a second comes
 
     def add(self, chunk: pd.DataFrame) -> None:
         self.checked.append(self.validator.validate(self.table, chunk))
         if self.repeats is not None:
             return
         if len(self.checked) == 1:
-            self.first_ids = chunk[self.id_column]
+            self.first = {column: chunk[column] for column in self.id_columns}
             return
-        if self.first_ids is not None:
-            self.ids.append(hashes(self.first_ids))
-            self.first_ids = None
-        self.ids.append(hashes(chunk[self.id_column]))
+        for ids in ([self.first] if self.first is not None else []) + [chunk]:
+            for column in self.id_columns:
+                self.ids[column].append(hashes(ids[column]))
+        self.first = None
 
     def result(self, chunks) -> dict:
         """The merged result; ``chunks``: a callable giving the chunks again (read only when an
         id repeats across them)."""
         if len(self.checked) < 2:
             return merge_results(self.checked)
-        count, twice = self.repeats if self.repeats is not None else repeated_hashes(self.ids)
-        shown = [] if not twice else [v for chunk in chunks() for v, h in zip(
-            chunk[self.id_column].astype(str).tolist(), hashes(chunk[self.id_column]).tolist()) if h in twice]
-        return merge_results(self.checked, {self.id_column: (count, shown[:EXAMPLES])})
+        unique = {}
+        for column in self.id_columns:
+            count, twice = self.repeats[column] if self.repeats is not None else repeated_hashes(self.ids[column])
+            shown = [] if not twice else [v for chunk in chunks() for v, h in zip(
+                chunk[column].astype(str).tolist(), hashes(chunk[column]).tolist()) if h in twice]
+            unique[column] = (count, shown[:EXAMPLES])
+        return merge_results(self.checked, unique)
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], rules=None,

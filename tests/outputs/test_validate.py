@@ -63,7 +63,36 @@ def test_chunked_validation_of_one_chunk_or_three_gives_the_whole_tables_result(
     v = Validator()
     whole = v.validate("contradictions", table)
     for chunks in ([table], [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]):
-        checks = ChunkedValidation(v, "contradictions", "contradiction_id")
+        checks = ChunkedValidation(v, "contradictions", ("contradiction_id",))
+        for chunk in chunks:
+            checks.add(chunk)
+        assert checks.result(lambda: iter(chunks)) == whole
+
+
+GROUP = {"group_id": "g000000000001", "severity": "high", "claim_id": "c000000000001", "source_id": "s1",
+         "text": "Microneedling is painless.", "treatment": "microneedling", "certainty": "absolute",
+         "aspects": "pain", "contradicting_claims": 2, "contradicting_sources": 1, "evidence_ids": "",
+         "counter_1_source": "s2", "counter_1_text": "It hurts.", "counter_2_source": "", "counter_2_text": "",
+         "counter_3_source": "", "counter_3_text": "", "counter_claim_ids": "c000000000002",
+         "contradiction_ids": "x000000000001"}
+
+
+def test_a_table_of_two_unique_columns_in_chunks_gives_the_whole_tables_result():
+    """The contradiction groups are unique by group and by claim: a repeat of either across
+    chunks is found, counted and named as on the whole table, whether the chunks' ids are
+    hashed here or their repeats counted elsewhere."""
+    rows = [dict(GROUP, group_id=f"g{i:012x}", claim_id=f"c{i:012x}") for i in range(6)]
+    rows[4]["group_id"] = rows[0]["group_id"]      # chunk 3 repeats chunk 1's group
+    rows[5]["claim_id"] = rows[2]["claim_id"]      # and chunk 2's claim
+    table = pd.DataFrame(rows)
+    v = Validator()
+    whole = v.validate("contradiction_groups", table)
+    assert [r["unexpected_count"] for r in whole["results"]
+            if r["expectation"] == "expect_column_values_to_be_unique"] == [2, 2]
+    chunks = [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]
+    counted = {c: repeated_hashes([hashes(table[c])]) for c in ("group_id", "claim_id")}
+    for repeats in (None, counted):
+        checks = ChunkedValidation(v, "contradiction_groups", ("group_id", "claim_id"), repeats)
         for chunk in chunks:
             checks.add(chunk)
         assert checks.result(lambda: iter(chunks)) == whole
@@ -90,7 +119,7 @@ def test_one_chunk_is_never_hashed_nor_fingerprinted(monkeypatch):
     expected = v.validate("contradictions", table)
     monkeypatch.setattr(validate, "hashes", hashed)
     monkeypatch.setattr(pd.util, "hash_pandas_object", hashed)
-    checks = ChunkedValidation(v, "contradictions", "contradiction_id")
+    checks = ChunkedValidation(v, "contradictions", ("contradiction_id",))
     checks.add(table)
     assert checks.result(lambda: iter([])) == expected
 
@@ -104,7 +133,7 @@ def test_repeats_counted_elsewhere_give_the_whole_tables_result_without_hashing(
     v = Validator()
     whole = v.validate("contradictions", table)
     repeats = repeated_hashes([hashes(table["contradiction_id"])])
-    checks = ChunkedValidation(v, "contradictions", "contradiction_id", repeats)
+    checks = ChunkedValidation(v, "contradictions", ("contradiction_id",), {"contradiction_id": repeats})
     chunks = [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]
     with monkeypatch.context() as m:
         m.setattr(validate, "hashes", lambda values: pytest.fail("hashed"))
