@@ -396,8 +396,7 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
     from .stages.flag import flags_view
 
     held: tuple[list, list] = ([], [])
-    repeats = analysed.claim_id_repeats
-    checks = (ChunkedValidation(validator, "claims", ("claim_id",), None if repeats is None else {"claim_id": repeats})
+    checks = (ChunkedValidation(validator, "claims", ("claim_id",), analysed.id_repeats.get("claims"))
               if validator is not None else None)
     with contextlib.ExitStack() as stack:
         out = {name: stack.enter_context(staged.table(name)) for name in (
@@ -450,52 +449,48 @@ def contradiction_table(analysed: tables.Tables, staged: io.OutputSet, result: A
     """Stage contradictions.csv a chunk at a time (the Dask engine's finish never holds every
     contradiction), validating each chunk and counting the rows into ``result``. ``keep``: also
     return the whole table (the workbook's sheet)."""
-    from .outputs.validate import ChunkedValidation
-
-    held = []
-    checks = (ChunkedValidation(validator, "contradictions", ("contradiction_id",))
-              if validator is not None else None)
-    with staged.table(config.CONTRADICTIONS_CSV) as out:
-        for chunk in analysed.contradiction_chunks():
-            if checks:
-                with timed(result.timings, "validate"):
-                    checks.add(chunk)
-            out.write(chunk)
-            result.contradiction_count += len(chunk)
-            if keep:
-                held.append(chunk)
-    if checks:
-        with timed(result.timings, "validate"):
-            result.validation["contradictions"] = checks.result(analysed.contradiction_chunks)
-    if keep:
-        return pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
-    return None
+    table, rows = chunked_output(config.CONTRADICTIONS_CSV, "contradictions", ("contradiction_id",),
+                                 analysed.contradiction_chunks, analysed, staged, result, validator, keep)
+    result.contradiction_count += rows
+    return table
 
 
 def group_table(analysed: tables.Tables, staged: io.OutputSet, result: AuditResult,
                 validator=None, keep: bool = False) -> pd.DataFrame | None:
-    """Stage contradiction_groups.csv a chunk at a time (the Dask engine's finish never holds
-    every group: one row per claim under attack, a number that grows with the corpus),
-    validating each chunk as people read it. ``keep``: also return the whole table for people
-    (the workbook's sheet)."""
+    """Stage contradiction_groups.csv a chunk at a time as people read it (the Dask engine's
+    finish never holds every group: one row per claim under attack, a number that grows with
+    the corpus), validating each chunk. ``keep``: also return the whole table (the workbook's
+    sheet)."""
+    def chunks():
+        return map(tables.groups_for_people, analysed.group_chunks())
+
+    return chunked_output(config.CONTRADICTION_GROUPS_CSV, "contradiction_groups", tables.GROUP_IDS,
+                          chunks, analysed, staged, result, validator, keep)[0]
+
+
+def chunked_output(file: str, table: str, ids: tuple[str, ...], chunks: Callable[[], Iterator[pd.DataFrame]],
+                   analysed: tables.Tables, staged: io.OutputSet, result: AuditResult, validator=None,
+                   keep: bool = False) -> tuple[pd.DataFrame | None, int]:
+    """Stage one output ``file`` from ``chunks()`` (called again only to name an id that
+    repeats across chunks), validating each chunk as the suite ``table`` with ``ids`` unique
+    (their repeats counted where the rows are, when the engine did: ``analysed.id_repeats``).
+    Returns (the whole table when ``keep``, else None; its row count)."""
     from .outputs.validate import ChunkedValidation
 
-    held = []
-    checks = (ChunkedValidation(validator, "contradiction_groups", tables.GROUP_IDS, analysed.group_repeats)
+    held, rows = [], 0
+    checks = (ChunkedValidation(validator, table, ids, analysed.id_repeats.get(table))
               if validator is not None else None)
-    with staged.table(config.CONTRADICTION_GROUPS_CSV) as out:
-        for chunk in analysed.group_chunks():
-            people = tables.groups_for_people(chunk)
+    with staged.table(file) as out:
+        for chunk in chunks():
             if checks:
                 with timed(result.timings, "validate"):
-                    checks.add(people)
-            out.write(people)
+                    checks.add(chunk)
+            out.write(chunk)
+            rows += len(chunk)
             if keep:
-                held.append(people)
+                held.append(chunk)
     if checks:
         with timed(result.timings, "validate"):
-            result.validation["contradiction_groups"] = checks.result(
-                lambda: map(tables.groups_for_people, analysed.group_chunks()))
-    if keep:
-        return pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]
-    return None
+            result.validation[table] = checks.result(chunks)
+    whole = (pd.concat(held, ignore_index=True) if len(held) > 1 else held[0]) if keep else None
+    return whole, rows

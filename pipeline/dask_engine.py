@@ -207,14 +207,12 @@ class DatasetTables(tables.Tables):
     streamed = True
 
     def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None,
-                 claim_id_repeats: tuple[int, set[int]] | None = None,
-                 group_repeats: dict | None = None, **small):
+                 id_repeats: dict[str, dict] | None = None, **small):
         super().__init__(**small)
         self.dataset = Path(dataset)
         self.part_sources = part_sources   # per part: the source ids of its articles
         self.skip = skip or set()          # (run, row) of the contradiction rows another run holds too
-        self.claim_id_repeats = claim_id_repeats   # counted on the cluster (``claim_id_repeats_task``)
-        self.group_repeats = group_repeats         # and the groups' ids' (``groups_task``)
+        self.id_repeats = id_repeats or {}   # counted on the cluster (``claim_id_repeats_task``, ``groups_task``)
 
     groups = _read_back("contradiction groups", "group_chunks")
     contradictions = _read_back("contradictions", "contradiction_chunks")
@@ -638,9 +636,10 @@ class Distributed:
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
     memory: dict = field(default_factory=dict)
-    group_repeats: dict | None = None   # ``groups_task``: the groups' unique columns' repeats
     skip: set = field(default_factory=set)   # (run, row) of the pairs another run holds too
-    claim_id_repeats: tuple[int, set[int]] | None = None   # ``claim_id_repeats_task``
+    # table -> {id column -> repeats}: the claim ids' (``claim_id_repeats_task``) and the groups'
+    # ids' (``groups_task``), as ``Tables.id_repeats``
+    id_repeats: dict = field(default_factory=dict)
 
 
 def screen(client, raw_dir: Path, dataset: Path, batch_size: int, recursive: bool = False) -> int:
@@ -837,7 +836,8 @@ def distribute(client, raw_dir: Path, rules: RuleSet, evidence: Evidence, main: 
         repeats = client.submit(claim_id_repeats_task, str(dataset), result.parts, pure=False)
         wait([grouped, repeats])
         result.memory = worker_memory(client)   # the phase's peaks
-        (result.group_repeats, result.skip), result.claim_id_repeats = grouped.result(), repeats.result()
+        (group_ids, result.skip), claim_ids = grouped.result(), repeats.result()
+        result.id_repeats = {"claims": {"claim_id": claim_ids}, "contradiction_groups": group_ids}
     for phase, memory in phases.items():  # peaks so far, to tell which phase set them
         timings[f"dask_worker_peak_mb_{phase}"] = max(memory["workers_mb"] or [0.0])
     return result
@@ -875,8 +875,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
         articles = read_articles(dataset, result.parts)
         small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, articles)])
         out = DatasetTables(dataset, [a["source_id"].tolist() for a in articles], skip=result.skip,
-                            claim_id_repeats=result.claim_id_repeats, problems=small.problems,
-                            group_repeats=result.group_repeats,
+                            id_repeats=result.id_repeats, problems=small.problems,
                             articles=with_source_titles(small.articles, sources))
         del articles
     lifecycle.release_memory()   # what the client read for the distributed phase, before the finish

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Iterator
 
 import pandas as pd
@@ -127,11 +128,10 @@ class Tables:
     # time (the Dask engine's tables, whose rows stay in its dataset: ``claim_chunks``,
     # ``contradiction_chunks``)
     streamed = False
-    # the claim ids' repeats (``outputs.validate.repeated_hashes``) when counted where the claims
-    # are (the Dask engine's cluster); None: validation counts them from the chunks
-    claim_id_repeats = None
-    # the same for the groups' unique columns (group_id, claim_id): column -> repeats, or None
-    group_repeats = None
+    # table -> {id column -> its repeats (``outputs.validate.repeated_hashes``)}, for the tables
+    # whose ids were counted where the rows are (the Dask engine's cluster: claims, groups);
+    # a table not named here has its ids counted by validation from the chunks
+    id_repeats = MappingProxyType({})   # not a field: not a table of rows
 
     def claim_chunks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """The claims and their assertions in chunks of whole articles, in claims order: here

@@ -810,7 +810,8 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         *block_growth(r, small, articles),
         f"- The finish in the client (review, validation and writing, a chunk of "
         f"{config.FINISH_CHUNK_CLAIMS:,} claims, {config.FINISH_CHUNK_CONTRADICTIONS:,} "
-        f"contradictions or {config.FINISH_CHUNK_GROUPS:,} groups at a time; {finish * 1000:.2f} ms per article here) is not distributed: "
+        f"contradictions or {config.FINISH_CHUNK_GROUPS:,} groups at a time; "
+        f"{finish * 1000:.2f} ms per article here) is not distributed: "
         f"about {finish * articles / 3600:.1f} h per million articles, in memory set mostly by the "
         f"chunk" + (
             f": the client's peak over the whole run is {small['peak_main_mb']:.0f} MB at "
