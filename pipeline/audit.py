@@ -286,11 +286,13 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
     io.check_out_apart(out_dir, raw_dir)
     evidence = io.read_evidence(raw_dir)
     sources = io.read_sources(raw_dir)   # a malformed sources.csv stops the run here, naming the line
-    with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged:
+    with lifecycle.terminate_as_exception(), io.output_set(out_dir) as staged, \
+            contextlib.ExitStack() as closing:
         result = _audit(raw_dir, rules, evidence, sources, validate=validate, workbook=workbook,
                         decisions=decisions, workers=workers, batch_size=batch_size,
                         progress=progress, recursive=recursive, staged=staged,
-                        analyse_folder=folder_engine(engine, scheduler, staged))
+                        analyse_folder=folder_engine(engine, scheduler, staged),
+                        closing=closing, analysed_apart=engine == "dask")
         t0 = time.perf_counter()
         for name, data in result.files.items():
             staged.add(name, data)
@@ -314,14 +316,19 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
            validate: bool, workbook: bool,
            decisions: Path | None, workers: int, batch_size: int,
            progress: Callable[[int, int], None] | None, recursive: bool,
-           staged: io.OutputSet, analyse_folder: Callable[..., tables.Tables] = audit_folder) -> AuditResult:
+           staged: io.OutputSet, analyse_folder: Callable[..., tables.Tables] = audit_folder,
+           closing: contextlib.ExitStack | None = None, analysed_apart: bool = False) -> AuditResult:
     """Analyse, merge the review decisions, validate, and stage every output file: the claim
     tables (claims, assertions, flags) straight into the output set, a chunk of claims at a
     time (``claim_tables``), the others in AuditResult.files (by file name: bytes, or a writer
-    that formats a table into the staged file); raises ValidationFailed before the set commits."""
+    that formats a table into the staged file); raises ValidationFailed before the set commits.
+    ``analysed_apart``: the engine leaves the claims in a dataset, read back a chunk at a time
+    (the Dask engine): the chunks are validated in a process of their own
+    (``ValidatorProcess``, stopped by ``closing``) while this one writes them."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    make_validator = _validator(rules, timings) if validate else None
+    apart = closing if analysed_apart else None
+    make_validator = _validator(rules, timings, apart) if validate else None
     analysed = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
                               progress=progress, timings=timings, evidence=evidence,
                               recursive=recursive, sources=sources, meanwhile=make_validator)
@@ -368,17 +375,24 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
     return result
 
 
-def _validator(rules: RuleSet, timings: dict) -> Callable[[], object]:
+def _validator(rules: RuleSet, timings: dict, apart: contextlib.ExitStack | None = None) -> Callable[[], object]:
     """The audit's validator, made on the first call (importing great-expectations takes
-    seconds: the engines call this while their workers run, or the audit when it validates)."""
+    seconds: the engines call this while their workers run, or the audit when it validates).
+    ``apart``: a ``ValidatorProcess`` (stopped when the stack closes), for claims validated a
+    chunk at a time; the local engine's claims are one chunk in memory, which a process apart
+    would hold a second time."""
     from functools import cache
 
     @cache
     def made():
-        from .outputs.validate import Validator
+        from .outputs.validate import Validator, ValidatorProcess
 
         with timed(timings, "validate"):
-            return Validator(rules)
+            if apart is None:
+                return Validator(rules)
+            validator = ValidatorProcess(rules)
+            apart.callback(validator.close)
+            return validator
 
     return made
 

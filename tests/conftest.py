@@ -103,5 +103,9 @@ def stub_validator(monkeypatch):
                 return {"success": not fail, "rows": len(df),
                         "results": [FAILED_CHECK] if fail else [], "run": run}
 
+            def close(self) -> None:   # a ValidatorProcess's
+                pass
+
         monkeypatch.setattr(validate, "Validator", Stub)
+        monkeypatch.setattr(validate, "ValidatorProcess", Stub)   # the Dask engine's
     return install

@@ -130,6 +130,49 @@ class Validator:
 
 EXAMPLES = 5   # unexpected values shown per failed expectation
 
+_APART: dict = {}   # the Validator of a validator process (``ValidatorProcess``)
+
+
+def _start_apart(rules_folder: str, folder: str, parent_pid: int) -> None:
+    """A validator process's start: it exits with the audit; its Validator is made here."""
+    from .. import lifecycle
+    from ..nlp import RuleSet
+
+    lifecycle.exit_with_parent(parent_pid)
+    _APART["validator"] = Validator(RuleSet.load(rules_folder), Path(folder))
+
+
+def _validate_apart(name: str, df: pd.DataFrame) -> dict:
+    return _APART["validator"].validate(name, df)
+
+
+class ValidatorProcess:
+    """A ``Validator`` in a process of its own, for a finish that validates chunk by chunk
+    (the Dask engine's): the audit reads, formats and writes the next chunk while this process
+    validates the last one, on another core, and great-expectations (its import, context and
+    working set) never enters the audit's process. ``submit`` hands over a chunk and returns a
+    future; ``validate`` waits for the answer, as ``Validator.validate`` does. Starting it
+    returns at once: the process imports great-expectations while the audit goes on."""
+
+    def __init__(self, rules, folder: Path = config.EXPECTATIONS_DIR):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_apart,
+                                        initargs=(str(rules.folder), str(folder), os.getpid()))
+        self.pool.submit(int)   # the process starts now (a pool starts it on the first task)
+
+    def submit(self, name: str, df: pd.DataFrame):
+        """A future of ``Validator.validate(name, df)`` in the validator process."""
+        return self.pool.submit(_validate_apart, name, df)
+
+    def validate(self, name: str, df: pd.DataFrame) -> dict:
+        return self.submit(name, df).result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
 
 def hashes(values: pd.Series):
     """64-bit hashes of a column's values as text (``repeated_hashes`` compares them)."""
@@ -195,7 +238,14 @@ class ChunkedValidation:
         self.first: dict[str, pd.Series] | None = None   # the first chunk's ids, hashed when a second comes
 
     def add(self, chunk: pd.DataFrame) -> None:
-        self.checked.append(self.validator.validate(self.table, chunk))
+        """Validate a chunk; with a validator apart (``ValidatorProcess``), hand it over and
+        wait only for the chunk before it, so one chunk at a time is in the other process."""
+        submit = getattr(self.validator, "submit", None)
+        if submit is None:
+            self.checked.append(self.validator.validate(self.table, chunk))
+        else:
+            self._settle()
+            self.checked.append(submit(self.table, chunk))
         if self.repeats is not None:
             return
         if len(self.checked) == 1:
@@ -206,9 +256,14 @@ class ChunkedValidation:
                 self.ids[column].append(hashes(ids[column]))
         self.first = None
 
+    def _settle(self) -> None:
+        """The answers of chunks handed to a validator apart, waited for."""
+        self.checked = [c if isinstance(c, dict) else c.result() for c in self.checked]
+
     def result(self, chunks) -> dict:
         """The merged result; ``chunks``: a callable giving the chunks again (read only when an
         id repeats across them)."""
+        self._settle()
         if len(self.checked) < 2:
             return merge_results(self.checked)
         unique = {}

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 import pandas as pd
 
 from pipeline.outputs import validate
-from pipeline.outputs.validate import (ChunkedValidation, Validator, hashes, load_suite, merge_results,
-                                       repeated_hashes, vocabularies)
+from pipeline.outputs.validate import (ChunkedValidation, Validator, ValidatorProcess, hashes, load_suite,
+                                       merge_results, repeated_hashes, vocabularies)
 from pipeline.nlp import RuleSet
 
 
@@ -55,18 +55,28 @@ def test_a_table_validated_in_chunks_gives_the_whole_tables_result():
     assert merged == whole
 
 
-def test_chunked_validation_of_one_chunk_or_three_gives_the_whole_tables_result():
+@pytest.mark.parametrize("apart", [False, True])
+def test_chunked_validation_of_one_chunk_or_three_gives_the_whole_tables_result(apart):
+    """Also with the chunks validated in a process apart (``ValidatorProcess``: the Dask finish
+    writes the next chunk meanwhile); a fault there is raised here."""
     rows = [dict(CONTRADICTION, contradiction_id=f"x{i}") for i in range(6)]
     rows[1]["scope"] = "nowhere"
     rows[5]["contradiction_id"] = "x0"
     table = pd.DataFrame(rows)
-    v = Validator()
-    whole = v.validate("contradictions", table)
-    for chunks in ([table], [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]):
-        checks = ChunkedValidation(v, "contradictions", ("contradiction_id",))
-        for chunk in chunks:
-            checks.add(chunk)
-        assert checks.result(lambda: iter(chunks)) == whole
+    whole = Validator().validate("contradictions", table)
+    v = ValidatorProcess(RuleSet.load()) if apart else Validator()
+    try:
+        for chunks in ([table], [table.iloc[:2], table.iloc[2:4], table.iloc[4:]]):
+            checks = ChunkedValidation(v, "contradictions", ("contradiction_id",))
+            for chunk in chunks:
+                checks.add(chunk)
+            assert checks.result(lambda: iter(chunks)) == whole
+        with pytest.raises(FileNotFoundError, match="nosuchtable"):
+            v.validate("nosuchtable", table)
+    finally:
+        if apart:
+            v.close()
+    assert {"contradiction_id", "scope"} <= {r["column"] for r in whole["results"] if not r["success"]}
 
 
 GROUP = {"group_id": "g000000000001", "severity": "high", "claim_id": "c000000000001", "source_id": "s1",
