@@ -391,7 +391,7 @@ def _validator(rules: RuleSet, timings: dict, apart: contextlib.ExitStack | None
             if apart is None:
                 return Validator(rules)
             validator = ValidatorProcess(rules)
-            apart.callback(validator.close)
+            apart.callback(lambda: timings.update(validator_peak_mb=validator.close()))
             return validator
 
     return made

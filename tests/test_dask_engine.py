@@ -280,9 +280,10 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     for name in ("read_pairs", "group_claims", "contradiction_groups"):
         monkeypatch.setattr(dask_engine, name, refused)
     monkeypatch.setattr(validate, "hashes", no_claim_ids)
-    run_audit(config.RAW_DIR, dask, engine="dask", scheduler=cluster.scheduler_address, **opts)
+    result = run_audit(config.RAW_DIR, dask, engine="dask", scheduler=cluster.scheduler_address, **opts)
     assert_same(local, dask)
     assert (dask / config.VALIDATION_JSON).read_bytes() == (local / config.VALIDATION_JSON).read_bytes()
+    assert result.timings["validator_peak_mb"] > 0   # the chunks were validated in a process apart
     # every chunk's memory went back to the system once it was written (a full chunk of
     # claims, each chunk of contradictions), however often the finish read them
     assert len(released) > len(pd.read_csv(dask / config.CONTRADICTIONS_CSV)) // 10 > 0

@@ -731,19 +731,21 @@ def dask_markdown(figures: dict) -> list[str]:
              "are made, on a worker) and over the whole run (the finish reads the claims and the groups "
              "back from the dataset a chunk at a time, and merges the contradictions from the sorted "
              "runs the workers wrote: review, validation and writing hold one chunk, not every claim, "
-             "group or contradiction), and each worker process.", "",
+             "group or contradiction), each worker process, and the Dask engine's validator process "
+             "(the finish's chunks are validated there while the client writes the next).", "",
              "| articles | engine | wall s | articles/s | screen s | families s | contradict s | merge s | "
              "validate s | write s | client MB (distributed phase) | client MB (whole run) | "
-             "per worker MB | claims | contradictions | load at start |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "per worker MB | validator MB | claims | contradictions | load at start |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in d["runs"]:
         t = r["timings"]
         dist = f"{r['client_distributed_mb']:.0f}" if r["engine"] == "dask" else "-"
+        apart = f"{t['validator_peak_mb']:.0f}" if t.get("validator_peak_mb") else "-"
         lines.append(
             f"| {r['articles']:,} | {r['engine']} | {r['wall']:.1f} | {r['articles'] / r['wall']:.1f} | "
             f"{t.get('dask_screen', 0):.1f} | {t.get('families', 0):.1f} | {t.get('contradict', 0):.1f} | "
             f"{t.get('merge', 0):.1f} | {t.get('validate', 0):.1f} | {t.get('write', 0):.1f} | {dist} | "
-            f"{r['peak_main_mb']:.0f} | {r['peak_worker_mb']:.0f} | {r['claims']:,} | "
+            f"{r['peak_main_mb']:.0f} | {r['peak_worker_mb']:.0f} | {apart} | {r['claims']:,} | "
             f"{r['contradictions']:,} | {r.get('load', '')} |")
     for r in d["runs"]:
         t = r["timings"]

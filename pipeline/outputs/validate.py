@@ -146,6 +146,12 @@ def _validate_apart(name: str, df: pd.DataFrame) -> dict:
     return _APART["validator"].validate(name, df)
 
 
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class ValidatorProcess:
     """A ``Validator`` in a process of its own, for a finish that validates chunk by chunk
     (the Dask engine's): the audit reads, formats and writes the next chunk while this process
@@ -170,8 +176,14 @@ class ValidatorProcess:
     def validate(self, name: str, df: pd.DataFrame) -> dict:
         return self.submit(name, df).result()
 
-    def close(self) -> None:
+    def close(self) -> float | None:
+        """Stop the process; returns its peak memory in MB (None when it died)."""
+        try:
+            peak = self.pool.submit(_peak_mb).result()
+        except Exception:   # a broken pool: its fault was raised where a result was awaited
+            peak = None
         self.pool.shutdown(wait=True, cancel_futures=True)
+        return peak
 
 
 def hashes(values: pd.Series):
