@@ -344,6 +344,7 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
     held = claim_tables(analysed, status, rules, staged, result, validator, keep=workbook)
     contradictions = contradiction_table(analysed, staged, result, validator, keep=workbook)
     groups = group_table(analysed, staged, result, validator, keep=workbook)
+    chunked_output(config.ARTICLES_CSV, "articles", (), analysed.article_chunks, analysed, staged, result)
     result.validation = dict(sorted(result.validation.items()))
     timings["write"] = time.perf_counter() - t0 - (timings.get("validate", 0.0) - before)
     if validate:
@@ -354,7 +355,6 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
             raise ValidationFailed("validation failed, tables not written (the previous outputs "
                                    "are unchanged):\n  " + "\n  ".join(failed))
     files = {
-        config.ARTICLES_CSV: io.people_csv(analysed.articles),
         config.PROBLEMS_CSV: io.people_csv(problems),
         config.EVIDENCE_CSV: io.people_csv(evidence),
         config.REVIEW_STATUS_CSV: io.people_csv(status),

@@ -104,6 +104,7 @@ DATASET_FOLDERS = (*DATASET_TABLES, DATASET_CONTRADICTIONS, DATASET_FILES, DATAS
 FINISH_CHUNK_CLAIMS = 50_000  # claims the Dask engine's finish holds at once (whole articles)
 FINISH_CHUNK_CONTRADICTIONS = 10_000  # contradictions it holds at once (rows several times a claim's; 20,000 grew with the runs merged)
 FINISH_CHUNK_GROUPS = 10_000  # contradiction groups it holds at once (and the row groups of dataset/groups)
+FINISH_CHUNK_ARTICLES = 10_000  # articles it holds at once (articles.csv, a row per article)
 MERGE_FANIN = 64            # sorted contradiction runs the finish merges at once (more: merged in passes)
 SCREEN_CHUNK_ARTICLES = 2000  # files read and hashed per task when looking for duplicates
 # Dask settings of the LocalCluster the engine starts (docs/dask.md gives them for a cluster of

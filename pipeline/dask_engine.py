@@ -207,15 +207,17 @@ class DatasetTables(tables.Tables):
     streamed = True
 
     def __init__(self, dataset: Path, part_sources: list[list[str]], skip: set | None = None,
-                 id_repeats: dict[str, dict] | None = None, **small):
+                 id_repeats: dict[str, dict] | None = None, sources: pd.DataFrame | None = None, **small):
         super().__init__(**small)
         self.dataset = Path(dataset)
         self.part_sources = part_sources   # per part: the source ids of its articles
         self.skip = skip or set()          # (run, row) of the contradiction rows another run holds too
         self.id_repeats = id_repeats or {}   # counted on the cluster (``claim_id_repeats_task``, ``groups_task``)
+        self.sources = sources             # sources.csv, whose titles outrank the pages' own
 
     groups = _read_back("contradiction groups", "group_chunks")
     contradictions = _read_back("contradictions", "contradiction_chunks")
+    articles = _read_back("articles", "article_chunks")
 
     def group_chunks(self, size: int | None = None):
         """The contradiction groups in chunks of ``size`` rows, in the table's order (the one
@@ -243,37 +245,64 @@ class DatasetTables(tables.Tables):
                 out.append([p, sid, sid])
         return [tuple(r) for r in out]
 
-    def claim_chunks(self, size: int | None = None):
-        """The claims and assertions of the dataset in chunks of about ``size`` claims (whole
-        articles), in claims order. A part is read when its first run comes and dropped after
-        its last: one or two parts at a time when file names sort as their source ids. Once a
-        chunk is written (the caller asks for the next), its memory goes back to the system
-        (``lifecycle.release_memory``)."""
-        size = size or config.FINISH_CHUNK_CLAIMS
+    def _in_runs(self, load: Callable[[int], object]):
+        """(``load(part)``, first source id, last source id) for each run of ``runs``, in claims
+        order. A part is loaded when its first run comes and dropped after its last: one or
+        two parts at a time when file names sort as their source ids."""
         runs = self.runs()
         last = {p: i for i, (p, _, _) in enumerate(runs)}
-        loaded: dict[int, tuple] = {}
+        loaded: dict[int, object] = {}
+        for i, (p, first, final) in enumerate(runs):
+            if p not in loaded:
+                loaded[p] = load(p)
+            yield loaded[p], first, final
+            if last[p] == i:
+                del loaded[p]
+
+    def claim_chunks(self, size: int | None = None):
+        """The claims and assertions of the dataset in chunks of about ``size`` claims (whole
+        articles), in claims order (``_in_runs``). Once a chunk is written (the caller asks
+        for the next), its memory goes back to the system (``lifecycle.release_memory``)."""
+        size = size or config.FINISH_CHUNK_CLAIMS
         claims: list[pd.DataFrame] = []
         assertions: list[pd.DataFrame] = []
         held = 0
-        for i, (p, first, final) in enumerate(runs):
-            if p not in loaded:
-                loaded[p] = self._part(p)
-            c, a, a_row = loaded[p]
+        for (c, a, a_row), first, final in self._in_runs(self._part):
             lo = int(c["source_id"].searchsorted(first, side="left"))
             hi = int(c["source_id"].searchsorted(final, side="right"))
             claims.append(c.iloc[lo:hi])
             assertions.append(a.iloc[a_row.searchsorted(lo, side="left"):a_row.searchsorted(hi, side="left")])
             held += hi - lo
-            if last[p] == i:
-                del loaded[p]
             if held >= size:
                 yield _joined(claims), _joined(assertions)
                 claims, assertions, held = [], [], 0
                 lifecycle.release_memory()   # the chunk is written: its memory back to the system
-        if claims or not runs:
+        if claims or not any(self.part_sources):
             yield (_joined(claims) if claims else read_part_table_empty("claims"),
                    _joined(assertions) if assertions else read_part_table_empty("assertions"))
+
+    def article_chunks(self, size: int | None = None):
+        """The articles in chunks of ``size``, in source id order (the local engine's), titled
+        from sources.csv: the client keeps no row per article for articles.csv."""
+        size = size or config.FINISH_CHUNK_ARTICLES
+        held: list[pd.DataFrame] = []
+        count = 0
+        for a, first, final in self._in_runs(self._articles):
+            rows = a.iloc[int(a["source_id"].searchsorted(first, side="left")):
+                          int(a["source_id"].searchsorted(final, side="right"))]
+            held.append(rows)
+            count += len(rows)
+            if count >= size:
+                yield with_source_titles(_joined(held), self.sources)
+                held, count = [], 0
+        if held or not any(self.part_sources):
+            yield with_source_titles(_joined(held) if held else read_part_table_empty(config.DATASET_ARTICLES),
+                                     self.sources)
+
+    def _articles(self, part: int) -> pd.DataFrame:
+        """One part's articles, sorted by source id."""
+        a = io.read_parquet(part_path(self.dataset, config.DATASET_ARTICLES, part))
+        return a.sort_values("source_id", kind="stable").reset_index(drop=True)
 
     def _part(self, part: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         """One part's claims (sorted as the stages sort them) and assertions in claims order,
@@ -629,9 +658,9 @@ def connect(scheduler: str | None, workers: int):
 class Distributed:
     """What the distributed phase leaves besides the dataset: its part count, the problems of
     each part, the peak memory per process, the pairs the finish skips and the repeats of the
-    claim ids and of the groups' ids. The articles stay in the dataset until the finish reads
-    them (``read_articles``), the groups until it reads them a chunk at a time
-    (``DatasetTables.group_chunks``); the pairs never leave the cluster."""
+    claim ids and of the groups' ids. The articles and the groups stay in the dataset until
+    the finish reads them a chunk at a time (``DatasetTables.article_chunks``,
+    ``DatasetTables.group_chunks``); the pairs never leave the cluster."""
 
     parts: int
     problems: list[pd.DataFrame] = field(default_factory=list)
@@ -773,9 +802,10 @@ def claim_id_repeats_task(dataset: str, parts: int) -> tuple[int, set[int]]:
                             for p in range(parts)])
 
 
-def read_articles(dataset: Path, parts: int) -> list[pd.DataFrame]:
-    """Each part's articles table, in part order."""
-    return [io.read_parquet(part_path(dataset, config.DATASET_ARTICLES, p)) for p in range(parts)]
+def part_sources(dataset: Path, parts: int) -> list[list[str]]:
+    """The source ids of each part's articles, in part order (``DatasetTables.runs``)."""
+    return [io.read_parquet(part_path(dataset, config.DATASET_ARTICLES, p), columns=["source_id"])["source_id"].tolist()
+            for p in range(parts)]
 
 
 def worker_memory(client) -> dict:
@@ -871,13 +901,10 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
     timings["dask_close"] = time.perf_counter() - closing
     timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
-    with timed(timings, "merge"):   # the small tables as the local engine merges them
-        articles = read_articles(dataset, result.parts)
-        small = merge([tables.Tables(problems=p, articles=a) for p, a in zip(result.problems, articles)])
-        out = DatasetTables(dataset, [a["source_id"].tolist() for a in articles], skip=result.skip,
-                            id_repeats=result.id_repeats, problems=small.problems,
-                            articles=with_source_titles(small.articles, sources))
-        del articles
+    with timed(timings, "merge"):   # the problems as the local engine merges them
+        small = merge([tables.Tables(problems=p) for p in result.problems])
+        out = DatasetTables(dataset, part_sources(dataset, result.parts), skip=result.skip,
+                            id_repeats=result.id_repeats, sources=sources, problems=small.problems)
     lifecycle.release_memory()   # what the client read for the distributed phase, before the finish
     return out
 

@@ -146,6 +146,10 @@ class Tables:
         """The contradiction groups in chunks, in the table's order: here one chunk, the table."""
         yield self.groups
 
+    def article_chunks(self) -> Iterator[pd.DataFrame]:
+        """The articles in chunks, in the table's order: here one chunk, the table."""
+        yield self.articles
+
     @classmethod
     def concat(cls, parts: list["Tables"]) -> "Tables":
         """The tables of several batches as one (row order: batch order)."""

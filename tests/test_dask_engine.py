@@ -246,9 +246,9 @@ def test_a_pair_found_in_several_blocks_is_written_once(cluster, tmp_path):
 def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkeypatch):
     """The contradiction groups are made on a worker (and kept in the dataset) and the claim ids'
     and the groups' ids' repeats counted there: the finish (this process, here with chunks of
-    5 claims and 3 groups) never reads the pairs, holds more than a chunk of groups nor hashes
-    a claim id, gives each chunk's memory back once it is written, and every table, the
-    validation summary included, is the local engine's."""
+    5 claims, 3 groups and 2 articles) never reads the pairs, holds more than a chunk of groups
+    or articles nor hashes a claim id, gives each chunk's memory back once it is written, and
+    every table, the validation summary included, is the local engine's."""
     from pipeline import lifecycle, tables
     from pipeline.outputs import validate
 
@@ -267,7 +267,15 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     monkeypatch.setattr(config, "FINISH_CHUNK_CLAIMS", 5)
     monkeypatch.setattr(config, "FINISH_CHUNK_CONTRADICTIONS", 10)
     monkeypatch.setattr(config, "FINISH_CHUNK_GROUPS", 3)
-    shown_groups = []
+    monkeypatch.setattr(config, "FINISH_CHUNK_ARTICLES", 2)
+    shown_groups, titled = [], []
+
+    def with_source_titles(articles, sources):
+        titled.append(len(articles))
+        return titles(articles, sources)
+
+    titles = dask_engine.with_source_titles
+    monkeypatch.setattr(dask_engine, "with_source_titles", with_source_titles)
 
     def groups_for_people(groups):
         shown_groups.append(len(groups))
@@ -289,6 +297,8 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     assert len(released) > len(pd.read_csv(dask / config.CONTRADICTIONS_CSV)) // 10 > 0
     groups = pd.read_csv(dask / config.CONTRADICTION_GROUPS_CSV)
     assert len(groups) > 3 and max(shown_groups) == 3 and sum(shown_groups) == len(groups)
+    # the articles too: read back and written two at a time, none kept
+    assert max(titled) == 2 and sum(titled) == len(pd.read_csv(dask / config.ARTICLES_CSV)) > 2
     kept = io.read_parquet(dask / config.DATASET_DIR / config.DATASET_GROUPS / "part-00000.parquet")
     assert list(kept["group_id"]) == list(groups["group_id"])
 
