@@ -439,6 +439,9 @@ def claim_tables(analysed: tables.Tables, status: pd.DataFrame, rules: RuleSet, 
                 held[1].append(flags)
             if not analysed.streamed:
                 result.tables.claims = claims
+            # the chunk's tables go before the next is read: the writer and the validator hold
+            # what they still need
+            del claims, assertions, flags, people
         if written is not None:
             written.result()   # raises what the writer raised (a full disk: OutputError)
     if checks:

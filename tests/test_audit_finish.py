@@ -81,3 +81,25 @@ def test_a_contradiction_id_repeated_across_chunks_fails_validation_naming_it(ru
               finish(chunked, rules, tmp_path / "out").validation["contradictions"]["results"]}
     hit = unique[("expect_column_values_to_be_unique", "contradiction_id")]
     assert not hit["success"] and hit["unexpected_count"] == 2 and hit["examples"] == [first, first]
+
+
+def test_each_chunk_of_claims_is_let_go_before_the_next_is_read(rules, nlp, tmp_path):
+    """The finish holds one chunk of claims: when it asks for the next chunk, no claims table of
+    the last one (as reviewed, with its review columns) is still alive."""
+    import gc
+
+    import pandas as pd
+
+    class Watched(InChunks):
+        def claim_chunks(self):
+            for chunk in super().claim_chunks():
+                gc.collect()
+                alive.append(sum(1 for o in gc.get_objects() if isinstance(o, pd.DataFrame)
+                                 and set(tables.REVIEW) <= set(o.columns) and "assertions" not in o.columns))
+                yield chunk
+
+    alive: list[int] = []
+    whole = analyse(raw_frame(ARTICLES), rules, nlp=nlp)
+    finish(Watched(claims=whole.claims, assertions=whole.assertions, contradictions=whole.contradictions),
+           rules, tmp_path / "out")
+    assert alive == [0, 0, 0]
