@@ -292,7 +292,7 @@ def run_audit(raw_dir: Path, out_dir: Path, *, rules_dir: Path = config.RULES_DI
                         decisions=decisions, workers=workers, batch_size=batch_size,
                         progress=progress, recursive=recursive, staged=staged,
                         analyse_folder=folder_engine(engine, scheduler, staged),
-                        closing=closing, analysed_apart=engine == "dask")
+                        validate_apart=closing if engine == "dask" else None)
         t0 = time.perf_counter()
         for name, data in result.files.items():
             staged.add(name, data)
@@ -317,18 +317,17 @@ def _audit(raw_dir: Path, rules: RuleSet, evidence: pd.DataFrame, sources: pd.Da
            decisions: Path | None, workers: int, batch_size: int,
            progress: Callable[[int, int], None] | None, recursive: bool,
            staged: io.OutputSet, analyse_folder: Callable[..., tables.Tables] = audit_folder,
-           closing: contextlib.ExitStack | None = None, analysed_apart: bool = False) -> AuditResult:
+           validate_apart: contextlib.ExitStack | None = None) -> AuditResult:
     """Analyse, merge the review decisions, validate, and stage every output file: the claim
     tables (claims, assertions, flags) straight into the output set, a chunk of claims at a
     time (``claim_tables``), the others in AuditResult.files (by file name: bytes, or a writer
     that formats a table into the staged file); raises ValidationFailed before the set commits.
-    ``analysed_apart``: the engine leaves the claims in a dataset, read back a chunk at a time
-    (the Dask engine): the chunks are validated in a process of their own
-    (``ValidatorProcess``, stopped by ``closing``) while this one writes them."""
+    ``validate_apart``: given when the engine leaves the claims in a dataset, read back a chunk
+    at a time (the Dask engine): the chunks are validated in a process of their own
+    (``ValidatorProcess``, stopped when this stack closes) while this one writes them."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    apart = closing if analysed_apart else None
-    make_validator = _validator(rules, timings, apart) if validate else None
+    make_validator = _validator(rules, timings, validate_apart) if validate else None
     analysed = analyse_folder(raw_dir, rules, workers=workers, batch_size=batch_size,
                               progress=progress, timings=timings, evidence=evidence,
                               recursive=recursive, sources=sources, meanwhile=make_validator)

@@ -268,8 +268,7 @@ class DatasetTables(tables.Tables):
         assertions: list[pd.DataFrame] = []
         held = 0
         for (c, a, a_row), first, final in self._in_runs(self._part):
-            lo = int(c["source_id"].searchsorted(first, side="left"))
-            hi = int(c["source_id"].searchsorted(final, side="right"))
+            lo, hi = _source_range(c, first, final)
             claims.append(c.iloc[lo:hi])
             assertions.append(a.iloc[a_row.searchsorted(lo, side="left"):a_row.searchsorted(hi, side="left")])
             held += hi - lo
@@ -288,8 +287,7 @@ class DatasetTables(tables.Tables):
         held: list[pd.DataFrame] = []
         count = 0
         for a, first, final in self._in_runs(self._articles):
-            rows = a.iloc[int(a["source_id"].searchsorted(first, side="left")):
-                          int(a["source_id"].searchsorted(final, side="right"))]
+            rows = a.iloc[slice(*_source_range(a, first, final))]
             held.append(rows)
             count += len(rows)
             if count >= size:
@@ -312,6 +310,12 @@ class DatasetTables(tables.Tables):
         row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
+
+
+def _source_range(df: pd.DataFrame, first: str, final: str) -> tuple[int, int]:
+    """The rows [lo, hi) of a table sorted by source id whose source ids are first..final."""
+    ids = df["source_id"]
+    return int(ids.searchsorted(first, side="left")), int(ids.searchsorted(final, side="right"))
 
 
 def sorted_runs(dataset: Path) -> list[tuple[int, Path]]:

@@ -724,7 +724,7 @@ def dask_markdown(figures: dict) -> list[str]:
     d = figures.get("dask")
     if not d:
         return []
-    runs = {key: _typical(d["runs"], *key) for key in {(r["articles"], r["engine"]) for r in d["runs"]}}
+    runs = {key: _typical(d["runs"], *key) for key in dict.fromkeys((r["articles"], r["engine"]) for r in d["runs"])}
     lines = [DASK_SECTION, "",
              f"`audit --engine dask` on a LocalCluster of {DASK_WORKERS} worker processes against the "
              f"local engine with `--workers {DASK_WORKERS}` (validation on, report and workbook off; "
@@ -831,8 +831,8 @@ def scale_model(r: dict, small: dict | None = None, workers=(2, 16, 64, 256),
         f"chunk" + (
             f": the client's peak over the whole run is {small['peak_main_mb']:.0f} MB at "
             f"{small['articles']:,} articles and {r['peak_main_mb']:.0f} MB at {r['articles']:,} "
-            f"(the finish's, above the distributed phase's). What it holds that grows is a row per "
-            f"article (articles.csv, and which part holds it); linearly, about {client_mb:,.0f} MB "
+            f"(the finish's, above the distributed phase's). What it holds that grows is each "
+            f"article's source id (which part holds it); linearly, about {client_mb:,.0f} MB "
             f"more per million articles." if small else "."),
     ]
 

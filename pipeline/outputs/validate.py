@@ -246,6 +246,7 @@ class ChunkedValidation:
         self.validator, self.table, self.id_columns = validator, table, tuple(id_columns)
         self.repeats = repeats
         self.checked: list[dict] = []
+        self.pending = None   # the future of the last chunk handed to a validator apart
         self.ids: dict[str, list] = {c: [] for c in self.id_columns}
         self.first: dict[str, pd.Series] | None = None   # the first chunk's ids, hashed when a second comes
 
@@ -253,14 +254,14 @@ class ChunkedValidation:
         """Validate a chunk; with a validator apart (``ValidatorProcess``), hand it over and
         wait only for the chunk before it, so one chunk at a time is in the other process."""
         submit = getattr(self.validator, "submit", None)
+        self._settle()
         if submit is None:
             self.checked.append(self.validator.validate(self.table, chunk))
         else:
-            self._settle()
-            self.checked.append(submit(self.table, chunk))
+            self.pending = submit(self.table, chunk)
         if self.repeats is not None:
             return
-        if len(self.checked) == 1:
+        if len(self.checked) + (self.pending is not None) == 1:
             self.first = {column: chunk[column] for column in self.id_columns}
             return
         for ids in ([self.first] if self.first is not None else []) + [chunk]:
@@ -269,8 +270,10 @@ class ChunkedValidation:
         self.first = None
 
     def _settle(self) -> None:
-        """The answers of chunks handed to a validator apart, waited for."""
-        self.checked = [c if isinstance(c, dict) else c.result() for c in self.checked]
+        """The answer of the chunk handed to a validator apart, waited for."""
+        if self.pending is not None:
+            self.checked.append(self.pending.result())
+            self.pending = None
 
     def result(self, chunks) -> dict:
         """The merged result; ``chunks``: a callable giving the chunks again (read only when an
