@@ -260,22 +260,28 @@ class DatasetTables(tables.Tables):
                 del loaded[p]
 
     def claim_chunks(self, size: int | None = None):
-        """The claims and assertions of the dataset in chunks of about ``size`` claims (whole
-        articles), in claims order (``_in_runs``). Once a chunk is written (the caller asks
-        for the next), its memory goes back to the system (``lifecycle.release_memory``)."""
+        """The claims and assertions of the dataset in chunks of ``size`` claims, in claims
+        order (``_in_runs``). A chunk ends at the end of the article that reaches ``size``, so
+        every chunk but the last holds ``size`` claims and less than one article more, however
+        the parts fall: the finish's memory is one chunk's, whichever chunk. Once a chunk is
+        written (the caller asks for the next), its memory goes back to the system
+        (``lifecycle.release_memory``)."""
         size = size or config.FINISH_CHUNK_CLAIMS
         claims: list[pd.DataFrame] = []
         assertions: list[pd.DataFrame] = []
         held = 0
         for (c, a, a_row), first, final in self._in_runs(self._part):
             lo, hi = _source_range(c, first, final)
-            claims.append(c.iloc[lo:hi])
-            assertions.append(a.iloc[a_row.searchsorted(lo, side="left"):a_row.searchsorted(hi, side="left")])
-            held += hi - lo
-            if held >= size:
-                yield _joined(claims), _joined(assertions)
-                claims, assertions, held = [], [], 0
-                lifecycle.release_memory()   # the chunk is written: its memory back to the system
+            while lo < hi:
+                cut = hi if held + hi - lo < size else _article_end(c, lo + size - held - 1)
+                claims.append(c.iloc[lo:cut])
+                assertions.append(a.iloc[a_row.searchsorted(lo, side="left"):a_row.searchsorted(cut, side="left")])
+                held += cut - lo
+                lo = cut
+                if held >= size:
+                    yield _joined(claims), _joined(assertions)
+                    claims, assertions, held = [], [], 0
+                    lifecycle.release_memory()   # the chunk is written: its memory back to the system
         if claims or not any(self.part_sources):
             yield (_joined(claims) if claims else read_part_table_empty("claims"),
                    _joined(assertions) if assertions else read_part_table_empty("assertions"))
@@ -310,6 +316,12 @@ class DatasetTables(tables.Tables):
         row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
+
+
+def _article_end(df: pd.DataFrame, row: int) -> int:
+    """The row after the last one of the article of ``row``, in a table sorted by source id."""
+    ids = df["source_id"]
+    return int(ids.searchsorted(ids.iat[row], side="right"))
 
 
 def _source_range(df: pd.DataFrame, first: str, final: str) -> tuple[int, int]:

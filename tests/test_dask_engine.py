@@ -303,6 +303,31 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     assert list(kept["group_id"]) == list(groups["group_id"])
 
 
+def test_a_chunk_of_claims_ends_at_the_article_that_reaches_its_size(tmp_path):
+    """The finish's chunks hold ``size`` claims and less than one article more, wherever the
+    parts and their runs end (a run of several articles is cut between two of them): every
+    claim once, in claims order, each with its own assertions."""
+    counts = {"a": 3, "b": 2, "c": 4, "d": 5, "e": 1, "f": 6}
+    parts = [["a", "c"], ["b", "d", "e"], ["f"]]
+    for name in ("claims", "assertions"):
+        (tmp_path / name).mkdir()
+    for p, sids in enumerate(parts):
+        ids = [f"{s}{i}" for s in sids for i in range(counts[s])]
+        pd.DataFrame({"claim_id": ids, "source_id": [i[0] for i in ids]}).to_parquet(
+            dask_engine.part_path(tmp_path, "claims", p))
+        pd.DataFrame({"claim_id": [i for i in reversed(ids) for _ in range(2)]}).to_parquet(
+            dask_engine.part_path(tmp_path, "assertions", p))
+    chunks = list(dask_engine.DatasetTables(tmp_path, parts).claim_chunks(4))
+    for claims, _ in chunks[:-1]:
+        last = claims["source_id"].iloc[-1]
+        assert len(claims[claims["source_id"] != last]) < 4 <= len(claims)
+    assert [list(c["source_id"].drop_duplicates()) for c, _ in chunks] == [["a", "b"], ["c"], ["d"], ["e", "f"]]
+    every = pd.concat([c for c, _ in chunks])["claim_id"].tolist()
+    assert every == [f"{s}{i}" for s in sorted(counts) for i in range(counts[s])]
+    for claims, assertions in chunks:
+        assert sorted(assertions["claim_id"]) == sorted(claims["claim_id"].tolist() * 2)
+
+
 def test_claim_ids_repeated_across_parts_are_counted_as_on_the_whole_column(tmp_path):
     """Counted on a worker from the parts' id hashes, the repeats are those of the whole
     column: every row of a repeated id (one thrice across three parts is three rows)."""
