@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline import config, dask_engine, io, tables
@@ -301,6 +303,22 @@ def test_the_client_holds_no_pair_and_no_claim_id_hash(cluster, tmp_path, monkey
     assert max(titled) == 2 and sum(titled) == len(pd.read_csv(dask / config.ARTICLES_CSV)) > 2
     kept = io.read_parquet(dask / config.DATASET_DIR / config.DATASET_GROUPS / "part-00000.parquet")
     assert list(kept["group_id"]) == list(groups["group_id"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.one_of(st.sampled_from(["", "a", "b c", "a\x1fb", "é"]),
+                                                     st.text(max_size=3)), max_size=4)), max_size=12),
+       st.integers(0, 3))
+def test_list_columns_read_back_as_the_tuples_written(lists, offset):
+    """A dataset's list column read back: each row the tuple of its items, () for an empty or
+    missing list, whatever the items (the separator that joins them, empty ones), also for a
+    slice of an array (offsets not starting at 0); equal lists share one tuple."""
+    import pyarrow as pa
+
+    values = pa.array([None] * offset + lists, type=pa.list_(pa.string())).slice(offset)
+    got = dask_engine._tuples(values)
+    assert got == [tuple(v) if v else () for v in lists]
+    assert len({id(t) for t in got}) == len(set(got)) or any("\x1f" in i for v in lists if v for i in v)
 
 
 def test_a_chunk_of_claims_ends_at_the_article_that_reaches_its_size(tmp_path):
