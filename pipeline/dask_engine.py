@@ -333,7 +333,7 @@ class DatasetTables(tables.Tables):
         with each assertion's claim row (to cut both at the same articles)."""
         c = read_part_table(part_path(self.dataset, "claims", part))
         a = read_part_table(part_path(self.dataset, "assertions", part))
-        row = a["claim_id"].map(dict(zip(c["claim_id"], range(len(c)))))
+        row = a["claim_id"].map(dict(zip(c["claim_id"].tolist(), range(len(c)))))   # tolist: not one Arrow scalar a claim
         order = row.sort_values(kind="stable").index
         return c, a.loc[order].reset_index(drop=True), row.loc[order].reset_index(drop=True)
 
@@ -541,7 +541,8 @@ def block_keys(asserted: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     universal = rules.aspects.universal()
     general = about_no_treatment(asserted["treatment"])
     keys, keep = [], []
-    for i, (aspect, treatment, gen) in enumerate(zip(asserted["aspect"], asserted["treatment"], general)):
+    for i, (aspect, treatment, gen) in enumerate(zip(asserted["aspect"].tolist(), asserted["treatment"].tolist(),
+                                                     general.tolist())):
         if aspect in universal or rules.aspects.by_qualifier(aspect):
             keys.append([f"{aspect}\x1f*"])
         elif gen:
@@ -571,7 +572,7 @@ def _subtypes_of(rows: pd.DataFrame) -> dict[tuple, frozenset]:
     import json
 
     out = {}
-    for sid, text in set(zip(rows["source_id"], rows["subtypes"])):
+    for sid, text in set(zip(rows["source_id"].tolist(), rows["subtypes"].tolist())):
         for treatment, names in json.loads(text or "{}").items():
             out[(sid, treatment)] = frozenset(names)
     return out
