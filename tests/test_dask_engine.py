@@ -321,6 +321,26 @@ def test_list_columns_read_back_as_the_tuples_written(lists, offset):
     assert len({id(t) for t in got}) == len(set(got)) or any("\x1f" in i for v in lists if v for i in v)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="ab.-_\u00e9z", min_size=1, max_size=4), max_size=6), max_size=5))
+def test_runs_take_the_articles_of_the_parts_in_source_id_order(parts):
+    """The finish's runs: (part, first, last source id) of each stretch of consecutive source
+    ids (in sorted order, as str sorts them: by code point) held by one part; every id of
+    every part once. Source ids are unique, so each is put in one part here."""
+    seen, unique = set(), []
+    for ids in parts:
+        unique.append([i for i in ids if not (i in seen or seen.add(i))])
+    runs = dask_engine.DatasetTables(Path("unused"), unique).runs()
+    owner = sorted((sid, p) for p, ids in enumerate(unique) for sid in ids)
+    expected: list[list] = []
+    for sid, p in owner:
+        if expected and expected[-1][0] == p:
+            expected[-1][2] = sid
+        else:
+            expected.append([p, sid, sid])
+    assert runs == [tuple(r) for r in expected]
+
+
 def test_a_chunk_of_claims_ends_at_the_article_that_reaches_its_size(tmp_path):
     """The finish's chunks hold ``size`` claims and less than one article more, wherever the
     parts and their runs end (a run of several articles is cut between two of them): every
