@@ -189,10 +189,11 @@ def _tuples(values) -> list[tuple]:
     import pyarrow.compute as pc
 
     items = values.flatten()
-    if items.null_count or (len(items) and pc.any(pc.match_substring(items, _JOIN)).as_py()):
+    if not (pa.types.is_string(items.type) or pa.types.is_large_string(items.type)) or items.null_count \
+            or (len(items) and pc.any(pc.match_substring(items, _JOIN)).as_py()):
         return _tuples_by_offsets(values)
     keys = pc.if_else(pc.greater(pc.fill_null(pc.list_value_length(values), 0), 0),
-                      pc.binary_join(values, _JOIN), pa.scalar(None, pa.string()))
+                      pc.binary_join(values, pa.scalar(_JOIN, items.type)), pa.scalar(None, items.type))
     encoded = keys.dictionary_encode()
     distinct = [tuple(k.split(_JOIN)) for k in encoded.dictionary.to_pylist()] + [()]
     return [distinct[i] for i in pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).tolist()]
