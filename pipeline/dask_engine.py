@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -647,11 +646,6 @@ def contradiction_run(rows: pd.DataFrame, rules_folder: str, dataset: str,
     return pd.DataFrame({"run": [part], "rows": [len(run)]})
 
 
-def peak_mb() -> float:
-    """Peak resident memory of this process in MB (Linux ru_maxrss is in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 # --- the client side ---------------------------------------------------------------------------
 
 class EngineError(RuntimeError):
@@ -864,8 +858,8 @@ def part_sources(dataset: Path, parts: int) -> list:
 def worker_memory(client) -> dict:
     """Peak resident MB of this process (the client, and the scheduler of a LocalCluster) and of
     every worker process."""
-    workers = client.run(peak_mb)
-    return {"client_mb": peak_mb(), "workers_mb": sorted(workers.values(), reverse=True)}
+    workers = client.run(lifecycle.peak_mb)
+    return {"client_mb": lifecycle.peak_mb(), "workers_mb": sorted(workers.values(), reverse=True)}
 
 
 def check_cluster(client, paths: list[Path]) -> None:
@@ -952,7 +946,7 @@ def audit_folder_dask(raw_dir: Path, rules: RuleSet, *, dataset: Path, workers: 
                             progress, timings, recursive, meanwhile, evidence)
         closing = time.perf_counter()
     timings["dask_close"] = time.perf_counter() - closing
-    timings["dask_client_peak_mb"] = result.memory.get("client_mb", peak_mb())
+    timings["dask_client_peak_mb"] = result.memory.get("client_mb", lifecycle.peak_mb())
     timings["dask_worker_peak_mb"] = max(result.memory.get("workers_mb") or [0.0])
     with timed(timings, "merge"):   # the problems as the local engine merges them
         small = merge([tables.Tables(problems=p) for p in result.problems])

@@ -14,6 +14,9 @@ tables so far) out of Python's later full collections, which would walk it every
 and its pipeline live as long as the process. ``quiet_exit`` keeps a command that has written
 everything (``check``, ``audit``) from collecting once more as the interpreter exits.
 
+``peak_mb`` is a process's peak resident memory (the audit's, a Dask worker's, the validator
+process's), for the timings and the bench.
+
 ``release_memory`` gives the memory a finished chunk freed back to the operating system (the
 Dask engine's finish reads its tables a chunk at a time).
 
@@ -152,6 +155,22 @@ def _libc():
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
         return None
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB: Linux's VmHWM, its own since it started.
+    (``ru_maxrss`` keeps the peak of the process it was forked from: a spawned validator or
+    worker would report at least its parent's memory. Elsewhere it is the fallback, in KB.)"""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def release_memory() -> None:

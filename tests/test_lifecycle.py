@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,24 @@ def test_release_memory_hands_the_freed_heap_back_to_the_system():
     lifecycle.release_memory()
     assert held - _resident_mb() > 100   # of the 190 MB freed
     assert last.sum() == 12_000          # the live block is untouched
+
+
+def test_peak_mb_is_the_process_peak_and_keeps_it():
+    """The peak resident memory a process reached: 64 MB made and touched raise it by about
+    that, and it stays there once they are freed (the validator process reports it at close).
+    In a fresh process: this one's peak may be anything, set by earlier tests; and not the
+    peak of the process it was started from, as ru_maxrss would give."""
+    import subprocess
+    import sys
+
+    script = ("from pipeline.lifecycle import peak_mb\n"
+              "before = peak_mb()\n"
+              "block = bytearray(64 * 2**20)\n"
+              "block[::4096] = b'x' * len(block[::4096])\n"
+              "during = peak_mb()\n"
+              "del block\n"
+              "print(before, during, peak_mb())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    before, during, after = map(float, out.stdout.split())
+    assert during - before >= 48 and after >= during - 1   # (counted in pages, updated lazily)

@@ -6,8 +6,8 @@ treatment in rules/treatments.jsonl (claims of every type, hedges, negations, an
 statements at fixed rates), audits each in a fresh process (report excluded, validation
 included), measures bare spaCy on the same text, prints a table and writes BENCHMARKS.md.
 
-Each audit runs in its own process so that peak memory (ru_maxrss, the process and its worker
-children) belongs to that run alone.
+Each audit runs in its own process so that peak memory (the process's own high-water mark,
+``lifecycle.peak_mb``, and its worker children's) belongs to that run alone.
 """
 from __future__ import annotations
 
@@ -188,10 +188,11 @@ def build_corpus(folder: Path, n: int, seed: int = SEED) -> dict:
 # --- measurements -----------------------------------------------------------------------
 
 def _peak_mb() -> tuple[float, float]:
-    """Peak resident memory in MB of this process and of its largest finished child."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory in MB of this process (its own: ``lifecycle.peak_mb``; ru_maxrss
+    would start at the bench's memory, which started it) and of its largest finished child
+    (ru_maxrss: at least this process's memory when it started that child)."""
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, kids
+    return lifecycle.peak_mb(), kids
 
 
 def run_one(raw: Path, out: Path, workers: int) -> dict:

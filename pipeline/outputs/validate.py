@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import config, io
+from .. import config, io, lifecycle
 
 
 class ValidationFailed(RuntimeError):
@@ -135,7 +135,6 @@ _APART: dict = {}   # the Validator of a validator process (``ValidatorProcess``
 
 def _start_apart(rules_folder: str, folder: str, parent_pid: int) -> None:
     """A validator process's start: it exits with the audit; its Validator is made here."""
-    from .. import lifecycle
     from ..nlp import RuleSet
 
     lifecycle.exit_with_parent(parent_pid)
@@ -144,12 +143,6 @@ def _start_apart(rules_folder: str, folder: str, parent_pid: int) -> None:
 
 def _validate_apart(name: str, df: pd.DataFrame) -> dict:
     return _APART["validator"].validate(name, df)
-
-
-def _peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class ValidatorProcess:
@@ -179,7 +172,7 @@ class ValidatorProcess:
     def close(self) -> float | None:
         """Stop the process; returns its peak memory in MB (None when it died)."""
         try:
-            peak = self.pool.submit(_peak_mb).result()
+            peak = self.pool.submit(lifecycle.peak_mb).result()
         except Exception:   # a broken pool: its fault was raised where a result was awaited
             peak = None
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -247,6 +240,7 @@ class ChunkedValidation:
         self.repeats = repeats
         self.checked: list[dict] = []
         self.pending = None   # the future of the last chunk handed to a validator apart
+        self.added = 0        # chunks added so far
         self.ids: dict[str, list] = {c: [] for c in self.id_columns}
         self.first: dict[str, pd.Series] | None = None   # the first chunk's ids, hashed when a second comes
 
@@ -259,9 +253,10 @@ class ChunkedValidation:
             self.checked.append(self.validator.validate(self.table, chunk))
         else:
             self.pending = submit(self.table, chunk)
+        self.added += 1
         if self.repeats is not None:
             return
-        if len(self.checked) + (self.pending is not None) == 1:
+        if self.added == 1:
             self.first = {column: chunk[column] for column in self.id_columns}
             return
         for ids in ([self.first] if self.first is not None else []) + [chunk]:
